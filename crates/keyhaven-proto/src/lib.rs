@@ -28,5 +28,5 @@ pub mod cbor;
 pub mod client_data;
 pub mod cose;
 pub mod ctap2;
-mod der;
+pub mod der;
 pub mod json;

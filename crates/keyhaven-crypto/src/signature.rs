@@ -1,0 +1,330 @@
+//! Signatures for every COSE algorithm WebAuthn uses (L3 §5.8.5, §6.5.6).
+//!
+//! Verification: ECDSA P-256/384/521 (ASN.1 DER signatures), Ed25519, RSASSA
+//! PKCS#1 v1.5 with SHA-1/256/384/512 and RSASSA-PSS with SHA-256/384/512, all
+//! in aws-lc-rs; Ed448 in RustCrypto `ed448-goldilocks`.
+//!
+//! Key generation and signing: ES256, ES384, ES512, EdDSA (Ed25519), RS256.
+
+use crate::{CryptoError, SecretBytes};
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::signature::{
+    self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaPublicKeyComponents,
+};
+use keyhaven_proto::cose::{CoseAlgorithm, CoseKey, EcCurve, KeyParams, OkpCurve};
+use keyhaven_proto::der;
+
+type A = CoseAlgorithm;
+
+/// Verifies `signature` over `message` with `key`, using the key's algorithm.
+pub fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    verify_with(key.alg, key, message, signature)
+}
+
+/// Verifies with an explicit algorithm (attestation statements name their own
+/// `alg`; it must still fit the key).
+pub fn verify_with(
+    alg: CoseAlgorithm,
+    key: &CoseKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    let bad = || CryptoError::InvalidSignature { alg: alg.name() };
+    match (&key.params, alg) {
+        (
+            KeyParams::Ec2 { curve, .. },
+            A::Es256 | A::Es384 | A::Es512 | A::Esp256 | A::Esp384 | A::Esp512,
+        ) => {
+            let algorithm: &'static sig::EcdsaVerificationAlgorithm = match (curve, alg) {
+                (EcCurve::P256, A::Es256 | A::Esp256) => &sig::ECDSA_P256_SHA256_ASN1,
+                (EcCurve::P384, A::Es384 | A::Esp384) => &sig::ECDSA_P384_SHA384_ASN1,
+                (EcCurve::P521, A::Es512 | A::Esp512) => &sig::ECDSA_P521_SHA512_ASN1,
+                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+            };
+            let point = key
+                .to_sec1_uncompressed()
+                .ok_or(CryptoError::InvalidPublicKey("EC2"))?;
+            sig::UnparsedPublicKey::new(algorithm, point)
+                .verify(message, signature)
+                .map_err(|_| bad())
+        }
+        (
+            KeyParams::Okp {
+                curve: OkpCurve::Ed25519,
+                x,
+            },
+            A::EdDsa | A::Ed25519,
+        ) => sig::UnparsedPublicKey::new(&sig::ED25519, x)
+            .verify(message, signature)
+            .map_err(|_| bad()),
+        (
+            KeyParams::Okp {
+                curve: OkpCurve::Ed448,
+                x,
+            },
+            A::EdDsa | A::Ed448,
+        ) => verify_ed448(x, message, signature, alg),
+        (KeyParams::Rsa { n, e }, _) => {
+            let params: &'static sig::RsaParameters = match alg {
+                A::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                A::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                A::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                A::Rs1 => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                A::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
+                A::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
+                A::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
+                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+            };
+            RsaPublicKeyComponents {
+                n: n.as_slice(),
+                e: e.as_slice(),
+            }
+            .verify(params, message, signature)
+            .map_err(|_| bad())
+        }
+        _ => Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+    }
+}
+
+fn verify_ed448(
+    x: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    alg: CoseAlgorithm,
+) -> Result<(), CryptoError> {
+    use ed448_goldilocks::{Signature, VerifyingKey};
+    let bytes: &[u8; 57] = x
+        .try_into()
+        .map_err(|_| CryptoError::InvalidPublicKey("Ed448 key must be 57 bytes"))?;
+    let vk = VerifyingKey::from_bytes(bytes)
+        .map_err(|_| CryptoError::InvalidPublicKey("Ed448 point"))?;
+    let s = Signature::try_from(signature)
+        .map_err(|_| CryptoError::InvalidSignature { alg: alg.name() })?;
+    vk.verify_raw(&s, message)
+        .map_err(|_| CryptoError::InvalidSignature { alg: alg.name() })
+}
+
+enum Inner {
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+/// A private signing key for a credential or an attestation key.
+/// Its material never appears in Debug output and is zeroized by AWS-LC on drop.
+pub struct SigningKey {
+    alg: CoseAlgorithm,
+    inner: Inner,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, [REDACTED])", self.alg.name())
+    }
+}
+
+fn ecdsa_signing(alg: CoseAlgorithm) -> Option<&'static sig::EcdsaSigningAlgorithm> {
+    Some(match alg {
+        A::Es256 | A::Esp256 => &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+        A::Es384 | A::Esp384 => &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
+        A::Es512 | A::Esp512 => &sig::ECDSA_P521_SHA512_ASN1_SIGNING,
+        _ => return None,
+    })
+}
+
+impl SigningKey {
+    /// The algorithms this crate can generate keys for and sign with.
+    pub const SIGNING_ALGORITHMS: [CoseAlgorithm; 5] =
+        [A::Es256, A::Es384, A::Es512, A::EdDsa, A::Rs256];
+
+    /// Generates a key (RSA: 2048-bit).
+    pub fn generate(alg: CoseAlgorithm) -> Result<Self, CryptoError> {
+        let lib = |_| CryptoError::Library("key generation");
+        let inner = if let Some(a) = ecdsa_signing(alg) {
+            Inner::Ecdsa(EcdsaKeyPair::generate(a).map_err(lib)?)
+        } else {
+            match alg {
+                A::EdDsa | A::Ed25519 => Inner::Ed25519(Ed25519KeyPair::generate().map_err(lib)?),
+                A::Rs256 => Inner::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).map_err(lib)?),
+                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+            }
+        };
+        Ok(SigningKey { alg, inner })
+    }
+
+    /// Loads a key from PKCS#8 DER (as written by [`to_pkcs8`](Self::to_pkcs8)).
+    pub fn from_pkcs8(alg: CoseAlgorithm, der: &[u8]) -> Result<Self, CryptoError> {
+        let rej = |_| CryptoError::InvalidPrivateKey("PKCS#8");
+        let inner = if let Some(a) = ecdsa_signing(alg) {
+            Inner::Ecdsa(EcdsaKeyPair::from_pkcs8(a, der).map_err(rej)?)
+        } else {
+            match alg {
+                A::EdDsa | A::Ed25519 => {
+                    Inner::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rej)?)
+                }
+                A::Rs256 => Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(rej)?),
+                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+            }
+        };
+        Ok(SigningKey { alg, inner })
+    }
+
+    /// An ECDSA key from its big-endian private scalar (test vectors, imports).
+    pub fn from_ec_scalar(alg: CoseAlgorithm, d: &[u8]) -> Result<Self, CryptoError> {
+        let a = ecdsa_signing(alg).ok_or(CryptoError::UnsupportedAlgorithm(alg.name()))?;
+        let kp = EcdsaKeyPair::from_private_key_der(a, &ec_private_key_der(alg, d)?)
+            .map_err(|_| CryptoError::InvalidPrivateKey("EC scalar"))?;
+        Ok(SigningKey {
+            alg,
+            inner: Inner::Ecdsa(kp),
+        })
+    }
+
+    /// An Ed25519 key from its 32-byte RFC 8032 seed.
+    pub fn from_ed25519_seed(seed: &[u8]) -> Result<Self, CryptoError> {
+        let kp = Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| CryptoError::InvalidPrivateKey("Ed25519 seed"))?;
+        Ok(SigningKey {
+            alg: A::EdDsa,
+            inner: Inner::Ed25519(kp),
+        })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> CoseAlgorithm {
+        self.alg
+    }
+
+    /// The private key as PKCS#8 DER (secret).
+    pub fn to_pkcs8(&self) -> Result<SecretBytes, CryptoError> {
+        let lib = |_| CryptoError::Library("PKCS#8 export");
+        let doc = match &self.inner {
+            Inner::Ecdsa(k) => k.to_pkcs8v1().map_err(lib)?,
+            Inner::Ed25519(k) => k.to_pkcs8v1().map_err(lib)?,
+            Inner::Rsa(k) => {
+                use aws_lc_rs::encoding::AsDer;
+                let d: aws_lc_rs::encoding::Pkcs8V1Der<'static> = k.as_der().map_err(lib)?;
+                return Ok(SecretBytes::new(d.as_ref().to_vec()));
+            }
+        };
+        Ok(SecretBytes::new(doc.as_ref().to_vec()))
+    }
+
+    /// The public key as a COSE_Key carrying this key's algorithm.
+    pub fn public_key(&self) -> CoseKey {
+        match &self.inner {
+            Inner::Ecdsa(k) => {
+                let p = k.public_key().as_ref();
+                let curve = match self.alg {
+                    A::Es384 | A::Esp384 => EcCurve::P384,
+                    A::Es512 | A::Esp512 => EcCurve::P521,
+                    _ => EcCurve::P256,
+                };
+                let n = curve.coordinate_len();
+                CoseKey::ec2(
+                    self.alg,
+                    curve,
+                    p[1..1 + n].to_vec(),
+                    p[1 + n..1 + 2 * n].to_vec(),
+                )
+            }
+            Inner::Ed25519(k) => CoseKey::okp(
+                self.alg,
+                OkpCurve::Ed25519,
+                k.public_key().as_ref().to_vec(),
+            ),
+            Inner::Rsa(k) => {
+                let pk = k.public_key();
+                CoseKey::rsa(
+                    self.alg,
+                    pk.modulus().big_endian_without_leading_zero().to_vec(),
+                    pk.exponent().big_endian_without_leading_zero().to_vec(),
+                )
+            }
+        }
+    }
+
+    /// Signs `message` (ECDSA: ASN.1 DER signature; RSA: PKCS#1 v1.5 SHA-256).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match &self.inner {
+            Inner::Ecdsa(k) => Ok(k
+                .sign(&rng, message)
+                .map_err(|_| CryptoError::Library("ECDSA sign"))?
+                .as_ref()
+                .to_vec()),
+            Inner::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
+            Inner::Rsa(k) => {
+                let mut out = vec![0u8; k.public_modulus_len()];
+                k.sign(&sig::RSA_PKCS1_SHA256, &rng, message, &mut out)
+                    .map_err(|_| CryptoError::Library("RSA sign"))?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// RFC 5915 ECPrivateKey DER for a scalar: SEQUENCE { 1, OCTET STRING d, [0] curve OID }.
+fn ec_private_key_der(alg: CoseAlgorithm, d: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (oid, len): (&[u8], usize) = match alg {
+        A::Es256 | A::Esp256 => (der::oid::P256, 32),
+        A::Es384 | A::Esp384 => (der::oid::P384, 48),
+        A::Es512 | A::Esp512 => (der::oid::P521, 66),
+        _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+    };
+    if d.len() > len {
+        return Err(CryptoError::BadLength {
+            what: "EC private scalar",
+            expected: len,
+            found: d.len(),
+        });
+    }
+    let mut scalar = vec![0u8; len - d.len()];
+    scalar.extend_from_slice(d);
+    let mut octets = Vec::new();
+    der::tlv(&mut octets, 0x04, &scalar);
+    let mut params = Vec::new();
+    der::tlv(&mut params, 0xa0, oid);
+    let out = der::sequence(&[&[0x02, 0x01, 0x01], &octets, &params]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_sign_verify_every_signing_algorithm() {
+        for alg in SigningKey::SIGNING_ALGORITHMS {
+            let k = SigningKey::generate(alg).unwrap();
+            let pk = k.public_key();
+            assert_eq!(pk.alg, alg);
+            pk.check_algorithm().unwrap();
+            let s = k.sign(b"msg").unwrap();
+            verify(&pk, b"msg", &s).unwrap();
+            assert_eq!(
+                verify(&pk, b"msG", &s),
+                Err(CryptoError::InvalidSignature { alg: alg.name() })
+            );
+            let back = SigningKey::from_pkcs8(alg, k.to_pkcs8().unwrap().expose()).unwrap();
+            assert_eq!(back.public_key(), pk);
+            assert!(format!("{k:?}").contains("REDACTED"));
+        }
+    }
+
+    #[test]
+    fn wrong_algorithm_for_key() {
+        let k = SigningKey::generate(A::Es256).unwrap();
+        let s = k.sign(b"m").unwrap();
+        assert_eq!(
+            verify_with(A::Es384, &k.public_key(), b"m", &s),
+            Err(CryptoError::UnsupportedAlgorithm("ES384"))
+        );
+        assert_eq!(
+            verify_with(A::Rs256, &k.public_key(), b"m", &s),
+            Err(CryptoError::UnsupportedAlgorithm("RS256"))
+        );
+        // Fully specified ESP256 accepts the same P-256 signature.
+        verify_with(A::Esp256, &k.public_key(), b"m", &s).unwrap();
+    }
+}
