@@ -1,1 +1,83 @@
-fn main() {}
+//! `keyhaven`: the command-line front end. Each subcommand is a thin layer over
+//! a library crate in `crates/`.
+
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "keyhaven",
+    version,
+    about = "keyhaven: a passkey (WebAuthn / FIDO2) stack"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode and explain a WebAuthn / CTAP blob: authenticatorData, attestationObject,
+    /// clientDataJSON, COSE key, CTAP2 request or response, registration or authentication
+    /// response JSON, creation or request options JSON. Input may be raw bytes, hex,
+    /// base64url, base64 or JSON.
+    Inspect {
+        /// File to read, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Print machine-readable JSON instead of annotated text.
+        #[arg(long)]
+        json: bool,
+        /// Decode as this kind instead of detecting it: authdata, attestation, clientdata, cose,
+        /// ctap-request, ctap-response, registration, authentication, creation-options, request-options.
+        #[arg(long = "as", value_name = "KIND")]
+        kind: Option<String>,
+    },
+}
+
+/// A failure the user caused: one line on stderr, exit code 2.
+fn input_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("keyhaven: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect { file, json, kind } => {
+            let kind = match kind
+                .as_deref()
+                .map(|k| (k, keyhaven_inspect::Kind::from_name(k)))
+            {
+                None => None,
+                Some((_, Some(k))) => Some(k),
+                Some((k, None)) => return input_error(format!("unknown kind {k:?} for --as")),
+            };
+            let mut input = Vec::new();
+            let read = if file == "-" {
+                std::io::stdin().read_to_end(&mut input).map(|_| ())
+            } else {
+                std::fs::File::open(&file)
+                    .and_then(|mut f| f.read_to_end(&mut input))
+                    .map(|_| ())
+            };
+            if let Err(e) = read {
+                return input_error(format!("cannot read {file}: {e}"));
+            }
+            match keyhaven_inspect::inspect(&input, kind) {
+                Ok(report) => {
+                    if json {
+                        println!("{}", report.to_json());
+                    } else {
+                        print!("{}", report.to_text());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => input_error(e),
+            }
+        }
+    }
+}

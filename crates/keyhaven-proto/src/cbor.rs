@@ -147,7 +147,7 @@ pub enum CborErrorKind {
     #[error("nesting deeper than {0} levels")]
     TooDeep(usize),
     /// A length that cannot fit in the remaining input.
-    #[error("length {claimed} exceeds the {available} byte(s) left")]
+    #[error("{claimed} item(s) cannot fit in the {available} byte(s) left")]
     LengthTooLarge {
         /// Claimed length or item count.
         claimed: u64,

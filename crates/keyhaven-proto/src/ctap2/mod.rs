@@ -99,8 +99,8 @@ pub enum CtapError {
     /// The command byte is not a CTAP2 command.
     #[error("unknown CTAP2 command byte 0x{0:02x}")]
     UnknownCommand(u8),
-    /// The parameters are not strict canonical CBOR (the message's first
-    /// byte is not counted in the offset: add 1 for the whole message).
+    /// The parameters are not strict canonical CBOR (offsets count from the
+    /// first byte of the message).
     #[error("{context}: {source}")]
     Cbor {
         /// Which structure.
@@ -185,10 +185,6 @@ impl<'a> Fields<'a> {
                 found: other.type_name(),
             }),
         }
-    }
-
-    pub(crate) fn decode(bytes: &[u8], context: &'static str) -> Result<Value, CtapError> {
-        cbor::decode(bytes).map_err(|source| CtapError::Cbor { context, source })
     }
 
     pub(crate) fn get(&self, key: i64) -> Option<&'a Value> {
@@ -317,8 +313,16 @@ pub(crate) fn text_array(v: &[String]) -> Value {
     Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
+/// Decodes the CBOR parameters that follow the command / status byte; error
+/// offsets count from the start of the whole message.
 fn params(bytes: &[u8], context: &'static str) -> Result<Value, CtapError> {
-    Fields::decode(bytes, context)
+    cbor::decode(bytes).map_err(|e| CtapError::Cbor {
+        context,
+        source: CborError {
+            offset: e.offset + 1,
+            kind: e.kind,
+        },
+    })
 }
 
 fn no_params(bytes: &[u8], name: &'static str) -> Result<(), CtapError> {

@@ -1,0 +1,160 @@
+//! Input encodings and kind detection.
+
+use crate::describe::describe;
+use crate::{malformed, InspectError, Kind};
+use keyhaven_proto::b64;
+use keyhaven_proto::ctap2::Command;
+use serde_json::Value as Json;
+
+/// How the input bytes were encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Binary as it is.
+    Raw,
+    /// Hexadecimal text.
+    Hex,
+    /// base64url or base64 text.
+    Base64,
+    /// JSON text.
+    Json,
+}
+
+impl Encoding {
+    /// The name used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Encoding::Raw => "raw",
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64url",
+            Encoding::Json => "json",
+        }
+    }
+}
+
+fn is_b64_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=')
+}
+
+/// Undoes the text encoding of the input: JSON text stays as it is, hex and
+/// base64 text are decoded, anything else is taken as raw bytes.
+pub fn decode_text_encoding(input: &[u8]) -> Result<(Encoding, Vec<u8>), InspectError> {
+    let trimmed = input.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(InspectError::Empty);
+    }
+    let Ok(text) = std::str::from_utf8(trimmed) else {
+        return Ok((Encoding::Raw, input.to_vec()));
+    };
+    if text.starts_with('{') || text.starts_with('[') {
+        return Ok((Encoding::Json, trimmed.to_vec()));
+    }
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let hex_body = compact.strip_prefix("0x").unwrap_or(&compact);
+    if !hex_body.is_empty() && hex_body.bytes().all(|c| c.is_ascii_hexdigit()) {
+        if hex_body.len() % 2 == 0 {
+            let bytes = (0..hex_body.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex_body[i..i + 2], 16).unwrap_or(0))
+                .collect();
+            return Ok((Encoding::Hex, bytes));
+        }
+        // Odd length: only valid as base64, fall through.
+    }
+    let printable = compact.bytes().all(|c| c.is_ascii_graphic());
+    if printable {
+        if let Some(pos) = compact.bytes().position(|c| !is_b64_char(c)) {
+            // Mostly base64 with a stray character: say so rather than guessing raw.
+            if compact.bytes().filter(|c| is_b64_char(*c)).count() * 10 >= compact.len() * 9 {
+                return Err(InspectError::Encoding {
+                    encoding: "base64url",
+                    reason: format!(
+                        "unexpected character {:?} at character {pos}",
+                        compact[pos..].chars().next().unwrap_or('?')
+                    ),
+                });
+            }
+            return Ok((Encoding::Raw, input.to_vec()));
+        }
+        return b64::decode(&compact)
+            .map(|b| (Encoding::Base64, b))
+            .map_err(|e| InspectError::Encoding {
+                encoding: "base64url",
+                reason: e.to_string(),
+            });
+    }
+    Ok((Encoding::Raw, input.to_vec()))
+}
+
+/// Works out the kind of `bytes` and describes it. When nothing matches, the
+/// error is the most specific one: that of the kind the bytes most resemble.
+pub(crate) fn detect(bytes: &[u8]) -> Result<(Kind, Json), InspectError> {
+    let first = bytes.first().copied().ok_or(InspectError::Empty)?;
+    let candidates: Vec<Kind> = if first == b'{' {
+        json_candidates(bytes)?
+    } else if (0xa0..=0xbf).contains(&first) {
+        // A CBOR map: attestation object (text keys) or COSE key (integer keys).
+        if bytes.get(1).is_some_and(|b| (0x60..=0x7f).contains(b)) {
+            vec![Kind::AttestationObject, Kind::CoseKey]
+        } else {
+            vec![Kind::CoseKey, Kind::AttestationObject]
+        }
+    } else if Command::from_byte(first).is_some()
+        && bytes.len() > 1
+        && (0xa0..=0xbf).contains(&bytes[1])
+    {
+        vec![Kind::CtapRequest, Kind::AuthenticatorData]
+    } else if first == 0x00 && bytes.len() > 1 && (0xa0..=0xbf).contains(&bytes[1]) {
+        vec![Kind::CtapResponse, Kind::AuthenticatorData]
+    } else if bytes.len() >= 37 {
+        vec![Kind::AuthenticatorData]
+    } else if bytes.len() == 1 {
+        vec![Kind::CtapRequest, Kind::CtapResponse]
+    } else {
+        return Err(InspectError::Unrecognised {
+            len: bytes.len(),
+            reason: format!(
+                "too short for authenticatorData (needs at least 37 bytes, found {}) and not CBOR, JSON or a CTAP2 message",
+                bytes.len()
+            ),
+        });
+    };
+    let mut first_err = None;
+    for k in &candidates {
+        match describe(*k, bytes) {
+            Ok(tree) => return Ok((*k, tree)),
+            Err(e) => {
+                first_err.get_or_insert((*k, e));
+            }
+        }
+    }
+    let (k, e) = first_err.unwrap_or((Kind::AuthenticatorData, String::new()));
+    Err(malformed(k, e))
+}
+
+fn json_candidates(bytes: &[u8]) -> Result<Vec<Kind>, InspectError> {
+    let v: Json = serde_json::from_slice(bytes).map_err(|e| InspectError::Malformed {
+        kind: "JSON",
+        reason: e.to_string(),
+    })?;
+    let has = |k: &str| v.get(k).is_some();
+    let resp = v.get("response");
+    let has_resp = |k: &str| resp.and_then(|r| r.get(k)).is_some();
+    Ok(if has_resp("signature") {
+        vec![Kind::AuthenticationResponseJson]
+    } else if has_resp("attestationObject") {
+        vec![Kind::RegistrationResponseJson]
+    } else if has("rp") || has("user") || has("pubKeyCredParams") {
+        vec![Kind::CreationOptionsJson]
+    } else if has("type") && has("origin") {
+        vec![Kind::ClientDataJson]
+    } else if has("challenge") {
+        vec![Kind::RequestOptionsJson]
+    } else {
+        return Err(InspectError::Unrecognised {
+            len: bytes.len(),
+            reason: "JSON object is none of clientDataJSON, RegistrationResponseJSON, AuthenticationResponseJSON, \
+                     creation or request options (no \"response\", \"rp\", \"challenge\" or \"origin\" member)"
+                .into(),
+        });
+    })
+}
