@@ -50,15 +50,16 @@ pub fn decode_text_encoding(input: &[u8]) -> Result<(Encoding, Vec<u8>), Inspect
     }
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let hex_body = compact.strip_prefix("0x").unwrap_or(&compact);
-    if !hex_body.is_empty() && hex_body.bytes().all(|c| c.is_ascii_hexdigit()) {
-        if hex_body.len() % 2 == 0 {
-            let bytes = (0..hex_body.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex_body[i..i + 2], 16).unwrap_or(0))
-                .collect();
-            return Ok((Encoding::Hex, bytes));
-        }
-        // Odd length: only valid as base64, fall through.
+    // Odd-length hex digits are only valid as base64: they fall through.
+    if !hex_body.is_empty()
+        && hex_body.len() % 2 == 0
+        && hex_body.bytes().all(|c| c.is_ascii_hexdigit())
+    {
+        let bytes = (0..hex_body.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex_body[i..i + 2], 16).unwrap_or(0))
+            .collect();
+        return Ok((Encoding::Hex, bytes));
     }
     let printable = compact.bytes().all(|c| c.is_ascii_graphic());
     if printable {
@@ -89,7 +90,7 @@ pub fn decode_text_encoding(input: &[u8]) -> Result<(Encoding, Vec<u8>), Inspect
 /// error is the most specific one: that of the kind the bytes most resemble.
 pub(crate) fn detect(bytes: &[u8]) -> Result<(Kind, Json), InspectError> {
     let first = bytes.first().copied().ok_or(InspectError::Empty)?;
-    let candidates: Vec<Kind> = if first == b'{' {
+    let mut candidates: Vec<Kind> = if first == b'{' {
         json_candidates(bytes)?
     } else if (0xa0..=0xbf).contains(&first) {
         // A CBOR map: attestation object (text keys) or COSE key (integer keys).
@@ -98,36 +99,33 @@ pub(crate) fn detect(bytes: &[u8]) -> Result<(Kind, Json), InspectError> {
         } else {
             vec![Kind::CoseKey, Kind::AttestationObject]
         }
-    } else if Command::from_byte(first).is_some()
-        && bytes.len() > 1
-        && (0xa0..=0xbf).contains(&bytes[1])
-    {
-        vec![Kind::CtapRequest, Kind::AuthenticatorData]
-    } else if first == 0x00 && bytes.len() > 1 && (0xa0..=0xbf).contains(&bytes[1]) {
-        vec![Kind::CtapResponse, Kind::AuthenticatorData]
-    } else if bytes.len() >= 37 {
-        vec![Kind::AuthenticatorData]
     } else if bytes.len() == 1 {
         vec![Kind::CtapRequest, Kind::CtapResponse]
+    } else if Command::from_byte(first).is_some() && (0xa0..=0xbf).contains(&bytes[1]) {
+        vec![Kind::CtapRequest]
+    } else if first == 0x00 && (0xa0..=0xbf).contains(&bytes[1]) {
+        vec![Kind::CtapResponse]
     } else {
-        return Err(InspectError::Unrecognised {
-            len: bytes.len(),
-            reason: format!(
-                "too short for authenticatorData (needs at least 37 bytes, found {}) and not CBOR, JSON or a CTAP2 message",
-                bytes.len()
-            ),
-        });
+        Vec::new()
     };
-    let mut first_err = None;
+    if first != b'{' && (bytes.len() >= 37 || candidates.is_empty()) {
+        // Anything binary may also be authenticator data (its rpIdHash can start with any byte).
+        candidates.push(Kind::AuthenticatorData);
+    }
+    let mut errors = Vec::new();
     for k in &candidates {
         match describe(*k, bytes) {
             Ok(tree) => return Ok((*k, tree)),
-            Err(e) => {
-                first_err.get_or_insert((*k, e));
-            }
+            Err(e) => errors.push((*k, e)),
         }
     }
-    let (k, e) = first_err.unwrap_or((Kind::AuthenticatorData, String::new()));
+    // Report the first candidate that got past its first byte: its error is
+    // the most specific; a CBOR failure at byte 0 means "not CBOR at all".
+    let pick = errors
+        .iter()
+        .position(|(_, e)| !e.contains("CBOR at byte 0:"))
+        .unwrap_or(0);
+    let (k, e) = errors.swap_remove(pick);
     Err(malformed(k, e))
 }
 
