@@ -37,30 +37,35 @@ pub fn encode(data: &[u8]) -> String {
 }
 
 /// Decodes base64url (padded or not) or standard base64 (padded or not).
+/// A string that mixes the two alphabets is rejected.
 pub fn decode(s: &str) -> Result<Vec<u8>, Base64Error> {
-    let has_url = s.bytes().any(|b| b == b'-' || b == b'_');
-    let has_std = s.bytes().any(|b| b == b'+' || b == b'/');
-    let engine = if has_std && !has_url {
-        &STD_LENIENT
-    } else {
-        &URL_LENIENT
+    // Fast path: base64url, what every conformant producer sends.
+    match URL_LENIENT.decode(s) {
+        Ok(v) => Ok(v),
+        Err(base64::DecodeError::InvalidByte(_, b'+' | b'/'))
+            if !s.bytes().any(|b| b == b'-' || b == b'_') =>
+        {
+            STD_LENIENT.decode(s).map_err(|e| describe(e, s))
+        }
+        Err(e) => Err(describe(e, s)),
+    }
+}
+
+fn describe(e: base64::DecodeError, s: &str) -> Base64Error {
+    let (position, reason) = match e {
+        base64::DecodeError::InvalidByte(p, b) => {
+            (p, format!("unexpected character {:?}", b as char))
+        }
+        base64::DecodeError::InvalidLength(n) => {
+            (n, "length is not a valid base64 length".to_owned())
+        }
+        base64::DecodeError::InvalidLastSymbol(p, b) => (
+            p,
+            format!("last character {:?} has non-zero unused bits", b as char),
+        ),
+        base64::DecodeError::InvalidPadding => (s.len(), "bad padding".to_owned()),
     };
-    engine.decode(s).map_err(|e| {
-        let (position, reason) = match e {
-            base64::DecodeError::InvalidByte(p, b) => {
-                (p, format!("unexpected character {:?}", b as char))
-            }
-            base64::DecodeError::InvalidLength(n) => {
-                (n, "length is not a valid base64 length".to_owned())
-            }
-            base64::DecodeError::InvalidLastSymbol(p, b) => (
-                p,
-                format!("last character {:?} has non-zero unused bits", b as char),
-            ),
-            base64::DecodeError::InvalidPadding => (s.len(), "bad padding".to_owned()),
-        };
-        Base64Error { position, reason }
-    })
+    Base64Error { position, reason }
 }
 
 /// serde helpers: a `Vec<u8>` written as unpadded base64url.

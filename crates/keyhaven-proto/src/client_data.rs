@@ -86,27 +86,56 @@ fn json_type(v: &Json) -> &'static str {
     }
 }
 
-/// A JSON object that refuses duplicate member names.
-struct StrictObject(Map<String, Json>);
+/// Parsed members of a clientDataJSON object, before the required ones are checked.
+#[derive(Default)]
+struct Members {
+    type_: Option<Json>,
+    challenge: Option<Json>,
+    origin: Option<Json>,
+    cross_origin: Option<Json>,
+    top_origin: Option<Json>,
+    other: Map<String, Json>,
+}
 
-impl<'de> serde::Deserialize<'de> for StrictObject {
+/// One pass over the JSON object: known members by name without building a
+/// map, others kept in order, duplicates refused.
+impl<'de> serde::Deserialize<'de> for Members {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = StrictObject;
+            type Value = Members;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<StrictObject, A::Error> {
-                let mut m = Map::new();
-                while let Some(k) = a.next_key::<String>()? {
-                    if m.contains_key(&k) {
-                        return Err(de::Error::custom(format!("duplicate member {k:?}")));
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Members, A::Error> {
+                let mut m = Members::default();
+                while let Some(k) = a.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let slot = match k.as_ref() {
+                        "type" => &mut m.type_,
+                        "challenge" => &mut m.challenge,
+                        "origin" => &mut m.origin,
+                        "crossOrigin" => &mut m.cross_origin,
+                        "topOrigin" => &mut m.top_origin,
+                        other => {
+                            if m.other.contains_key(other) {
+                                return Err(de::Error::custom(format!(
+                                    "duplicate member {other:?}"
+                                )));
+                            }
+                            let v: Json = a.next_value()?;
+                            m.other.insert(other.to_owned(), v);
+                            continue;
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "duplicate member {:?}",
+                            k.as_ref()
+                        )));
                     }
-                    let v: Json = a.next_value()?;
-                    m.insert(k, v);
+                    *slot = Some(a.next_value()?);
                 }
-                Ok(StrictObject(m))
+                Ok(m)
             }
         }
         d.deserialize_map(V)
@@ -133,22 +162,18 @@ impl CollectedClientData {
 
     /// Parses clientDataJSON (UTF-8 JSON object, L3 §5.8.1.2 full parse).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, ClientDataError> {
-        let StrictObject(mut m) =
-            serde_json::from_slice(bytes).map_err(|e| ClientDataError::Json {
-                line: e.line(),
-                column: e.column(),
-                message: e
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            })?;
-        fn string(
-            m: &mut Map<String, Json>,
-            k: &'static str,
-        ) -> Result<Option<String>, ClientDataError> {
-            match m.shift_remove(k) {
+        let m: Members = serde_json::from_slice(bytes).map_err(|e| ClientDataError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        })?;
+        fn string(v: Option<Json>, k: &'static str) -> Result<Option<String>, ClientDataError> {
+            match v {
                 None => Ok(None),
                 Some(Json::String(s)) => Ok(Some(s)),
                 Some(other) => Err(ClientDataError::WrongType {
@@ -158,11 +183,11 @@ impl CollectedClientData {
                 }),
             }
         }
-        let type_ = string(&mut m, "type")?.ok_or(ClientDataError::Missing("type"))?;
+        let type_ = string(m.type_, "type")?.ok_or(ClientDataError::Missing("type"))?;
         let challenge =
-            string(&mut m, "challenge")?.ok_or(ClientDataError::Missing("challenge"))?;
-        let origin = string(&mut m, "origin")?.ok_or(ClientDataError::Missing("origin"))?;
-        let cross_origin = match m.shift_remove("crossOrigin") {
+            string(m.challenge, "challenge")?.ok_or(ClientDataError::Missing("challenge"))?;
+        let origin = string(m.origin, "origin")?.ok_or(ClientDataError::Missing("origin"))?;
+        let cross_origin = match m.cross_origin {
             None => None,
             Some(Json::Bool(b)) => Some(b),
             Some(other) => {
@@ -173,14 +198,14 @@ impl CollectedClientData {
                 })
             }
         };
-        let top_origin = string(&mut m, "topOrigin")?;
+        let top_origin = string(m.top_origin, "topOrigin")?;
         Ok(CollectedClientData {
             type_,
             challenge,
             origin,
             cross_origin,
             top_origin,
-            other: m,
+            other: m.other,
         })
     }
 
