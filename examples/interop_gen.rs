@@ -37,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // assertion (CTAP2 getAssertion response) for the same credential.
         let rp_id_hash = sha256(b"example.org");
         let cred_id = keyhaven_crypto::rand::vec(32)?;
-        let reg_cd = CollectedClientData::new(TYPE_CREATE, &keyhaven_crypto::rand::vec(32)?, "https://example.org");
+        let reg_cd = CollectedClientData::new(
+            TYPE_CREATE,
+            &keyhaven_crypto::rand::vec(32)?,
+            "https://example.org",
+        );
         let reg_cd_json = reg_cd.to_json_bytes();
         let ad = AuthenticatorData::new(rp_id_hash, Flags::UP | Flags::UV | Flags::BE, 1)
             .with_attested_credential_data(AttestedCredentialData {
@@ -45,7 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 credential_id: cred_id.clone(),
                 credential_public_key: cose.clone(),
             })
-            .with_extensions(Value::canonical_map(vec![(Value::from("credProtect"), Value::from(2))]));
+            .with_extensions(Value::canonical_map(vec![(
+                Value::from("credProtect"),
+                Value::from(2),
+            )]));
         let ad_bytes = ad.to_bytes();
         let sig = key.sign(&[ad_bytes.as_slice(), &sha256(&reg_cd_json)].concat())?;
         let att_stmt = Value::canonical_map(vec![
@@ -54,9 +61,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ]);
         let ao = AttestationObject::new("packed", att_stmt, ad);
 
-        let get_cd = CollectedClientData::new(TYPE_GET, &keyhaven_crypto::rand::vec(32)?, "https://example.org");
+        let get_cd = CollectedClientData::new(
+            TYPE_GET,
+            &keyhaven_crypto::rand::vec(32)?,
+            "https://example.org",
+        );
         let get_cd_json = get_cd.to_json_bytes();
-        let ga_ad = AuthenticatorData::new(rp_id_hash, Flags::UP | Flags::UV | Flags::BE | Flags::BS, 2);
+        let ga_ad =
+            AuthenticatorData::new(rp_id_hash, Flags::UP | Flags::UV | Flags::BE | Flags::BS, 2);
         let ga_sig = key.sign(&[ga_ad.to_bytes().as_slice(), &sha256(&get_cd_json)].concat())?;
         let mut ga = GetAssertionResponse::new(ga_ad, ga_sig);
         ga.credential = Some(CredentialDescriptor::public_key(cred_id.clone()));
@@ -80,6 +92,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "assertion_client_data_b64": b64::encode(&get_cd_json),
         }));
     }
-    println!("{}", serde_json::to_string_pretty(&json!({ "keys": keys, "ceremonies": ceremonies }))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "keys": keys, "ceremonies": ceremonies }))?
+    );
     Ok(())
 }

@@ -35,6 +35,9 @@ enum Command {
         /// ctap-request, ctap-response, registration, authentication, creation-options, request-options.
         #[arg(long = "as", value_name = "KIND")]
         kind: Option<String>,
+        /// Input encoding instead of detecting it: raw, hex, base64 (base64url or standard), json.
+        #[arg(long, value_name = "ENCODING")]
+        encoding: Option<String>,
     },
 }
 
@@ -47,7 +50,12 @@ fn input_error(msg: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect { file, json, kind } => {
+        Command::Inspect {
+            file,
+            json,
+            kind,
+            encoding,
+        } => {
             let kind = match kind
                 .as_deref()
                 .map(|k| (k, keyhaven_inspect::Kind::from_name(k)))
@@ -55,6 +63,16 @@ fn main() -> ExitCode {
                 None => None,
                 Some((_, Some(k))) => Some(k),
                 Some((k, None)) => return input_error(format!("unknown kind {k:?} for --as")),
+            };
+            let encoding = match encoding
+                .as_deref()
+                .map(|e| (e, keyhaven_inspect::Encoding::from_name(e)))
+            {
+                None => None,
+                Some((_, Some(e))) => Some(e),
+                Some((e, None)) => {
+                    return input_error(format!("unknown encoding {e:?} for --encoding"))
+                }
             };
             let mut input = Vec::new();
             let read = if file == "-" {
@@ -67,7 +85,7 @@ fn main() -> ExitCode {
             if let Err(e) = read {
                 return input_error(format!("cannot read {file}: {e}"));
             }
-            match keyhaven_inspect::inspect(&input, kind) {
+            match keyhaven_inspect::inspect_with(&input, kind, encoding) {
                 Ok(report) => {
                     if json {
                         println!("{}", report.to_json());

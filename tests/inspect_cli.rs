@@ -153,6 +153,35 @@ fn ctap_messages() {
 }
 
 #[test]
+fn forced_encoding() {
+    // "deadbeef…" is valid hex and valid base64: --encoding decides.
+    let ad_hex = format!("{}{}{}", "de".repeat(32), "01", "00000009");
+    let j = inspect_json(ad_hex.as_bytes());
+    assert_eq!(j["encoding"], "hex");
+    assert_eq!(j["value"]["signCount"], 9);
+    // As base64, 74 characters leave non-zero unused bits: refused, so the encoding was not guessed.
+    let r = run(
+        &["inspect", "--json", "--encoding", "base64"],
+        ad_hex.as_bytes(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("base64url") && r.stderr.contains("character 73"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &["inspect", "--json", "--encoding", "raw", "--as", "authdata"],
+        ad_hex.as_bytes(),
+    );
+    assert_eq!(
+        r.code, 2,
+        "74 raw ASCII bytes are not 37 bytes of authenticatorData"
+    );
+    assert!(r.stderr.contains("authenticatorData at byte 53"), "{}", r.stderr);
+}
+
+#[test]
 fn sample_files() {
     for (file, kind) in [
         (
@@ -314,6 +343,18 @@ fn malformed_inputs_exit_2_with_one_precise_line() {
             "unknown kind \"banana\"",
         ),
         ("empty input", b"  \n".to_vec(), vec![], "input is empty"),
+        (
+            "odd hex with --encoding hex",
+            b"abc".to_vec(),
+            vec!["--encoding", "hex"],
+            "odd number of hex digits (3)",
+        ),
+        (
+            "unknown --encoding",
+            b"00".to_vec(),
+            vec!["--encoding", "rot13"],
+            "unknown encoding \"rot13\"",
+        ),
         (
             "unknown CTAP command",
             hex(&[0x03, 0xa0]).into_bytes(),

@@ -35,6 +35,64 @@ fn is_b64_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=')
 }
 
+impl Encoding {
+    /// Parses a command-line name: raw, hex, base64 (or base64url), json.
+    pub fn from_name(s: &str) -> Option<Encoding> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "raw" | "binary" => Encoding::Raw,
+            "hex" => Encoding::Hex,
+            "base64" | "base64url" | "b64" => Encoding::Base64,
+            "json" => Encoding::Json,
+            _ => return None,
+        })
+    }
+}
+
+/// Decodes the input in a given encoding (no guessing).
+pub fn decode_as(input: &[u8], encoding: Encoding) -> Result<Vec<u8>, InspectError> {
+    if encoding == Encoding::Raw {
+        return if input.is_empty() {
+            Err(InspectError::Empty)
+        } else {
+            Ok(input.to_vec())
+        };
+    }
+    let text = std::str::from_utf8(input).map_err(|e| InspectError::Encoding {
+        encoding: encoding.name(),
+        reason: format!("not UTF-8 text at byte {}", e.valid_up_to()),
+    })?;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(InspectError::Empty);
+    }
+    match encoding {
+        Encoding::Hex => {
+            let body = compact.strip_prefix("0x").unwrap_or(&compact);
+            if let Some(pos) = body.bytes().position(|c| !c.is_ascii_hexdigit()) {
+                return Err(InspectError::Encoding {
+                    encoding: "hex",
+                    reason: format!("unexpected character at character {pos}"),
+                });
+            }
+            if body.len() % 2 != 0 {
+                return Err(InspectError::Encoding {
+                    encoding: "hex",
+                    reason: format!("odd number of hex digits ({})", body.len()),
+                });
+            }
+            Ok((0..body.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&body[i..i + 2], 16).unwrap_or(0))
+                .collect())
+        }
+        Encoding::Base64 => b64::decode(&compact).map_err(|e| InspectError::Encoding {
+            encoding: "base64url",
+            reason: e.to_string(),
+        }),
+        _ => Ok(text.trim().as_bytes().to_vec()),
+    }
+}
+
 /// Undoes the text encoding of the input: JSON text stays as it is, hex and
 /// base64 text are decoded, anything else is taken as raw bytes.
 pub fn decode_text_encoding(input: &[u8]) -> Result<(Encoding, Vec<u8>), InspectError> {

@@ -21,7 +21,7 @@ mod describe;
 mod detect;
 mod render;
 
-pub use detect::{decode_text_encoding, Encoding};
+pub use detect::{decode_as, decode_text_encoding, Encoding};
 
 use serde_json::Value as Json;
 
@@ -163,7 +163,19 @@ impl Report {
 /// Inspects `input` (raw bytes, hex, base64url, base64 or JSON text). With
 /// `kind`, the input must be that kind; otherwise the kind is detected.
 pub fn inspect(input: &[u8], kind: Option<Kind>) -> Result<Report, InspectError> {
-    let (encoding, bytes) = detect::decode_text_encoding(input)?;
+    inspect_with(input, kind, None)
+}
+
+/// Like [`inspect`], with the input encoding given instead of detected.
+pub fn inspect_with(
+    input: &[u8],
+    kind: Option<Kind>,
+    encoding: Option<Encoding>,
+) -> Result<Report, InspectError> {
+    let (encoding, bytes) = match encoding {
+        Some(e) => (e, detect::decode_as(input, e)?),
+        None => detect::decode_text_encoding(input)?,
+    };
     let (kind, tree) = match kind {
         Some(k) => (
             k,
