@@ -178,7 +178,11 @@ fn forced_encoding() {
         r.code, 2,
         "74 raw ASCII bytes are not 37 bytes of authenticatorData"
     );
-    assert!(r.stderr.contains("authenticatorData at byte 53"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("authenticatorData at byte 53"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -312,6 +312,57 @@ mod tests {
         }
     }
 
+    /// RSA schemes we verify but do not sign with: signatures made directly with
+    /// aws-lc-rs for each COSE identifier must verify, and only under that identifier.
+    #[test]
+    fn rsa_verification_schemes() {
+        let kp = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let public = CoseKey::rsa(
+            A::Ps256,
+            kp.public_key()
+                .modulus()
+                .big_endian_without_leading_zero()
+                .to_vec(),
+            kp.public_key()
+                .exponent()
+                .big_endian_without_leading_zero()
+                .to_vec(),
+        );
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let schemes: [(CoseAlgorithm, &'static dyn sig::RsaEncoding); 6] = [
+            (A::Rs256, &sig::RSA_PKCS1_SHA256),
+            (A::Rs384, &sig::RSA_PKCS1_SHA384),
+            (A::Rs512, &sig::RSA_PKCS1_SHA512),
+            (A::Ps256, &sig::RSA_PSS_SHA256),
+            (A::Ps384, &sig::RSA_PSS_SHA384),
+            (A::Ps512, &sig::RSA_PSS_SHA512),
+        ];
+        for (alg, enc) in schemes {
+            let mut s = vec![0u8; kp.public_modulus_len()];
+            kp.sign(enc, &rng, b"payload", &mut s).unwrap();
+            verify_with(alg, &public, b"payload", &s)
+                .unwrap_or_else(|e| panic!("{}: {e}", alg.name()));
+            for other in [
+                A::Rs256,
+                A::Rs384,
+                A::Rs512,
+                A::Ps256,
+                A::Ps384,
+                A::Ps512,
+                A::Rs1,
+            ] {
+                if other != alg {
+                    assert!(
+                        verify_with(other, &public, b"payload", &s).is_err(),
+                        "{} accepted as {}",
+                        alg.name(),
+                        other.name()
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn wrong_algorithm_for_key() {
         let k = SigningKey::generate(A::Es256).unwrap();
