@@ -11,7 +11,7 @@ use keyhaven_proto::cose::{algorithm_name, CoseKey, KeyParams};
 use keyhaven_proto::ctap2::{Command, Request, Response, StatusCode};
 use keyhaven_proto::json::{
     AuthenticationResponseJson, CreationOptionsJson, CredentialDescriptorJson,
-    RegistrationResponseJson, RequestOptionsJson,
+    PublicKeyCredentialJson, RegistrationResponseJson, RequestOptionsJson,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -581,6 +581,19 @@ fn descriptor_list(list: &[CredentialDescriptorJson]) -> Json {
     )
 }
 
+/// The members every PublicKeyCredential JSON has, around its described response.
+fn credential<R>(r: &PublicKeyCredentialJson<R>, response: Map<String, Json>) -> Json {
+    json!({
+        "id": r.id,
+        "rawId": bytes_json(&r.raw_id),
+        "idMatchesRawId": keyhaven_proto::b64::encode(&r.raw_id) == r.id,
+        "type": r.type_,
+        "authenticatorAttachment": r.authenticator_attachment,
+        "response": response,
+        "clientExtensionResults": serde_json::to_value(&r.client_extension_results).unwrap_or(Json::Null),
+    })
+}
+
 fn authentication_response(bytes: &[u8]) -> Result<Json, String> {
     let r: AuthenticationResponseJson = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let ad = AuthenticatorData::from_bytes(&r.response.authenticator_data)
@@ -604,15 +617,7 @@ fn authentication_response(bytes: &[u8]) -> Result<Json, String> {
             .map_err(|e| format!("response.attestationObject: {e}"))?;
         resp.insert("attestationObject".into(), attestation_object(&ao));
     }
-    Ok(json!({
-        "id": r.id,
-        "rawId": bytes_json(&r.raw_id),
-        "idMatchesRawId": keyhaven_proto::b64::encode(&r.raw_id) == r.id,
-        "type": r.type_,
-        "authenticatorAttachment": r.authenticator_attachment,
-        "response": resp,
-        "clientExtensionResults": serde_json::to_value(&r.client_extension_results).unwrap_or(Json::Null),
-    }))
+    Ok(credential(&r, resp))
 }
 
 fn registration_response(bytes: &[u8]) -> Result<Json, String> {
@@ -643,15 +648,7 @@ fn registration_response(bytes: &[u8]) -> Result<Json, String> {
             json!(expected.as_deref() == Some(pk.as_slice())),
         );
     }
-    Ok(json!({
-        "id": r.id,
-        "rawId": bytes_json(&r.raw_id),
-        "idMatchesRawId": keyhaven_proto::b64::encode(&r.raw_id) == r.id,
-        "type": r.type_,
-        "authenticatorAttachment": r.authenticator_attachment,
-        "response": resp,
-        "clientExtensionResults": serde_json::to_value(&r.client_extension_results).unwrap_or(Json::Null),
-    }))
+    Ok(credential(&r, resp))
 }
 
 fn creation_options(bytes: &[u8]) -> Result<Json, String> {

@@ -429,17 +429,18 @@ pub struct AssertionResponseJson {
     pub attestation_object: Option<Vec<u8>>,
 }
 
-/// RegistrationResponseJSON.
+/// A PublicKeyCredential in its L3 JSON form (`toJSON()`), generic over the
+/// response: see [`RegistrationResponseJson`] and [`AuthenticationResponseJson`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RegistrationResponseJson {
+pub struct PublicKeyCredentialJson<R> {
     /// Credential ID as base64url text.
     pub id: String,
     /// Credential ID bytes.
     #[serde(with = "b64_req")]
     pub raw_id: Vec<u8>,
-    /// The attestation response.
-    pub response: AttestationResponseJson,
+    /// The authenticator response.
+    pub response: R,
     /// "platform" / "cross-platform".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticator_attachment: Option<String>,
@@ -451,27 +452,11 @@ pub struct RegistrationResponseJson {
     pub type_: String,
 }
 
+/// RegistrationResponseJSON.
+pub type RegistrationResponseJson = PublicKeyCredentialJson<AttestationResponseJson>;
+
 /// AuthenticationResponseJSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthenticationResponseJson {
-    /// Credential ID as base64url text.
-    pub id: String,
-    /// Credential ID bytes.
-    #[serde(with = "b64_req")]
-    pub raw_id: Vec<u8>,
-    /// The assertion response.
-    pub response: AssertionResponseJson,
-    /// "platform" / "cross-platform".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authenticator_attachment: Option<String>,
-    /// getClientExtensionResults().
-    #[serde(default)]
-    pub client_extension_results: ExtensionOutputsJson,
-    /// "public-key".
-    #[serde(rename = "type")]
-    pub type_: String,
-}
+pub type AuthenticationResponseJson = PublicKeyCredentialJson<AssertionResponseJson>;
 
 #[cfg(test)]
 mod tests {

@@ -4,57 +4,25 @@ use super::{CtapError, Fields, MapBuilder};
 use crate::cbor::Value;
 use crate::cose::CoseKey;
 
-/// clientPIN subcommands (CTAP 2.2 §6.5.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ClientPinSubcommand {
-    /// 0x01 getPINRetries.
-    GetPinRetries,
-    /// 0x02 getKeyAgreement.
-    GetKeyAgreement,
-    /// 0x03 setPIN.
-    SetPin,
-    /// 0x04 changePIN.
-    ChangePin,
-    /// 0x05 getPinToken.
-    GetPinToken,
-    /// 0x06 getPinUvAuthTokenUsingUvWithPermissions.
-    GetPinUvAuthTokenUsingUvWithPermissions,
-    /// 0x07 getUVRetries.
-    GetUvRetries,
-    /// 0x09 getPinUvAuthTokenUsingPinWithPermissions.
-    GetPinUvAuthTokenUsingPinWithPermissions,
-    /// Any other value (the authenticator answers CTAP2_ERR_INVALID_SUBCOMMAND).
-    Other(u64),
-}
-
-impl ClientPinSubcommand {
-    /// The subcommand number.
-    pub fn to_u64(self) -> u64 {
-        match self {
-            Self::GetPinRetries => 0x01,
-            Self::GetKeyAgreement => 0x02,
-            Self::SetPin => 0x03,
-            Self::ChangePin => 0x04,
-            Self::GetPinToken => 0x05,
-            Self::GetPinUvAuthTokenUsingUvWithPermissions => 0x06,
-            Self::GetUvRetries => 0x07,
-            Self::GetPinUvAuthTokenUsingPinWithPermissions => 0x09,
-            Self::Other(n) => n,
-        }
-    }
-    /// The subcommand for a number.
-    pub fn from_u64(n: u64) -> Self {
-        match n {
-            0x01 => Self::GetPinRetries,
-            0x02 => Self::GetKeyAgreement,
-            0x03 => Self::SetPin,
-            0x04 => Self::ChangePin,
-            0x05 => Self::GetPinToken,
-            0x06 => Self::GetPinUvAuthTokenUsingUvWithPermissions,
-            0x07 => Self::GetUvRetries,
-            0x09 => Self::GetPinUvAuthTokenUsingPinWithPermissions,
-            n => Self::Other(n),
-        }
+subcommands! {
+    /// clientPIN subcommands (CTAP 2.2 §6.5.5).
+    ClientPinSubcommand {
+        /// 0x01 getPINRetries.
+        GetPinRetries = 0x01,
+        /// 0x02 getKeyAgreement.
+        GetKeyAgreement = 0x02,
+        /// 0x03 setPIN.
+        SetPin = 0x03,
+        /// 0x04 changePIN.
+        ChangePin = 0x04,
+        /// 0x05 getPinToken.
+        GetPinToken = 0x05,
+        /// 0x06 getPinUvAuthTokenUsingUvWithPermissions.
+        GetPinUvAuthTokenUsingUvWithPermissions = 0x06,
+        /// 0x07 getUVRetries.
+        GetUvRetries = 0x07,
+        /// 0x09 getPinUvAuthTokenUsingPinWithPermissions.
+        GetPinUvAuthTokenUsingPinWithPermissions = 0x09,
     }
 }
 

@@ -3,41 +3,17 @@
 use super::{text_array, CtapError, Fields, MapBuilder};
 use crate::cbor::{self, Value};
 
-/// authenticatorConfig subcommands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ConfigSubcommand {
-    /// 0x01 enableEnterpriseAttestation.
-    EnableEnterpriseAttestation,
-    /// 0x02 toggleAlwaysUv.
-    ToggleAlwaysUv,
-    /// 0x03 setMinPINLength.
-    SetMinPinLength,
-    /// 0xFF vendorPrototype.
-    VendorPrototype,
-    /// Any other value.
-    Other(u64),
-}
-
-impl ConfigSubcommand {
-    /// The subcommand number.
-    pub fn to_u64(self) -> u64 {
-        match self {
-            Self::EnableEnterpriseAttestation => 1,
-            Self::ToggleAlwaysUv => 2,
-            Self::SetMinPinLength => 3,
-            Self::VendorPrototype => 0xff,
-            Self::Other(n) => n,
-        }
-    }
-    /// The subcommand for a number.
-    pub fn from_u64(n: u64) -> Self {
-        match n {
-            1 => Self::EnableEnterpriseAttestation,
-            2 => Self::ToggleAlwaysUv,
-            3 => Self::SetMinPinLength,
-            0xff => Self::VendorPrototype,
-            n => Self::Other(n),
-        }
+subcommands! {
+    /// authenticatorConfig subcommands (CTAP 2.2 §6.11).
+    ConfigSubcommand {
+        /// 0x01 enableEnterpriseAttestation.
+        EnableEnterpriseAttestation = 1,
+        /// 0x02 toggleAlwaysUv.
+        ToggleAlwaysUv = 2,
+        /// 0x03 setMinPINLength.
+        SetMinPinLength = 3,
+        /// 0xFF vendorPrototype.
+        VendorPrototype = 0xff,
     }
 }
 

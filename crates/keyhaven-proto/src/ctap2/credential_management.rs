@@ -6,53 +6,23 @@ use super::{CtapError, Fields, MapBuilder};
 use crate::cbor::{self, Value};
 use crate::cose::CoseKey;
 
-/// credentialManagement subcommands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CredentialManagementSubcommand {
-    /// 0x01 getCredsMetadata.
-    GetCredsMetadata,
-    /// 0x02 enumerateRPsBegin.
-    EnumerateRpsBegin,
-    /// 0x03 enumerateRPsGetNextRP.
-    EnumerateRpsGetNextRp,
-    /// 0x04 enumerateCredentialsBegin.
-    EnumerateCredentialsBegin,
-    /// 0x05 enumerateCredentialsGetNextCredential.
-    EnumerateCredentialsGetNextCredential,
-    /// 0x06 deleteCredential.
-    DeleteCredential,
-    /// 0x07 updateUserInformation.
-    UpdateUserInformation,
-    /// Any other value.
-    Other(u64),
-}
-
-impl CredentialManagementSubcommand {
-    /// The subcommand number.
-    pub fn to_u64(self) -> u64 {
-        match self {
-            Self::GetCredsMetadata => 1,
-            Self::EnumerateRpsBegin => 2,
-            Self::EnumerateRpsGetNextRp => 3,
-            Self::EnumerateCredentialsBegin => 4,
-            Self::EnumerateCredentialsGetNextCredential => 5,
-            Self::DeleteCredential => 6,
-            Self::UpdateUserInformation => 7,
-            Self::Other(n) => n,
-        }
-    }
-    /// The subcommand for a number.
-    pub fn from_u64(n: u64) -> Self {
-        match n {
-            1 => Self::GetCredsMetadata,
-            2 => Self::EnumerateRpsBegin,
-            3 => Self::EnumerateRpsGetNextRp,
-            4 => Self::EnumerateCredentialsBegin,
-            5 => Self::EnumerateCredentialsGetNextCredential,
-            6 => Self::DeleteCredential,
-            7 => Self::UpdateUserInformation,
-            n => Self::Other(n),
-        }
+subcommands! {
+    /// credentialManagement subcommands (CTAP 2.2 §6.8).
+    CredentialManagementSubcommand {
+        /// 0x01 getCredsMetadata.
+        GetCredsMetadata = 1,
+        /// 0x02 enumerateRPsBegin.
+        EnumerateRpsBegin = 2,
+        /// 0x03 enumerateRPsGetNextRP.
+        EnumerateRpsGetNextRp = 3,
+        /// 0x04 enumerateCredentialsBegin.
+        EnumerateCredentialsBegin = 4,
+        /// 0x05 enumerateCredentialsGetNextCredential.
+        EnumerateCredentialsGetNextCredential = 5,
+        /// 0x06 deleteCredential.
+        DeleteCredential = 6,
+        /// 0x07 updateUserInformation.
+        UpdateUserInformation = 7,
     }
 }
 

@@ -15,6 +15,36 @@
 //! assert_eq!(Request::from_bytes(&bytes).unwrap(), req);
 //! ```
 
+/// Declares a CTAP subcommand enum with its numbers and an `Other(u64)` catch-all.
+macro_rules! subcommands {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $num:expr,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+            /// Any other value (the authenticator answers CTAP2_ERR_INVALID_SUBCOMMAND).
+            Other(u64),
+        }
+
+        impl $name {
+            /// The subcommand number.
+            pub fn to_u64(self) -> u64 {
+                match self {
+                    $(Self::$variant => $num,)*
+                    Self::Other(n) => n,
+                }
+            }
+            /// The subcommand for a number.
+            pub fn from_u64(n: u64) -> Self {
+                match n {
+                    $($num => Self::$variant,)*
+                    n => Self::Other(n),
+                }
+            }
+        }
+    };
+}
+
 pub mod client_pin;
 pub mod config;
 pub mod credential_management;
