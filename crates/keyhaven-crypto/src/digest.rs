@@ -25,6 +25,11 @@ pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
+/// SHA-1, for legacy TPM attestation only (RS1 statements, SHA-1 TPM names).
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    fixed(&digest::SHA1_FOR_LEGACY_USE_ONLY, data)
+}
+
 /// SHA-384.
 pub fn sha384(data: &[u8]) -> [u8; 48] {
     fixed(&digest::SHA384, data)
@@ -46,5 +51,6 @@ mod tests {
         assert_eq!(sha384(b"abc")[..4], [0xcb, 0x00, 0x75, 0x3f]);
         assert_eq!(sha512(b"abc")[..4], [0xdd, 0xaf, 0x35, 0xa1]);
         assert_eq!(sha256_parts(&[b"a", b"bc"]), sha256(b"abc"));
+        assert_eq!(sha1(b"abc")[..4], [0xa9, 0x99, 0x3e, 0x36]);
     }
 }

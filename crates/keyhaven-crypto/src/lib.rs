@@ -35,6 +35,7 @@ pub mod mac;
 pub mod rand;
 mod secret;
 pub mod signature;
+pub mod x509;
 
 pub use secret::SecretBytes;
 

@@ -14,7 +14,8 @@ use crate::ctap2::make_credential::MakeCredentialResponse;
 pub struct AttestationObject {
     /// The attestation statement format identifier ("packed", "none", …).
     pub fmt: String,
-    /// The attestation statement (a CBOR map whose syntax depends on `fmt`).
+    /// The attestation statement (a CBOR map whose syntax depends on `fmt`;
+    /// an array of statements for "compound").
     pub att_stmt: Value,
     /// The parsed authenticator data.
     pub auth_data: AuthenticatorData,
@@ -85,10 +86,11 @@ impl AttestationObject {
                     })?)
                 }
                 Some("attStmt") => {
-                    if val.as_map().is_none() {
+                    // A map; an array only for the "compound" format (L3 §8.9).
+                    if val.as_map().is_none() && val.as_array().is_none() {
                         return Err(AttestationObjectError::WrongType {
                             member: "attStmt",
-                            expected: "map",
+                            expected: "map (or array for compound)",
                             found: val.type_name(),
                         });
                     }

@@ -1,6 +1,7 @@
 //! authenticatorGetAssertion (0x02) and authenticatorGetNextAssertion (0x08),
 //! CTAP 2.2 §6.2 / §6.3.
 
+use super::make_credential::att_stmt;
 use super::types::{CredentialDescriptor, Options, UserEntity};
 use super::{text_array, CtapError, Fields, MapBuilder};
 use crate::authdata::AuthenticatorData;
@@ -152,7 +153,7 @@ impl GetAssertionResponse {
                 f.map_of(v, n).cloned()
             })?,
             ep_att: f.opt(0x09, "epAtt", Fields::bool_of)?,
-            att_stmt: f.opt(0x0a, "attStmt", |f, v, n| f.map_of(v, n).cloned())?,
+            att_stmt: f.opt(0x0a, "attStmt", att_stmt)?,
         })
     }
 

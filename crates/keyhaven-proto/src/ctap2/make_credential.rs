@@ -135,7 +135,7 @@ impl MakeCredentialResponse {
             fmt: f.req(0x01, "fmt", Fields::text_of)?,
             auth_data,
             auth_data_raw,
-            att_stmt: f.req(0x03, "attStmt", |f, v, n| f.map_of(v, n).cloned())?,
+            att_stmt: f.req(0x03, "attStmt", att_stmt)?,
             ep_att: f.opt(0x04, "epAtt", Fields::bool_of)?,
             large_blob_key: f.opt(0x05, "largeBlobKey", Fields::bytes_of)?,
             unsigned_extension_outputs: f.opt(0x06, "unsignedExtensionOutputs", |f, v, n| {
@@ -154,5 +154,13 @@ impl MakeCredentialResponse {
             .opt(0x05, self.large_blob_key.clone())
             .opt(0x06, self.unsigned_extension_outputs.clone())
             .build()
+    }
+}
+
+/// attStmt: a map, or an array of statements for the "compound" format (L3 §8.9).
+pub(crate) fn att_stmt(f: &Fields, v: &Value, name: &'static str) -> Result<Value, CtapError> {
+    match v {
+        Value::Map(_) | Value::Array(_) => Ok(v.clone()),
+        _ => f.map_of(v, name).cloned(),
     }
 }

@@ -1,0 +1,272 @@
+//! Attestation statement verification procedures (L3 §8), one module per
+//! format, dispatched on `fmt` (L3 §7.1 step 21, a case-sensitive match).
+
+mod android_key;
+mod android_safetynet;
+mod apple;
+mod compound;
+mod fido_u2f;
+mod none;
+mod packed;
+mod tpm;
+
+use crate::config::AttestationPolicy;
+use crate::error::VerifyError;
+use crate::x509;
+use keyhaven_crypto::x509::SignatureScheme;
+use keyhaven_proto::authdata::{AttestedCredentialData, AuthenticatorData};
+use keyhaven_proto::cbor::Value;
+use keyhaven_proto::cose::CoseAlgorithm;
+use serde::{Deserialize, Serialize};
+
+/// Attestation types (L3 §6.5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttestationType {
+    /// No attestation.
+    None,
+    /// Self attestation: signed by the credential key.
+    #[serde(rename = "Self")]
+    SelfAttestation,
+    /// Basic attestation: a batch attestation key.
+    Basic,
+    /// Attestation CA.
+    #[serde(rename = "AttCA")]
+    AttCa,
+    /// Anonymization CA.
+    #[serde(rename = "AnonCA")]
+    AnonCa,
+    /// The verification procedure could not tell.
+    Uncertain,
+}
+
+impl AttestationType {
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttestationType::None => "None",
+            AttestationType::SelfAttestation => "Self",
+            AttestationType::Basic => "Basic",
+            AttestationType::AttCa => "AttCA",
+            AttestationType::AnonCa => "AnonCA",
+            AttestationType::Uncertain => "Uncertain",
+        }
+    }
+}
+
+/// The outcome of a format's verification procedure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationResult {
+    /// The format.
+    pub fmt: String,
+    /// The attestation type.
+    pub attestation_type: AttestationType,
+    /// The attestation trust path (DER certificates, leaf first).
+    pub trust_path: Vec<Vec<u8>>,
+}
+
+/// Inputs of a verification procedure (L3 §6.5.2 "verification procedure inputs").
+pub(crate) struct Input<'a> {
+    pub att_stmt: &'a Value,
+    pub auth_data: &'a AuthenticatorData,
+    pub auth_data_raw: &'a [u8],
+    pub client_data_hash: &'a [u8; 32],
+    pub policy: &'a AttestationPolicy,
+}
+
+impl Input<'_> {
+    /// authenticatorData ‖ clientDataHash.
+    pub fn signed_data(&self) -> Vec<u8> {
+        [self.auth_data_raw, self.client_data_hash.as_slice()].concat()
+    }
+    pub fn acd(&self) -> &AttestedCredentialData {
+        // Registration checks AT before dispatching to a format.
+        self.auth_data
+            .attested_credential_data
+            .as_ref()
+            .expect("registration checked attested credential data")
+    }
+}
+
+/// A failure inside a format's procedure.
+pub(crate) fn fail(fmt: &'static str, reason: impl Into<String>) -> VerifyError {
+    let step = match fmt {
+        "packed" => "L3 §8.2 packed verification procedure",
+        "tpm" => "L3 §8.3 tpm verification procedure",
+        "android-key" => "L3 §8.4 android-key verification procedure",
+        "android-safetynet" => "L3 §8.5 android-safetynet verification procedure",
+        "fido-u2f" => "L3 §8.6 fido-u2f verification procedure",
+        "none" => "L3 §8.7 none verification procedure",
+        "apple" => "L3 §8.8 apple verification procedure",
+        _ => "L3 §8.9 compound verification procedure",
+    };
+    VerifyError::Attestation {
+        step,
+        fmt,
+        reason: reason.into(),
+    }
+}
+
+/// Typed access to attStmt members, with errors naming the format.
+pub(crate) struct Stmt<'a> {
+    fmt: &'static str,
+    v: &'a Value,
+}
+
+impl<'a> Stmt<'a> {
+    pub fn new(fmt: &'static str, v: &'a Value, allowed: &[&str]) -> Result<Self, VerifyError> {
+        let map = v
+            .as_map()
+            .ok_or_else(|| fail(fmt, "attStmt is not a map"))?;
+        for (k, _) in map {
+            match k.as_text() {
+                Some(name) if allowed.contains(&name) => {}
+                _ => return Err(fail(fmt, format!("unexpected attStmt member {k}"))),
+            }
+        }
+        Ok(Stmt { fmt, v })
+    }
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.v.get_text(name)
+    }
+    pub fn alg(&self) -> Result<CoseAlgorithm, VerifyError> {
+        let a = self
+            .get("alg")
+            .ok_or_else(|| fail(self.fmt, "missing alg"))?
+            .as_i64()
+            .ok_or_else(|| fail(self.fmt, "alg is not an integer"))?;
+        CoseAlgorithm::from_id(a).ok_or_else(|| fail(self.fmt, format!("unsupported alg {a}")))
+    }
+    pub fn bytes(&self, name: &'static str) -> Result<&'a [u8], VerifyError> {
+        self.get(name)
+            .ok_or_else(|| fail(self.fmt, format!("missing {name}")))?
+            .as_bytes()
+            .ok_or_else(|| fail(self.fmt, format!("{name} is not a byte string")))
+    }
+    pub fn text(&self, name: &'static str) -> Result<&'a str, VerifyError> {
+        self.get(name)
+            .ok_or_else(|| fail(self.fmt, format!("missing {name}")))?
+            .as_text()
+            .ok_or_else(|| fail(self.fmt, format!("{name} is not a text string")))
+    }
+    /// x5c: a non-empty array of DER certificates.
+    pub fn x5c(&self) -> Result<Option<Vec<Vec<u8>>>, VerifyError> {
+        let Some(v) = self.get("x5c") else {
+            return Ok(None);
+        };
+        let arr = v
+            .as_array()
+            .ok_or_else(|| fail(self.fmt, "x5c is not an array"))?;
+        if arr.is_empty() {
+            return Err(fail(self.fmt, "x5c is empty"));
+        }
+        arr.iter()
+            .map(|c| {
+                c.as_bytes()
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| fail(self.fmt, "x5c entry is not a byte string"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+/// The certificate signature scheme for a COSE alg (attestation signatures).
+pub(crate) fn scheme_for(
+    fmt: &'static str,
+    alg: CoseAlgorithm,
+) -> Result<SignatureScheme, VerifyError> {
+    use CoseAlgorithm as A;
+    Ok(match alg {
+        A::Es256 | A::Esp256 => SignatureScheme::EcdsaSha256,
+        A::Es384 | A::Esp384 => SignatureScheme::EcdsaSha384,
+        A::Es512 | A::Esp512 => SignatureScheme::EcdsaSha512,
+        A::Rs256 => SignatureScheme::RsaPkcs1Sha256,
+        A::Rs384 => SignatureScheme::RsaPkcs1Sha384,
+        A::Rs512 => SignatureScheme::RsaPkcs1Sha512,
+        A::Rs1 => SignatureScheme::RsaPkcs1Sha1,
+        A::Ps256 => SignatureScheme::RsaPssSha256,
+        A::Ps384 => SignatureScheme::RsaPssSha384,
+        A::Ps512 => SignatureScheme::RsaPssSha512,
+        A::EdDsa | A::Ed25519 => SignatureScheme::Ed25519,
+        other => {
+            return Err(fail(
+                fmt,
+                format!(
+                    "alg {} cannot sign attestation certificates' keys",
+                    other.name()
+                ),
+            ))
+        }
+    })
+}
+
+/// Verifies a signature with the leaf certificate of x5c.
+pub(crate) fn verify_leaf(
+    fmt: &'static str,
+    leaf: &x509::Cert,
+    alg: CoseAlgorithm,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), VerifyError> {
+    x509::verify_with_cert(leaf, scheme_for(fmt, alg)?, msg, sig).map_err(|e| {
+        fail(
+            fmt,
+            format!("attestation signature does not verify with the attestation certificate: {e}"),
+        )
+    })
+}
+
+pub(crate) fn parse_cert<'a>(
+    fmt: &'static str,
+    der: &'a [u8],
+) -> Result<x509::Cert<'a>, VerifyError> {
+    x509::parse(der).map_err(|e| fail(fmt, format!("x5c certificate: {e}")))
+}
+
+/// Runs the verification procedure of `fmt`.
+pub(crate) fn verify(fmt: &str, input: &Input) -> Result<AttestationResult, VerifyError> {
+    verify_depth(fmt, input, 0)
+}
+
+pub(crate) fn verify_depth(
+    fmt: &str,
+    input: &Input,
+    depth: usize,
+) -> Result<AttestationResult, VerifyError> {
+    let (f, t, path) = match fmt {
+        "none" => ("none", none::verify(input)?, Vec::new()),
+        "packed" => {
+            let (t, p) = packed::verify(input)?;
+            ("packed", t, p)
+        }
+        "tpm" => ("tpm", AttestationType::AttCa, tpm::verify(input)?),
+        "android-key" => (
+            "android-key",
+            AttestationType::Basic,
+            android_key::verify(input)?,
+        ),
+        "android-safetynet" => (
+            "android-safetynet",
+            AttestationType::Basic,
+            android_safetynet::verify(input)?,
+        ),
+        "fido-u2f" => ("fido-u2f", AttestationType::Basic, fido_u2f::verify(input)?),
+        "apple" => ("apple", AttestationType::AnonCa, apple::verify(input)?),
+        "compound" if depth == 0 => {
+            let (t, p) = compound::verify(input)?;
+            ("compound", t, p)
+        }
+        "compound" => {
+            return Err(fail(
+                "compound",
+                "a compound statement must not nest another compound statement",
+            ))
+        }
+        other => return Err(VerifyError::UnsupportedFormat(other.to_owned())),
+    };
+    Ok(AttestationResult {
+        fmt: f.to_owned(),
+        attestation_type: t,
+        trust_path: path,
+    })
+}

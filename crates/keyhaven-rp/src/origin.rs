@@ -1,0 +1,155 @@
+//! Origin validation (L3 §13.4.9 "Validating the origin of a credential").
+//!
+//! Origins are compared as opaque strings against the allow-list. Optional
+//! rules relax this for https origins only: any subdomain of the RP ID (on a
+//! dot boundary: `evil-example.org` never matches `example.org`) and any port.
+
+use crate::config::OriginRules;
+
+/// scheme, host, port of an https origin; None for anything else.
+fn split_https(origin: &str) -> Option<(&str, Option<&str>)> {
+    let rest = origin.strip_prefix("https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    // IPv6 literals are not valid RP origins for these rules.
+    if rest.starts_with('[') {
+        return None;
+    }
+    Some(match rest.split_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, Some(port))
+        }
+        Some(_) => return None,
+        None => (rest, None),
+    })
+}
+
+/// Whether `origin` is acceptable.
+pub fn origin_allowed(origin: &str, allowed: &[String], rp_id: &str, rules: OriginRules) -> bool {
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    let Some((host, port)) = split_https(origin) else {
+        return false;
+    };
+    if rules.allow_any_port {
+        for a in allowed {
+            if let Some((ah, _)) = split_https(a) {
+                if ah.eq_ignore_ascii_case(host) {
+                    return true;
+                }
+            }
+        }
+    }
+    if rules.allow_subdomains {
+        let host = host.to_ascii_lowercase();
+        let rp = rp_id.to_ascii_lowercase();
+        let same_port_ok = rules.allow_any_port || port.is_none();
+        if same_port_ok && (host == rp || host.ends_with(&format!(".{rp}"))) {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn exact_and_rules() {
+        let allowed = list(&["https://example.org", "android:apk-key-hash:abc"]);
+        let none = OriginRules::default();
+        assert!(origin_allowed(
+            "https://example.org",
+            &allowed,
+            "example.org",
+            none
+        ));
+        assert!(origin_allowed(
+            "android:apk-key-hash:abc",
+            &allowed,
+            "example.org",
+            none
+        ));
+        assert!(!origin_allowed(
+            "https://example.org:8443",
+            &allowed,
+            "example.org",
+            none
+        ));
+        assert!(!origin_allowed(
+            "https://login.example.org",
+            &allowed,
+            "example.org",
+            none
+        ));
+        assert!(!origin_allowed(
+            "http://example.org",
+            &allowed,
+            "example.org",
+            none
+        ));
+        let sub = OriginRules {
+            allow_subdomains: true,
+            allow_any_port: false,
+        };
+        assert!(origin_allowed(
+            "https://login.example.org",
+            &allowed,
+            "example.org",
+            sub
+        ));
+        assert!(!origin_allowed(
+            "https://evil-example.org",
+            &allowed,
+            "example.org",
+            sub
+        ));
+        assert!(!origin_allowed(
+            "https://example.org.evil.com",
+            &allowed,
+            "example.org",
+            sub
+        ));
+        assert!(!origin_allowed(
+            "http://login.example.org",
+            &allowed,
+            "example.org",
+            sub
+        ));
+        assert!(!origin_allowed(
+            "https://login.example.org:444",
+            &allowed,
+            "example.org",
+            sub
+        ));
+        let port = OriginRules {
+            allow_subdomains: false,
+            allow_any_port: true,
+        };
+        assert!(origin_allowed(
+            "https://example.org:8443",
+            &allowed,
+            "example.org",
+            port
+        ));
+        assert!(!origin_allowed(
+            "https://example.org:8443/path",
+            &allowed,
+            "example.org",
+            port
+        ));
+        assert!(!origin_allowed(
+            "https://user@example.org",
+            &allowed,
+            "example.org",
+            port
+        ));
+    }
+}

@@ -1,0 +1,180 @@
+//! The registration ceremony, L3 §7.1 "Registering a New Credential".
+
+use crate::attestation::{self, AttestationResult, AttestationType, Input};
+use crate::ceremony::{self, REGISTRATION as S};
+use crate::config::RpConfig;
+use crate::error::VerifyError;
+use crate::extensions;
+use crate::options::RegistrationState;
+use crate::record::{unix_now, CredentialRecord, RECORD_VERSION};
+use crate::x509;
+use keyhaven_crypto::digest::sha256;
+use keyhaven_proto::attestation::AttestationObject;
+use keyhaven_proto::authdata::MAX_CREDENTIAL_ID_LEN;
+use keyhaven_proto::client_data::TYPE_CREATE;
+use keyhaven_proto::json::RegistrationResponseJson;
+
+/// A verified registration.
+#[derive(Clone, Debug)]
+pub struct RegistrationResult {
+    /// The credential record to store.
+    pub record: CredentialRecord,
+    /// The attestation format's verdict.
+    pub attestation: AttestationResult,
+    /// Whether the attestation trust path chains to a configured anchor.
+    pub attestation_trusted: bool,
+    /// UV flag.
+    pub user_verified: bool,
+}
+
+/// Runs every step of L3 §7.1 on `response` for the ceremony in `state`.
+/// `is_registered(credential_id)` tells whether the ID is already known (step 26).
+pub fn verify_registration(
+    cfg: &RpConfig,
+    response: &RegistrationResponseJson,
+    state: &RegistrationState,
+    is_registered: impl FnOnce(&[u8]) -> bool,
+) -> Result<RegistrationResult, VerifyError> {
+    // Step 3: an attestation response (typed by RegistrationResponseJson), type public-key, id = base64url(rawId).
+    ceremony::check_credential(&S, &response.type_, &response.id, &response.raw_id)?;
+    // Step 4: clientExtensionResults (checked in step 28).
+    let client_ext = &response.client_extension_results;
+    // Steps 5-11: client data.
+    let raw_cd = &response.response.client_data_json;
+    ceremony::check_client_data(cfg, &S, raw_cd, TYPE_CREATE, &state.challenge)?;
+    // Step 12: hash of clientDataJSON.
+    let hash = sha256(raw_cd);
+    // Step 13: CBOR decoding of the attestation object (strict: trailing bytes are errors).
+    let ao = AttestationObject::from_bytes(&response.response.attestation_object).map_err(|e| {
+        VerifyError::Malformed {
+            step: "L3 §7.1 step 13",
+            what: "attestationObject",
+            reason: e.to_string(),
+        }
+    })?;
+    let ad = &ao.auth_data;
+    // Step 14: rpIdHash.
+    ceremony::check_rp_id_hash(&S, ad, &[&cfg.rp_id])?;
+    // Steps 15-17: UP (unless conditional mediation), UV when required, BS only with BE.
+    ceremony::check_flags(
+        &S,
+        ad.flags,
+        !state.conditional_mediation,
+        state.user_verification_required,
+    )?;
+    // Steps 18-19: BE and BS are recorded in the credential record below.
+    let acd =
+        ad.attested_credential_data
+            .as_ref()
+            .ok_or(VerifyError::NoAttestedCredentialData {
+                step: "L3 §7.1 step 13",
+            })?;
+    if acd.credential_id != response.raw_id {
+        return Err(VerifyError::Malformed {
+            step: "L3 §7.1 step 27",
+            what: "rawId",
+            reason: "rawId differs from the credentialId in authenticator data".into(),
+        });
+    }
+    // Step 20: the credential public key's alg was requested.
+    let alg = acd.credential_public_key.alg.id();
+    if !state.algorithms.contains(&alg) {
+        return Err(VerifyError::Algorithm {
+            step: "L3 §7.1 step 20",
+            found: alg,
+            requested: state
+                .algorithms
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    // Steps 21-22: the format's verification procedure.
+    let input = Input {
+        att_stmt: &ao.att_stmt,
+        auth_data: ad,
+        auth_data_raw: &ao.auth_data_raw,
+        client_data_hash: &hash,
+        policy: &cfg.attestation,
+    };
+    let att = attestation::verify(&ao.fmt, &input)?;
+    // Steps 23-24: trust anchors and trust assessment.
+    let policy = &cfg.attestation;
+    let trusted = match att.attestation_type {
+        AttestationType::None => {
+            if !policy.allow_none {
+                return Err(VerifyError::AttestationTrust {
+                    step: "L3 §7.1 step 24",
+                    reason: "none attestation is not acceptable under policy".into(),
+                });
+            }
+            false
+        }
+        AttestationType::SelfAttestation => {
+            if !policy.allow_self {
+                return Err(VerifyError::AttestationTrust {
+                    step: "L3 §7.1 step 24",
+                    reason: "self attestation is not acceptable under policy".into(),
+                });
+            }
+            false
+        }
+        _ => match x509::validate_path(&att.trust_path, &policy.trust_anchors, policy.now()) {
+            Ok(()) => true,
+            Err(reason) if policy.require_trusted => {
+                return Err(VerifyError::AttestationTrust {
+                    step: "L3 §7.1 step 24",
+                    reason,
+                })
+            }
+            Err(_) => false,
+        },
+    };
+    // Step 25: credential ID length (also bounded by the authenticator data parser).
+    if acd.credential_id.len() > MAX_CREDENTIAL_ID_LEN {
+        return Err(VerifyError::CredentialIdTooLong {
+            step: "L3 §7.1 step 25",
+            len: acd.credential_id.len(),
+        });
+    }
+    // Step 26: not yet registered.
+    if is_registered(&acd.credential_id) {
+        return Err(VerifyError::CredentialAlreadyRegistered {
+            step: "L3 §7.1 step 26",
+        });
+    }
+    // Step 28: extension outputs against what was requested.
+    extensions::check_registration(
+        state.extensions.as_ref(),
+        client_ext,
+        ad.extensions.as_ref(),
+    )?;
+    // Step 27: the credential record.
+    let record = CredentialRecord {
+        version: RECORD_VERSION,
+        type_: response.type_.clone(),
+        id: acd.credential_id.clone(),
+        public_key: acd.credential_public_key.to_bytes(),
+        algorithm: alg,
+        sign_count: ad.sign_count,
+        transports: response.response.transports.clone(),
+        backup_eligible: ad.flags.be(),
+        backup_state: ad.flags.bs(),
+        uv_initialized: ad.flags.uv(),
+        aaguid: acd.aaguid.to_string(),
+        attestation_format: att.fmt.clone(),
+        attestation_type: att.attestation_type.name().to_owned(),
+        attestation_trusted: trusted,
+        user_handle: Some(state.user_handle.clone()),
+        rp_id: cfg.rp_id.clone(),
+        created_at: unix_now(),
+        last_used_at: None,
+    };
+    Ok(RegistrationResult {
+        record,
+        attestation: att,
+        attestation_trusted: trusted,
+        user_verified: ad.flags.uv(),
+    })
+}
