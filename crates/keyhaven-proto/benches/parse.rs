@@ -32,6 +32,16 @@ fn bench(c: &mut Criterion) {
         "keyhaven full parse (JSON + base64url + authData + clientDataJSON)",
         |b| b.iter(|| full_parse(black_box(json))),
     );
+    // The same response with clientDataJSON as browsers send it (no extra member).
+    let mut browser: AuthenticationResponseJson = serde_json::from_slice(json).unwrap();
+    let cd = CollectedClientData::from_json_bytes(&browser.response.client_data_json).unwrap();
+    let mut plain = cd.clone();
+    plain.other.clear();
+    browser.response.client_data_json = plain.to_json_bytes();
+    let browser_json = serde_json::to_vec(&browser).unwrap();
+    g.bench_function("keyhaven full parse, browser-form clientDataJSON", |b| {
+        b.iter(|| full_parse(black_box(&browser_json)))
+    });
     g.bench_function("baseline: serde_json::Value (JSON only)", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(json)).unwrap())
     });
@@ -45,7 +55,26 @@ fn bench(c: &mut Criterion) {
         },
     );
     g.finish();
-    let ad = full_parse(json).0.response.authenticator_data;
+    let parsed = full_parse(json).0;
+    c.bench_function(
+        "AuthenticationResponseJSON serde only (JSON + base64url)",
+        |b| {
+            b.iter(|| {
+                serde_json::from_slice::<AuthenticationResponseJson>(black_box(json)).unwrap()
+            })
+        },
+    );
+    let cd = parsed.response.client_data_json.clone();
+    c.bench_function("clientDataJSON parse (with an extra member)", |b| {
+        b.iter(|| CollectedClientData::from_json_bytes(black_box(&cd)).unwrap())
+    });
+    let plain =
+        CollectedClientData::new("webauthn.get", &[7; 32], "https://example.org").to_json_bytes();
+    c.bench_function(
+        "clientDataJSON parse (browser form, no extra member)",
+        |b| b.iter(|| CollectedClientData::from_json_bytes(black_box(&plain)).unwrap()),
+    );
+    let ad = parsed.response.authenticator_data;
     c.bench_function("authenticatorData parse (37 bytes)", |b| {
         b.iter(|| AuthenticatorData::from_bytes(black_box(&ad)).unwrap())
     });

@@ -75,25 +75,74 @@ pub enum ClientDataError {
     },
 }
 
-fn json_type(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "boolean",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
+/// A known member's value: kept if it is a string or boolean, otherwise only
+/// its JSON type is remembered (for the error message), without building a tree.
+enum Scalar {
+    Str(String),
+    Bool(bool),
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Other("number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Other("number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other("number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other("null"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other("array"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other("object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Scalar {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Scalar::Str(_) => "string",
+            Scalar::Bool(_) => "boolean",
+            Scalar::Other(t) => t,
+        }
     }
 }
 
 /// Parsed members of a clientDataJSON object, before the required ones are checked.
 #[derive(Default)]
 struct Members {
-    type_: Option<Json>,
-    challenge: Option<Json>,
-    origin: Option<Json>,
-    cross_origin: Option<Json>,
-    top_origin: Option<Json>,
+    type_: Option<Scalar>,
+    challenge: Option<Scalar>,
+    origin: Option<Scalar>,
+    cross_origin: Option<Scalar>,
+    top_origin: Option<Scalar>,
     other: Map<String, Json>,
 }
 
@@ -162,6 +211,9 @@ impl CollectedClientData {
 
     /// Parses clientDataJSON (UTF-8 JSON object, L3 §5.8.1.2 full parse).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, ClientDataError> {
+        if let Some(cd) = Self::parse_serialized_form(bytes) {
+            return Ok(cd);
+        }
         let m: Members = serde_json::from_slice(bytes).map_err(|e| ClientDataError::Json {
             line: e.line(),
             column: e.column(),
@@ -172,14 +224,14 @@ impl CollectedClientData {
                 .unwrap_or_default()
                 .to_owned(),
         })?;
-        fn string(v: Option<Json>, k: &'static str) -> Result<Option<String>, ClientDataError> {
+        fn string(v: Option<Scalar>, k: &'static str) -> Result<Option<String>, ClientDataError> {
             match v {
                 None => Ok(None),
-                Some(Json::String(s)) => Ok(Some(s)),
+                Some(Scalar::Str(s)) => Ok(Some(s)),
                 Some(other) => Err(ClientDataError::WrongType {
                     member: k,
                     expected: "string",
-                    found: json_type(&other),
+                    found: other.type_name(),
                 }),
             }
         }
@@ -189,12 +241,12 @@ impl CollectedClientData {
         let origin = string(m.origin, "origin")?.ok_or(ClientDataError::Missing("origin"))?;
         let cross_origin = match m.cross_origin {
             None => None,
-            Some(Json::Bool(b)) => Some(b),
+            Some(Scalar::Bool(b)) => Some(b),
             Some(other) => {
                 return Err(ClientDataError::WrongType {
                     member: "crossOrigin",
                     expected: "boolean",
-                    found: json_type(&other),
+                    found: other.type_name(),
                 })
             }
         };
@@ -206,6 +258,78 @@ impl CollectedClientData {
             cross_origin,
             top_origin,
             other: m.other,
+        })
+    }
+
+    /// Fast path for client data in exactly the §5.8.1.1 serialized form (what
+    /// conforming clients send): the fixed member order is read directly and
+    /// only the remaining members go through the JSON parser. Returns None
+    /// whenever the input is not in that form or anything is unusual (escapes,
+    /// duplicates, whitespace), and the full parser then decides.
+    fn parse_serialized_form(bytes: &[u8]) -> Option<Self> {
+        fn lit<'a>(p: &'a [u8], l: &[u8]) -> Option<&'a [u8]> {
+            p.strip_prefix(l)
+        }
+        fn string(p: &[u8]) -> Option<(String, &[u8])> {
+            let p = p.strip_prefix(b"\"")?;
+            let end = p
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            if p[end] != b'"' {
+                return None;
+            }
+            let s = std::str::from_utf8(&p[..end]).ok()?;
+            Some((s.to_owned(), &p[end + 1..]))
+        }
+        let p = lit(bytes, b"{\"type\":")?;
+        let (type_, p) = string(p)?;
+        let (challenge, p) = string(lit(p, b",\"challenge\":")?)?;
+        let (origin, mut p) = string(lit(p, b",\"origin\":")?)?;
+        let mut cross_origin = None;
+        if let Some(rest) = lit(p, b",\"crossOrigin\":") {
+            if let Some(r) = lit(rest, b"true") {
+                cross_origin = Some(true);
+                p = r;
+            } else {
+                cross_origin = Some(false);
+                p = lit(rest, b"false")?;
+            }
+        }
+        let mut top_origin = None;
+        if let Some(rest) = lit(p, b",\"topOrigin\":") {
+            let (t, r) = string(rest)?;
+            top_origin = Some(t);
+            p = r;
+        }
+        let other = match p {
+            b"}" => Map::new(),
+            [b',', rest @ ..] => {
+                let mut obj = Vec::with_capacity(rest.len() + 1);
+                obj.push(b'{');
+                obj.extend_from_slice(rest);
+                let m: Members = serde_json::from_slice(&obj).ok()?;
+                let known = [
+                    &m.type_,
+                    &m.challenge,
+                    &m.origin,
+                    &m.cross_origin,
+                    &m.top_origin,
+                ];
+                // A comma must introduce at least one member ("…,}" is not JSON).
+                if m.other.is_empty() || known.iter().any(|k| k.is_some()) {
+                    return None;
+                }
+                m.other
+            }
+            _ => return None,
+        };
+        Some(CollectedClientData {
+            type_,
+            challenge,
+            origin,
+            cross_origin,
+            top_origin,
+            other,
         })
     }
 
@@ -276,6 +400,48 @@ mod tests {
         assert_eq!(cd.top_origin.as_deref(), Some("https://b.example"));
         assert_eq!(cd.other.len(), 2);
         assert_eq!(cd.to_json_bytes(), json);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_full_parse() {
+        let cases: [&[u8]; 8] = [
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":false}"#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a"}"#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":true,"topOrigin":"https://b","x":[1,{"y":null}]}"#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":false,"type":"dup"}"#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":false,"x":1,"x":2}"#,
+            br#"{"type":"web\u0061uthn.get","challenge":"AA","origin":"https://a","crossOrigin":false}"#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":false} "#,
+            br#"{"type":"webauthn.get","challenge":"AA","origin":"https://a","crossOrigin":false,}"#,
+        ];
+        for c in cases {
+            let full: Result<CollectedClientData, String> = serde_json::from_slice::<Members>(c)
+                .map_err(|e| e.to_string())
+                .map(|_| CollectedClientData::from_json_bytes(c).unwrap());
+            let fast = CollectedClientData::parse_serialized_form(c);
+            if let Some(f) = &fast {
+                assert_eq!(Ok(f.clone()), full, "{}", String::from_utf8_lossy(c));
+            }
+            assert_eq!(
+                CollectedClientData::from_json_bytes(c).is_ok(),
+                full.is_ok()
+            );
+        }
+        assert!(CollectedClientData::parse_serialized_form(cases[3]).is_none());
+        assert!(
+            CollectedClientData::from_json_bytes(cases[3]).is_err(),
+            "duplicate type refused"
+        );
+        assert!(
+            CollectedClientData::from_json_bytes(cases[4]).is_err(),
+            "duplicate extra member refused"
+        );
+        assert_eq!(
+            CollectedClientData::from_json_bytes(cases[5])
+                .unwrap()
+                .type_,
+            "webauthn.get"
+        );
     }
 
     #[test]
