@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod rp_cli;
+
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::process::ExitCode;
@@ -39,6 +41,17 @@ enum Command {
         #[arg(long, value_name = "ENCODING")]
         encoding: Option<String>,
     },
+    /// Relying-party verification of WebAuthn responses (L3 §7.1 / §7.2).
+    #[command(subcommand)]
+    Rp(RpCommand),
+}
+
+#[derive(Subcommand)]
+enum RpCommand {
+    /// Verify a RegistrationResponseJSON; prints the new credential record.
+    VerifyRegistration(rp_cli::RegistrationArgs),
+    /// Verify an AuthenticationResponseJSON against a stored record; prints the updated record.
+    VerifyAuthentication(rp_cli::AuthenticationArgs),
 }
 
 /// A failure the user caused: one line on stderr, exit code 2.
@@ -50,6 +63,8 @@ fn input_error(msg: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),
+        Command::Rp(RpCommand::VerifyAuthentication(a)) => rp_cli::verify_authentication(a),
         Command::Inspect {
             file,
             json,

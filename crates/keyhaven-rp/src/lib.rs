@@ -29,6 +29,7 @@ pub mod options;
 mod origin;
 pub mod record;
 mod registration;
+pub mod util;
 mod x509;
 
 pub use authentication::{verify_authentication, AuthenticationResult};
