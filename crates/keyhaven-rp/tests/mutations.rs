@@ -206,10 +206,10 @@ fn every_single_mutation_is_refused() {
         // Formats whose attestation signature covers the whole authenticator data and clientDataHash.
         let signs_all = matches!(fmt, "packed" | "tpm" | "android-key" | "apple");
         let sig = ["Attestation"];
-        for bit in 0..8 {
+        for (bit, flag) in FLAG_NAMES.iter().enumerate() {
             let m = base.with_auth_data(|ad| ad[32] ^= 1 << bit);
-            let name = format!("{id}: flag {}", FLAG_NAMES[bit]);
-            match FLAG_NAMES[bit] {
+            let name = format!("{id}: flag {}", *flag);
+            match *flag {
                 "UP" => t.expect(name, m.run(), &["UserPresence"]),
                 "AT" | "ED" => t.expect(name, m.run(), &["Malformed"]),
                 "BS" if v["expected"]["flags"]["be"] == false => {
@@ -411,10 +411,10 @@ fn every_single_mutation_is_refused() {
         let base = auth(v, records[reg_id].clone());
         base.run().unwrap_or_else(|e| panic!("{id}: {e}"));
         let sig = ["Signature"];
-        for bit in 0..8 {
+        for (bit, flag) in FLAG_NAMES.iter().enumerate() {
             let m = base.with_auth_data(|ad| ad[32] ^= 1 << bit);
-            let name = format!("{id}: flag {}", FLAG_NAMES[bit]);
-            match FLAG_NAMES[bit] {
+            let name = format!("{id}: flag {}", *flag);
+            match *flag {
                 "UP" => t.expect(name, m.run(), &["UserPresence"]),
                 "AT" | "ED" => t.expect(name, m.run(), &["Malformed"]),
                 "BE" => t.expect(
