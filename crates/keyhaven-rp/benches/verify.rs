@@ -1,0 +1,141 @@
+//! Assertion verification from AuthenticationResponseJSON text to a verified
+//! result, next to the raw aws-lc-rs signature verification alone (the floor),
+//! for ES256, EdDSA and RS256 (the W3C vectors' credentials); and a packed
+//! registration with an x5c path to a configured root.
+
+use aws_lc_rs::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use keyhaven_crypto::digest::sha256;
+use keyhaven_proto::b64;
+use keyhaven_proto::cose::{CoseAlgorithm, KeyParams};
+use keyhaven_proto::json::{AuthenticationResponseJson, RegistrationResponseJson};
+use keyhaven_rp::config::RpConfig;
+use keyhaven_rp::options::{AuthenticationState, RegistrationState};
+use keyhaven_rp::{verify_authentication, verify_registration, CredentialRecord};
+use serde_json::{json, Value};
+use std::time::{Duration, UNIX_EPOCH};
+
+fn vectors() -> Vec<Value> {
+    serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap()
+}
+
+fn config(reg: &Value) -> RpConfig {
+    let mut cfg = RpConfig::new("example.org", "Example");
+    cfg.algorithms = CoseAlgorithm::ALL.to_vec();
+    if let Some(root) = reg["attestation_trust_root"]["cert_der_b64url"].as_str() {
+        cfg.attestation.trust_anchors = vec![b64::decode(root).unwrap()];
+        cfg.attestation.require_trusted = true;
+    }
+    cfg.attestation.now = Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+    cfg
+}
+
+fn registration_json(v: &Value) -> String {
+    json!({
+        "id": v["credential_id_b64url"], "rawId": v["credential_id_b64url"], "type": "public-key",
+        "clientExtensionResults": {},
+        "response": {"clientDataJSON": v["client_data_json_b64url"], "attestationObject": v["attestation_object_b64url"], "transports": ["usb"]}
+    })
+    .to_string()
+}
+
+fn bench(c: &mut Criterion) {
+    let all = vectors();
+    let find = |id: &str| all.iter().find(|v| v["id"] == id).unwrap().clone();
+    for (name, base) in [
+        ("ES256", "packed-es256"),
+        ("EdDSA", "packed-ed25519"),
+        ("RS256", "packed-rs256"),
+    ] {
+        let reg = find(&format!("{base}.registration"));
+        let auth = find(&format!("{base}.authentication"));
+        let cfg = config(&reg);
+        let reg_state = RegistrationState {
+            challenge: b64::decode(reg["challenge_b64url"].as_str().unwrap()).unwrap(),
+            user_handle: b"user-1".to_vec(),
+            algorithms: cfg.algorithms.iter().map(|a| a.id()).collect(),
+            user_verification_required: false,
+            conditional_mediation: false,
+            extensions: None,
+        };
+        let reg_text = registration_json(&reg);
+        let reg_resp: RegistrationResponseJson = serde_json::from_str(&reg_text).unwrap();
+        let record: CredentialRecord = verify_registration(&cfg, &reg_resp, &reg_state, |_| false)
+            .unwrap()
+            .record;
+        let auth_text = json!({
+            "id": auth["credential_id_b64url"], "rawId": auth["credential_id_b64url"], "type": "public-key",
+            "clientExtensionResults": {},
+            "response": {"clientDataJSON": auth["client_data_json_b64url"], "authenticatorData": auth["authenticator_data_b64url"],
+                         "signature": auth["signature_b64url"]}
+        })
+        .to_string();
+        let state = AuthenticationState {
+            challenge: b64::decode(auth["challenge_b64url"].as_str().unwrap()).unwrap(),
+            allow_credentials: vec![],
+            user_handle: Some(b"user-1".to_vec()),
+            user_verification_required: false,
+            extensions: None,
+        };
+        let mut g = c.benchmark_group(format!("assertion {name}"));
+        g.bench_function("keyhaven-rp: JSON text to verified result", |b| {
+            b.iter(|| {
+                let resp: AuthenticationResponseJson =
+                    serde_json::from_str(black_box(&auth_text)).unwrap();
+                verify_authentication(&cfg, &resp, &state, |_| Some(record.clone())).unwrap()
+            })
+        });
+        // Floor: the signature check alone on pre-decoded bytes.
+        let ad = b64::decode(auth["authenticator_data_b64url"].as_str().unwrap()).unwrap();
+        let cd = b64::decode(auth["client_data_json_b64url"].as_str().unwrap()).unwrap();
+        let s = b64::decode(auth["signature_b64url"].as_str().unwrap()).unwrap();
+        let msg = [ad.as_slice(), &sha256(&cd)].concat();
+        let key = record.cose_key().unwrap();
+        match &key.params {
+            KeyParams::Ec2 { .. } => {
+                let point = key.to_sec1_uncompressed().unwrap();
+                g.bench_function("baseline: raw aws-lc-rs verify", |b| {
+                    b.iter(|| {
+                        UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_ASN1, &point)
+                            .verify(black_box(&msg), &s)
+                            .unwrap()
+                    })
+                });
+            }
+            KeyParams::Okp { x, .. } => {
+                g.bench_function("baseline: raw aws-lc-rs verify", |b| {
+                    b.iter(|| {
+                        UnparsedPublicKey::new(&sig::ED25519, x)
+                            .verify(black_box(&msg), &s)
+                            .unwrap()
+                    })
+                });
+            }
+            KeyParams::Rsa { n, e } => {
+                g.bench_function("baseline: raw aws-lc-rs verify", |b| {
+                    b.iter(|| {
+                        RsaPublicKeyComponents { n, e }
+                            .verify(&sig::RSA_PKCS1_2048_8192_SHA256, black_box(&msg), &s)
+                            .unwrap()
+                    })
+                });
+            }
+        }
+        g.finish();
+        if name == "ES256" {
+            c.bench_function(
+                "registration packed x5c ES256: JSON text to verified record",
+                |b| {
+                    b.iter(|| {
+                        let resp: RegistrationResponseJson =
+                            serde_json::from_str(black_box(&reg_text)).unwrap();
+                        verify_registration(&cfg, &resp, &reg_state, |_| false).unwrap()
+                    })
+                },
+            );
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
