@@ -41,6 +41,12 @@ pub struct Common {
     /// The clock for certificate validity (RFC 3339), default: now.
     #[arg(long)]
     now: Option<String>,
+    /// A FIDO MDS3 metadata BLOB (JWT file): its entries are trust anchors and status policy.
+    #[arg(long)]
+    mds: Option<String>,
+    /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable; required with --mds).
+    #[arg(long = "mds-root")]
+    mds_roots: Vec<String>,
 }
 
 /// Flags of verify-registration.
@@ -104,6 +110,27 @@ fn config(c: &Common) -> Result<(RpConfig, Vec<u8>), String> {
     if let Some(now) = &c.now {
         cfg.attestation.now =
             Some(keyhaven_rp::util::parse_rfc3339(now).map_err(|e| format!("--now: {e}"))?);
+    }
+    if let Some(path) = &c.mds {
+        if c.mds_roots.is_empty() {
+            return Err(
+                "--mds needs --mds-root: the BLOB must chain to a root you configure".into(),
+            );
+        }
+        let mut roots = Vec::new();
+        for root in &c.mds_roots {
+            let text = String::from_utf8(read(root)?)
+                .map_err(|_| format!("{root}: not a PEM text file"))?;
+            roots.extend(
+                keyhaven_rp::util::pem_certificates(&text).map_err(|e| format!("{root}: {e}"))?,
+            );
+        }
+        let blob =
+            String::from_utf8(read(path)?).map_err(|_| format!("{path}: not a JWT text file"))?;
+        let md = keyhaven_rp::mds::Metadata::from_blob(&blob, &roots, cfg.attestation.now())
+            .map_err(|e| format!("{path}: {e}"))?;
+        cfg.attestation.mds = Some(std::sync::Arc::new(md));
+        cfg.attestation.require_trusted = true;
     }
     let challenge = b64::decode(&c.challenge).map_err(|e| format!("--challenge: {e}"))?;
     Ok((cfg, challenge))

@@ -188,6 +188,36 @@ fn unreadable_input_exits_2() {
             ],
             "not a credential record",
         ),
+        (
+            vec![
+                "rp",
+                "verify-registration",
+                "samples/registration-response.json",
+                "--rp-id",
+                "x",
+                "--challenge",
+                "AA",
+                "--mds",
+                "samples/attestation-object.b64",
+            ],
+            "--mds needs --mds-root",
+        ),
+        (
+            vec![
+                "rp",
+                "verify-registration",
+                "samples/registration-response.json",
+                "--rp-id",
+                "x",
+                "--challenge",
+                "AA",
+                "--mds",
+                "samples/attestation-object.b64",
+                "--mds-root",
+                "samples/w3c-attestation-root.pem",
+            ],
+            "MDS BLOB: malformed JWT",
+        ),
     ] {
         let (code, out, err) = keyhaven(&args);
         assert_eq!(code, 2, "{args:?}: {err}");

@@ -87,6 +87,11 @@ pub struct AttestationPolicy {
     pub safetynet_require_cts_profile_match: bool,
     /// android-safetynet: how old the timestamp may be, in milliseconds.
     pub safetynet_max_age_ms: u64,
+    /// A verified FIDO MDS3 BLOB: its entries' roots become trust anchors for
+    /// their authenticators, and their status reports are policy.
+    pub mds: Option<std::sync::Arc<crate::mds::Metadata>>,
+    /// Refuse authenticators that have no MDS entry (only with `mds`).
+    pub mds_require_entry: bool,
 }
 
 impl Default for AttestationPolicy {
@@ -100,6 +105,8 @@ impl Default for AttestationPolicy {
             android_key_require_tee: false,
             safetynet_require_cts_profile_match: true,
             safetynet_max_age_ms: 60_000,
+            mds: None,
+            mds_require_entry: false,
         }
     }
 }

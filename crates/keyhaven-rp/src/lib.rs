@@ -25,6 +25,7 @@ mod ceremony;
 pub mod config;
 pub mod error;
 mod extensions;
+pub mod mds;
 pub mod options;
 mod origin;
 pub mod record;

@@ -99,8 +99,34 @@ pub fn verify_registration(
         policy: &cfg.attestation,
     };
     let att = attestation::verify(&ao.fmt, &input)?;
-    // Steps 23-24: trust anchors and trust assessment.
+    // Step 23: trust anchors: the configured roots, plus the MDS entry's roots;
+    // the MDS status reports are policy.
     let policy = &cfg.attestation;
+    let mut anchors = policy.trust_anchors.clone();
+    if let Some(mds) = &policy.mds {
+        let aaguid = acd.aaguid.to_string();
+        match mds.entry_for(&aaguid, att.trust_path.first().map(Vec::as_slice)) {
+            Some(entry) => {
+                if let Some(status) = entry.rejected_status(&mds.rejected_statuses) {
+                    return Err(VerifyError::AttestationTrust {
+                        step: "L3 §7.1 step 23",
+                        reason: format!(
+                            "FIDO MDS reports status {status} for authenticator {aaguid}"
+                        ),
+                    });
+                }
+                anchors.extend(entry.attestation_root_certificates.iter().cloned());
+            }
+            None if policy.mds_require_entry => {
+                return Err(VerifyError::AttestationTrust {
+                    step: "L3 §7.1 step 23",
+                    reason: format!("no FIDO MDS entry for authenticator {aaguid}"),
+                })
+            }
+            None => {}
+        }
+    }
+    // Step 24: assess the attestation's trustworthiness.
     let trusted = match att.attestation_type {
         AttestationType::None => {
             if !policy.allow_none {
@@ -120,7 +146,7 @@ pub fn verify_registration(
             }
             false
         }
-        _ => match x509::validate_path(&att.trust_path, &policy.trust_anchors, policy.now()) {
+        _ => match x509::validate_path(&att.trust_path, &anchors, policy.now()) {
             Ok(()) => true,
             Err(reason) if policy.require_trusted => {
                 return Err(VerifyError::AttestationTrust {

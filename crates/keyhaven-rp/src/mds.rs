@@ -1,0 +1,248 @@
+//! FIDO Metadata Service v3 (MDS3 §3): verify a metadata BLOB (a JWT signed
+//! through an `x5c` chain to a root the RP configured), index its entries by
+//! AAGUID and by attestation certificate key identifier, and use them as
+//! attestation trust anchors and as authenticator status policy. Offline: the
+//! caller supplies the BLOB file.
+
+use crate::x509;
+use keyhaven_crypto::x509::{verify_spki, SignatureScheme};
+use keyhaven_proto::b64;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+/// Statuses that make an authenticator unacceptable by default (MDS3 §3.1.4 AuthenticatorStatus).
+pub const DEFAULT_REJECTED_STATUSES: [&str; 5] = [
+    "REVOKED",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+    "USER_VERIFICATION_BYPASS",
+];
+
+/// Why a metadata BLOB was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MdsError {
+    /// Not a compact JWT, or its parts do not decode.
+    #[error("MDS BLOB: malformed JWT: {0}")]
+    Malformed(String),
+    /// The x5c chain does not lead to a configured root.
+    #[error("MDS BLOB: signing certificate path: {0}")]
+    Untrusted(String),
+    /// The JWS signature does not verify.
+    #[error("MDS BLOB: signature: {0}")]
+    Signature(String),
+}
+
+/// One status report (MDS3 §3.1.3 StatusReport).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusReport {
+    /// AuthenticatorStatus value.
+    pub status: String,
+    /// ISO 8601 date the status took effect.
+    pub effective_date: Option<String>,
+}
+
+/// One metadata entry (MDS3 §3.1.1 MetadataBLOBPayloadEntry).
+#[derive(Clone, Debug)]
+pub struct MetadataEntry {
+    /// AAGUID (FIDO2 authenticators), lowercase UUID text.
+    pub aaguid: Option<String>,
+    /// attestationCertificateKeyIdentifiers (U2F authenticators), lowercase hex.
+    pub attestation_certificate_key_identifiers: Vec<String>,
+    /// metadataStatement.description.
+    pub description: Option<String>,
+    /// metadataStatement.attestationRootCertificates, DER.
+    pub attestation_root_certificates: Vec<Vec<u8>>,
+    /// statusReports, in BLOB order.
+    pub status_reports: Vec<StatusReport>,
+}
+
+impl MetadataEntry {
+    /// The first status in `rejected` found among the reports, if any.
+    pub fn rejected_status<'a>(&'a self, rejected: &[String]) -> Option<&'a str> {
+        self.status_reports
+            .iter()
+            .map(|r| r.status.as_str())
+            .find(|s| rejected.iter().any(|x| x == s))
+    }
+}
+
+/// A verified metadata BLOB, indexed.
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    /// Serial number of the BLOB.
+    pub no: u64,
+    /// nextUpdate (ISO 8601 date).
+    pub next_update: String,
+    /// The entries.
+    pub entries: Vec<MetadataEntry>,
+    /// Statuses that make an authenticator unacceptable.
+    pub rejected_statuses: Vec<String>,
+    by_aaguid: HashMap<String, usize>,
+    by_key_id: HashMap<String, usize>,
+}
+
+fn std_or_url_b64(s: &str) -> Result<Vec<u8>, MdsError> {
+    b64::decode(s).map_err(|e| MdsError::Malformed(e.to_string()))
+}
+
+impl Metadata {
+    /// Verifies a BLOB (compact JWT text) against `roots` (DER) at `now` and indexes it.
+    pub fn from_blob(blob: &str, roots: &[Vec<u8>], now: SystemTime) -> Result<Self, MdsError> {
+        let blob = blob.trim();
+        let parts: Vec<&str> = blob.split('.').collect();
+        let [h64, p64, s64] = parts[..] else {
+            return Err(MdsError::Malformed(format!(
+                "expected 3 parts, found {}",
+                parts.len()
+            )));
+        };
+        let header: Value = serde_json::from_slice(&std_or_url_b64(h64)?)
+            .map_err(|e| MdsError::Malformed(format!("header: {e}")))?;
+        let signature = std_or_url_b64(s64)?;
+        // The signing certificate path (x5c, leaf first) must lead to a configured root.
+        let x5c: Vec<Vec<u8>> = header["x5c"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                MdsError::Malformed("header has no x5c (x5u is not fetched offline)".into())
+            })?
+            .iter()
+            .map(|c| {
+                c.as_str()
+                    .ok_or_else(|| MdsError::Malformed("x5c entry is not a string".into()))
+                    .and_then(std_or_url_b64)
+            })
+            .collect::<Result<_, _>>()?;
+        x509::validate_path(&x5c, roots, now).map_err(MdsError::Untrusted)?;
+        let alg = header["alg"].as_str().unwrap_or_default();
+        let scheme = SignatureScheme::from_jws_alg(alg)
+            .ok_or_else(|| MdsError::Malformed(format!("unsupported alg {alg:?}")))?;
+        let leaf = x509::parse(&x5c[0]).map_err(MdsError::Untrusted)?;
+        let key = x509::spki_key(&leaf).map_err(MdsError::Untrusted)?;
+        let fixed = matches!(
+            scheme,
+            SignatureScheme::EcdsaSha256
+                | SignatureScheme::EcdsaSha384
+                | SignatureScheme::EcdsaSha512
+        );
+        verify_spki(
+            scheme,
+            key,
+            leaf.public_key().raw,
+            format!("{h64}.{p64}").as_bytes(),
+            &signature,
+            fixed,
+        )
+        .map_err(|e| MdsError::Signature(e.to_string()))?;
+        let payload: Value = serde_json::from_slice(&std_or_url_b64(p64)?)
+            .map_err(|e| MdsError::Malformed(format!("payload: {e}")))?;
+        Self::from_payload(&payload)
+    }
+
+    fn from_payload(payload: &Value) -> Result<Self, MdsError> {
+        let entries_json = payload["entries"]
+            .as_array()
+            .ok_or_else(|| MdsError::Malformed("payload has no entries array".into()))?;
+        let mut entries = Vec::with_capacity(entries_json.len());
+        let mut by_aaguid = HashMap::new();
+        let mut by_key_id = HashMap::new();
+        for (i, e) in entries_json.iter().enumerate() {
+            let statement = &e["metadataStatement"];
+            let roots = statement["attestationRootCertificates"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str())
+                        .map(std_or_url_b64)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let entry = MetadataEntry {
+                aaguid: e["aaguid"].as_str().map(str::to_ascii_lowercase),
+                attestation_certificate_key_identifiers: e["attestationCertificateKeyIdentifiers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|k| k.as_str())
+                            .map(str::to_ascii_lowercase)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                description: statement["description"].as_str().map(str::to_owned),
+                attestation_root_certificates: roots,
+                status_reports: e["statusReports"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|r| {
+                                Some(StatusReport {
+                                    status: r["status"].as_str()?.to_owned(),
+                                    effective_date: r["effectiveDate"].as_str().map(str::to_owned),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            if let Some(a) = &entry.aaguid {
+                by_aaguid.insert(a.clone(), i);
+            }
+            for k in &entry.attestation_certificate_key_identifiers {
+                by_key_id.insert(k.clone(), i);
+            }
+            entries.push(entry);
+        }
+        Ok(Metadata {
+            no: payload["no"].as_u64().unwrap_or(0),
+            next_update: payload["nextUpdate"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            entries,
+            rejected_statuses: DEFAULT_REJECTED_STATUSES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            by_aaguid,
+            by_key_id,
+        })
+    }
+
+    /// The entry for an AAGUID (UUID text, any case).
+    pub fn by_aaguid(&self, aaguid: &str) -> Option<&MetadataEntry> {
+        self.by_aaguid
+            .get(&aaguid.to_ascii_lowercase())
+            .map(|i| &self.entries[*i])
+    }
+
+    /// The entry for an attestation certificate key identifier (hex SHA-1 of the
+    /// certificate's subjectPublicKey, MDS3 §3.1.1).
+    pub fn by_key_identifier(&self, id: &str) -> Option<&MetadataEntry> {
+        self.by_key_id
+            .get(&id.to_ascii_lowercase())
+            .map(|i| &self.entries[*i])
+    }
+
+    /// The entry for a registration: by AAGUID unless it is all zero, else by
+    /// the attestation certificate's key identifier.
+    pub(crate) fn entry_for(
+        &self,
+        aaguid: &str,
+        leaf_der: Option<&[u8]>,
+    ) -> Option<&MetadataEntry> {
+        if aaguid != "00000000-0000-0000-0000-000000000000" {
+            if let Some(e) = self.by_aaguid(aaguid) {
+                return Some(e);
+            }
+        }
+        let leaf = x509::parse(leaf_der?).ok()?;
+        let id: String = keyhaven_crypto::digest::sha1(&leaf.public_key().subject_public_key.data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.by_key_identifier(&id)
+    }
+}

@@ -1,0 +1,228 @@
+//! FIDO MDS3 with a BLOB and a root created here: the BLOB verifies only
+//! through its x5c path to the configured root and with an intact signature;
+//! its entries become trust anchors and status policy for registrations.
+
+use keyhaven_crypto::signature::SigningKey;
+use keyhaven_proto::b64;
+use keyhaven_proto::cose::CoseAlgorithm;
+use keyhaven_proto::der::{Reader, Tag};
+use keyhaven_proto::json::{
+    AttestationResponseJson, ExtensionOutputsJson, RegistrationResponseJson,
+};
+use keyhaven_rp::config::RpConfig;
+use keyhaven_rp::mds::{MdsError, Metadata};
+use keyhaven_rp::options::RegistrationState;
+use keyhaven_rp::{verify_registration, VerifyError};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256,
+};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn now() -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+}
+
+struct Pki {
+    root_der: Vec<u8>,
+    leaf_der: Vec<u8>,
+    leaf_key: SigningKey,
+}
+
+fn pki() -> Pki {
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut root = CertificateParams::new(Vec::<String>::new()).unwrap();
+    root.distinguished_name
+        .push(DnType::CommonName, "keyhaven test MDS root");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let root_cert = root.self_signed(&root_key).unwrap();
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "keyhaven test MDS signer");
+    let issuer = Issuer::from_params(&root, &root_key);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        root_der: root_cert.der().to_vec(),
+        leaf_der: leaf_cert.der().to_vec(),
+        leaf_key: SigningKey::from_pkcs8(CoseAlgorithm::Es256, &leaf_key.serialize_der()).unwrap(),
+    }
+}
+
+/// JWS ES256 wants r ‖ s; our signer gives DER Ecdsa-Sig-Value.
+fn der_to_fixed(der: &[u8]) -> Vec<u8> {
+    let mut seq = Reader::new(der).expect(Tag::SEQUENCE).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        let i = seq.expect(Tag::INTEGER).unwrap().bytes();
+        let i = &i[i.len().saturating_sub(32)..];
+        out.extend(std::iter::repeat_n(0u8, 32 - i.len()));
+        out.extend_from_slice(i);
+    }
+    out
+}
+
+fn vectors() -> Vec<Value> {
+    serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap()
+}
+
+fn blob(p: &Pki, payload: &Value) -> String {
+    let header = json!({"alg": "ES256", "typ": "JWT", "x5c": [base64_std(&p.leaf_der)]});
+    let h = b64::encode(header.to_string().as_bytes());
+    let pl = b64::encode(payload.to_string().as_bytes());
+    let sig = p.leaf_key.sign(format!("{h}.{pl}").as_bytes()).unwrap();
+    format!("{h}.{pl}.{}", b64::encode(&der_to_fixed(&sig)))
+}
+
+fn base64_std(der: &[u8]) -> String {
+    // MDS uses standard base64 for certificates; our decoder reads both alphabets.
+    b64::encode(der).replace('-', "+").replace('_', "/")
+}
+
+fn payload(all: &[Value]) -> Value {
+    let v = |id: &str| all.iter().find(|v| v["id"] == id).unwrap().clone();
+    let es256 = v("packed-es256.registration");
+    let es384 = v("packed-es384.registration");
+    let root = |x: &Value| {
+        base64_std(
+            &b64::decode(
+                x["attestation_trust_root"]["cert_der_b64url"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+    };
+    json!({
+        "legalHeader": "test", "no": 7, "nextUpdate": "2026-12-01",
+        "entries": [
+            {"aaguid": es256["expected"]["aaguid"], "metadataStatement": {"description": "good", "attestationRootCertificates": [root(&es256)]},
+             "statusReports": [{"status": "FIDO_CERTIFIED", "effectiveDate": "2024-01-01"}]},
+            {"aaguid": es384["expected"]["aaguid"], "metadataStatement": {"description": "revoked", "attestationRootCertificates": [root(&es384)]},
+             "statusReports": [{"status": "FIDO_CERTIFIED"}, {"status": "REVOKED", "effectiveDate": "2025-06-01"}]},
+            {"attestationCertificateKeyIdentifiers": ["00112233445566778899AABBCCDDEEFF00112233"], "metadataStatement": {"description": "u2f"},
+             "statusReports": []}
+        ]
+    })
+}
+
+fn register(v: &Value, cfg: &RpConfig) -> Result<keyhaven_rp::RegistrationResult, VerifyError> {
+    let b = |k: &str| b64::decode(v[k].as_str().unwrap()).unwrap();
+    let resp = RegistrationResponseJson {
+        id: v["credential_id_b64url"].as_str().unwrap().into(),
+        raw_id: b("credential_id_b64url"),
+        response: AttestationResponseJson {
+            client_data_json: b("client_data_json_b64url"),
+            attestation_object: b("attestation_object_b64url"),
+            authenticator_data: None,
+            transports: vec![],
+            public_key: None,
+            public_key_algorithm: None,
+        },
+        authenticator_attachment: None,
+        client_extension_results: ExtensionOutputsJson::default(),
+        type_: "public-key".into(),
+    };
+    let state = RegistrationState {
+        challenge: b("challenge_b64url"),
+        user_handle: b"u".to_vec(),
+        algorithms: CoseAlgorithm::ALL.iter().map(|a| a.id()).collect(),
+        user_verification_required: false,
+        conditional_mediation: false,
+        extensions: None,
+    };
+    verify_registration(cfg, &resp, &state, |_| false)
+}
+
+#[test]
+fn blob_verifies_and_indexes() {
+    let p = pki();
+    let all = vectors();
+    let text = blob(&p, &payload(&all));
+    let md = Metadata::from_blob(&text, &[p.root_der.clone()], now()).unwrap();
+    assert_eq!(md.no, 7);
+    assert_eq!(md.entries.len(), 3);
+    assert_eq!(
+        md.by_aaguid("876CA4F5-2071-C3E9-B255-09EF2CDF7ED6")
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("good")
+    );
+    assert_eq!(
+        md.by_key_identifier("00112233445566778899aabbccddeeff00112233")
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("u2f")
+    );
+
+    // Another root: the signer path is not trusted.
+    let other = pki();
+    assert!(matches!(
+        Metadata::from_blob(&text, &[other.root_der], now()),
+        Err(MdsError::Untrusted(_))
+    ));
+    // The leaf certificate as "root": a certificate in x5c is not an anchor by itself.
+    assert!(
+        matches!(
+            Metadata::from_blob(&text, &[p.leaf_der.clone()], now()),
+            Ok(_)
+        ),
+        "configured leaf is an anchor"
+    );
+    // A changed payload no longer matches the signature.
+    let parts: Vec<&str> = text.split('.').collect();
+    let mut forged = payload(&all);
+    forged["no"] = json!(8);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64::encode(forged.to_string().as_bytes()),
+        parts[2]
+    );
+    assert!(matches!(
+        Metadata::from_blob(&forged, &[p.root_der.clone()], now()),
+        Err(MdsError::Signature(_))
+    ));
+    assert!(matches!(
+        Metadata::from_blob("a.b", &[p.root_der.clone()], now()),
+        Err(MdsError::Malformed(_))
+    ));
+}
+
+#[test]
+fn mds_entries_are_trust_anchors_and_status_policy() {
+    let p = pki();
+    let all = vectors();
+    let md = Arc::new(
+        Metadata::from_blob(&blob(&p, &payload(&all)), &[p.root_der.clone()], now()).unwrap(),
+    );
+    let mut cfg = RpConfig::new("example.org", "Example");
+    cfg.algorithms = CoseAlgorithm::ALL.to_vec();
+    cfg.attestation.now = Some(now());
+    cfg.attestation.require_trusted = true;
+    cfg.attestation.mds = Some(md.clone());
+    let v = |id: &str| all.iter().find(|v| v["id"] == id).unwrap().clone();
+    // No configured anchors: the MDS entry's root makes the path trusted.
+    let r = register(&v("packed-es256.registration"), &cfg).unwrap();
+    assert!(r.attestation_trusted);
+    // REVOKED in MDS: refused at step 23.
+    let e = register(&v("packed-es384.registration"), &cfg).unwrap_err();
+    assert!(e.to_string().contains("REVOKED"), "{e}");
+    // No entry: fine by default, refused when an entry is required.
+    register(&v("none-es256.registration"), &cfg).unwrap();
+    cfg.attestation.mds_require_entry = true;
+    let e = register(&v("none-es256.registration"), &cfg).unwrap_err();
+    assert!(e.to_string().contains("no FIDO MDS entry"), "{e}");
+    // Without MDS and without anchors the packed path is untrusted.
+    cfg.attestation.mds = None;
+    cfg.attestation.mds_require_entry = false;
+    assert!(matches!(
+        register(&v("packed-es256.registration"), &cfg),
+        Err(VerifyError::AttestationTrust { .. })
+    ));
+}
