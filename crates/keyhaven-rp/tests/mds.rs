@@ -142,7 +142,7 @@ fn blob_verifies_and_indexes() {
     let p = pki();
     let all = vectors();
     let text = blob(&p, &payload(&all));
-    let md = Metadata::from_blob(&text, &[p.root_der.clone()], now()).unwrap();
+    let md = Metadata::from_blob(&text, std::slice::from_ref(&p.root_der), now()).unwrap();
     assert_eq!(md.no, 7);
     assert_eq!(md.entries.len(), 3);
     assert_eq!(
@@ -168,10 +168,7 @@ fn blob_verifies_and_indexes() {
     ));
     // The leaf certificate as "root": a certificate in x5c is not an anchor by itself.
     assert!(
-        matches!(
-            Metadata::from_blob(&text, &[p.leaf_der.clone()], now()),
-            Ok(_)
-        ),
+        Metadata::from_blob(&text, std::slice::from_ref(&p.leaf_der), now()).is_ok(),
         "configured leaf is an anchor"
     );
     // A changed payload no longer matches the signature.
@@ -185,11 +182,11 @@ fn blob_verifies_and_indexes() {
         parts[2]
     );
     assert!(matches!(
-        Metadata::from_blob(&forged, &[p.root_der.clone()], now()),
+        Metadata::from_blob(&forged, std::slice::from_ref(&p.root_der), now()),
         Err(MdsError::Signature(_))
     ));
     assert!(matches!(
-        Metadata::from_blob("a.b", &[p.root_der.clone()], now()),
+        Metadata::from_blob("a.b", std::slice::from_ref(&p.root_der), now()),
         Err(MdsError::Malformed(_))
     ));
 }
@@ -199,7 +196,12 @@ fn mds_entries_are_trust_anchors_and_status_policy() {
     let p = pki();
     let all = vectors();
     let md = Arc::new(
-        Metadata::from_blob(&blob(&p, &payload(&all)), &[p.root_der.clone()], now()).unwrap(),
+        Metadata::from_blob(
+            &blob(&p, &payload(&all)),
+            std::slice::from_ref(&p.root_der),
+            now(),
+        )
+        .unwrap(),
     );
     let mut cfg = RpConfig::new("example.org", "Example");
     cfg.algorithms = CoseAlgorithm::ALL.to_vec();
