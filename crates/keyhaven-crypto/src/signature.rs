@@ -8,9 +8,7 @@
 
 use crate::{CryptoError, SecretBytes};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{
-    self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaPublicKeyComponents,
-};
+use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use keyhaven_proto::cose::{CoseAlgorithm, CoseKey, EcCurve, KeyParams, OkpCurve};
 use keyhaven_proto::der;
 
@@ -21,6 +19,95 @@ pub fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> Result<(), Cry
     verify_with(key.alg, key, message, signature)
 }
 
+/// An aws-lc-rs verification algorithm with the key bytes it parses.
+type AwsKey = (&'static dyn sig::VerificationAlgorithm, Vec<u8>);
+
+/// The aws-lc-rs algorithm and key encoding for a COSE key used with `alg`.
+/// `None` for Ed448, which aws-lc-rs lacks.
+fn aws_key(alg: CoseAlgorithm, key: &CoseKey) -> Result<Option<AwsKey>, CryptoError> {
+    let unsupported = || CryptoError::UnsupportedAlgorithm(alg.name());
+    Ok(Some(match (&key.params, alg) {
+        (
+            KeyParams::Ec2 { curve, .. },
+            A::Es256 | A::Es384 | A::Es512 | A::Esp256 | A::Esp384 | A::Esp512,
+        ) => {
+            let algorithm: &'static dyn sig::VerificationAlgorithm = match (curve, alg) {
+                (EcCurve::P256, A::Es256 | A::Esp256) => &sig::ECDSA_P256_SHA256_ASN1,
+                (EcCurve::P384, A::Es384 | A::Esp384) => &sig::ECDSA_P384_SHA384_ASN1,
+                (EcCurve::P521, A::Es512 | A::Esp512) => &sig::ECDSA_P521_SHA512_ASN1,
+                _ => return Err(unsupported()),
+            };
+            (
+                algorithm,
+                key.to_sec1_uncompressed()
+                    .ok_or(CryptoError::InvalidPublicKey("EC2"))?,
+            )
+        }
+        (
+            KeyParams::Okp {
+                curve: OkpCurve::Ed25519,
+                x,
+            },
+            A::EdDsa | A::Ed25519,
+        ) => (&sig::ED25519, x.clone()),
+        (
+            KeyParams::Okp {
+                curve: OkpCurve::Ed448,
+                ..
+            },
+            A::EdDsa | A::Ed448,
+        ) => return Ok(None),
+        (KeyParams::Rsa { .. }, _) => {
+            let params: &'static dyn sig::VerificationAlgorithm = match alg {
+                A::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                A::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                A::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                A::Rs1 => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                A::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
+                A::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
+                A::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
+                _ => return Err(unsupported()),
+            };
+            (
+                params,
+                key.to_pkcs1_der()
+                    .ok_or(CryptoError::InvalidPublicKey("RSA"))?,
+            )
+        }
+        _ => return Err(unsupported()),
+    }))
+}
+
+/// Checks that a COSE key is a usable public key for its algorithm: an EC
+/// point on its curve, a valid Ed25519/Ed448 point, an RSA key of 2048–8192 bits.
+pub fn check_public_key(key: &CoseKey) -> Result<(), CryptoError> {
+    if let KeyParams::Rsa { n, .. } = &key.params {
+        let bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
+        if !(2048..=8192).contains(&bits) {
+            return Err(CryptoError::InvalidPublicKey(
+                "RSA modulus must be 2048 to 8192 bits",
+            ));
+        }
+    }
+    match aws_key(key.alg, key)? {
+        Some((algorithm, bytes)) => sig::ParsedPublicKey::new(algorithm, bytes)
+            .map(|_| ())
+            .map_err(|_| CryptoError::InvalidPublicKey("rejected by aws-lc-rs")),
+        None => {
+            let KeyParams::Okp { x, .. } = &key.params else {
+                return Err(CryptoError::InvalidPublicKey("Ed448"));
+            };
+            let bytes: &[u8; 57] = x
+                .as_slice()
+                .try_into()
+                .map_err(|_| CryptoError::InvalidPublicKey("Ed448 length"))?;
+            ed448_goldilocks::VerifyingKey::from_bytes(bytes)
+                .map(|_| ())
+                .map_err(|_| CryptoError::InvalidPublicKey("Ed448 point"))
+        }
+    }
+}
+
 /// Verifies with an explicit algorithm (attestation statements name their own
 /// `alg`; it must still fit the key).
 pub fn verify_with(
@@ -29,60 +116,14 @@ pub fn verify_with(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CryptoError> {
-    let bad = || CryptoError::InvalidSignature { alg: alg.name() };
-    match (&key.params, alg) {
-        (
-            KeyParams::Ec2 { curve, .. },
-            A::Es256 | A::Es384 | A::Es512 | A::Esp256 | A::Esp384 | A::Esp512,
-        ) => {
-            let algorithm: &'static sig::EcdsaVerificationAlgorithm = match (curve, alg) {
-                (EcCurve::P256, A::Es256 | A::Esp256) => &sig::ECDSA_P256_SHA256_ASN1,
-                (EcCurve::P384, A::Es384 | A::Esp384) => &sig::ECDSA_P384_SHA384_ASN1,
-                (EcCurve::P521, A::Es512 | A::Esp512) => &sig::ECDSA_P521_SHA512_ASN1,
-                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
-            };
-            let point = key
-                .to_sec1_uncompressed()
-                .ok_or(CryptoError::InvalidPublicKey("EC2"))?;
-            sig::UnparsedPublicKey::new(algorithm, point)
-                .verify(message, signature)
-                .map_err(|_| bad())
-        }
-        (
-            KeyParams::Okp {
-                curve: OkpCurve::Ed25519,
-                x,
-            },
-            A::EdDsa | A::Ed25519,
-        ) => sig::UnparsedPublicKey::new(&sig::ED25519, x)
+    match aws_key(alg, key)? {
+        Some((algorithm, bytes)) => sig::UnparsedPublicKey::new(algorithm, bytes)
             .verify(message, signature)
-            .map_err(|_| bad()),
-        (
-            KeyParams::Okp {
-                curve: OkpCurve::Ed448,
-                x,
-            },
-            A::EdDsa | A::Ed448,
-        ) => verify_ed448(x, message, signature, alg),
-        (KeyParams::Rsa { n, e }, _) => {
-            let params: &'static sig::RsaParameters = match alg {
-                A::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-                A::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-                A::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-                A::Rs1 => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-                A::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
-                A::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
-                A::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
-                _ => return Err(CryptoError::UnsupportedAlgorithm(alg.name())),
-            };
-            RsaPublicKeyComponents {
-                n: n.as_slice(),
-                e: e.as_slice(),
-            }
-            .verify(params, message, signature)
-            .map_err(|_| bad())
-        }
-        _ => Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+            .map_err(|_| CryptoError::InvalidSignature { alg: alg.name() }),
+        None => match &key.params {
+            KeyParams::Okp { x, .. } => verify_ed448(x, message, signature, alg),
+            _ => Err(CryptoError::UnsupportedAlgorithm(alg.name())),
+        },
     }
 }
 
@@ -361,6 +402,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn public_key_validation() {
+        let k = SigningKey::generate(A::Es256).unwrap().public_key();
+        check_public_key(&k).unwrap();
+        let mut off = k.clone();
+        if let KeyParams::Ec2 { y, .. } = &mut off.params {
+            y[31] ^= 1;
+        }
+        assert!(
+            check_public_key(&off).is_err(),
+            "a point off the curve is refused"
+        );
+        let small = CoseKey::rsa(A::Rs256, vec![0xc5; 128], vec![1, 0, 1]);
+        assert!(check_public_key(&small).is_err(), "1024-bit RSA is refused");
+        check_public_key(&SigningKey::generate(A::EdDsa).unwrap().public_key()).unwrap();
     }
 
     #[test]

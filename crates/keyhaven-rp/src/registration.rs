@@ -90,6 +90,14 @@ pub fn verify_registration(
                 .join(", "),
         });
     }
+    // (Step 20, continued) the key must be usable: a point on its curve, an RSA key of an accepted size.
+    keyhaven_crypto::signature::check_public_key(&acd.credential_public_key).map_err(|e| {
+        VerifyError::Malformed {
+            step: "L3 §7.1 step 20",
+            what: "credentialPublicKey",
+            reason: e.to_string(),
+        }
+    })?;
     // Steps 21-22: the format's verification procedure.
     let input = Input {
         att_stmt: &ao.att_stmt,
