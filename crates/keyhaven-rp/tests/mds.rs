@@ -2,10 +2,11 @@
 //! through its x5c path to the configured root and with an intact signature;
 //! its entries become trust anchors and status policy for registrations.
 
-use keyhaven_crypto::signature::SigningKey;
+mod common;
+
+use common::{base64_std, jws, pki, Pki};
 use keyhaven_proto::b64;
 use keyhaven_proto::cose::CoseAlgorithm;
-use keyhaven_proto::der::{Reader, Tag};
 use keyhaven_proto::json::{
     AttestationResponseJson, ExtensionOutputsJson, RegistrationResponseJson,
 };
@@ -13,10 +14,6 @@ use keyhaven_rp::config::RpConfig;
 use keyhaven_rp::mds::{MdsError, Metadata};
 use keyhaven_rp::options::RegistrationState;
 use keyhaven_rp::{verify_registration, VerifyError};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256,
-};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -25,61 +22,12 @@ fn now() -> std::time::SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_767_225_600)
 }
 
-struct Pki {
-    root_der: Vec<u8>,
-    leaf_der: Vec<u8>,
-    leaf_key: SigningKey,
-}
-
-fn pki() -> Pki {
-    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut root = CertificateParams::new(Vec::<String>::new()).unwrap();
-    root.distinguished_name
-        .push(DnType::CommonName, "keyhaven test MDS root");
-    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let root_cert = root.self_signed(&root_key).unwrap();
-    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "keyhaven test MDS signer");
-    let issuer = Issuer::from_params(&root, &root_key);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-    Pki {
-        root_der: root_cert.der().to_vec(),
-        leaf_der: leaf_cert.der().to_vec(),
-        leaf_key: SigningKey::from_pkcs8(CoseAlgorithm::Es256, &leaf_key.serialize_der()).unwrap(),
-    }
-}
-
-/// JWS ES256 wants r ‖ s; our signer gives DER Ecdsa-Sig-Value.
-fn der_to_fixed(der: &[u8]) -> Vec<u8> {
-    let mut seq = Reader::new(der).expect(Tag::SEQUENCE).unwrap();
-    let mut out = Vec::new();
-    for _ in 0..2 {
-        let i = seq.expect(Tag::INTEGER).unwrap().bytes();
-        let i = &i[i.len().saturating_sub(32)..];
-        out.extend(std::iter::repeat_n(0u8, 32 - i.len()));
-        out.extend_from_slice(i);
-    }
-    out
-}
-
 fn vectors() -> Vec<Value> {
     serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap()
 }
 
 fn blob(p: &Pki, payload: &Value) -> String {
-    let header = json!({"alg": "ES256", "typ": "JWT", "x5c": [base64_std(&p.leaf_der)]});
-    let h = b64::encode(header.to_string().as_bytes());
-    let pl = b64::encode(payload.to_string().as_bytes());
-    let sig = p.leaf_key.sign(format!("{h}.{pl}").as_bytes()).unwrap();
-    format!("{h}.{pl}.{}", b64::encode(&der_to_fixed(&sig)))
-}
-
-fn base64_std(der: &[u8]) -> String {
-    // MDS uses standard base64 for certificates; our decoder reads both alphabets.
-    b64::encode(der).replace('-', "+").replace('_', "/")
+    jws(p, payload)
 }
 
 fn payload(all: &[Value]) -> Value {
