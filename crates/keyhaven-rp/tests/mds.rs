@@ -4,15 +4,11 @@
 
 mod common;
 
-use common::{base64_std, jws, pki, Pki};
+use common::{base64_std, jws, pki, registration, vectors, Pki};
 use keyhaven_proto::b64;
 use keyhaven_proto::cose::CoseAlgorithm;
-use keyhaven_proto::json::{
-    AttestationResponseJson, ExtensionOutputsJson, RegistrationResponseJson,
-};
 use keyhaven_rp::config::RpConfig;
 use keyhaven_rp::mds::{MdsError, Metadata};
-use keyhaven_rp::options::RegistrationState;
 use keyhaven_rp::{verify_registration, VerifyError};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -20,10 +16,6 @@ use std::time::{Duration, UNIX_EPOCH};
 
 fn now() -> std::time::SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_767_225_600)
-}
-
-fn vectors() -> Vec<Value> {
-    serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap()
 }
 
 fn blob(p: &Pki, payload: &Value) -> String {
@@ -58,30 +50,7 @@ fn payload(all: &[Value]) -> Value {
 }
 
 fn register(v: &Value, cfg: &RpConfig) -> Result<keyhaven_rp::RegistrationResult, VerifyError> {
-    let b = |k: &str| b64::decode(v[k].as_str().unwrap()).unwrap();
-    let resp = RegistrationResponseJson {
-        id: v["credential_id_b64url"].as_str().unwrap().into(),
-        raw_id: b("credential_id_b64url"),
-        response: AttestationResponseJson {
-            client_data_json: b("client_data_json_b64url"),
-            attestation_object: b("attestation_object_b64url"),
-            authenticator_data: None,
-            transports: vec![],
-            public_key: None,
-            public_key_algorithm: None,
-        },
-        authenticator_attachment: None,
-        client_extension_results: ExtensionOutputsJson::default(),
-        type_: "public-key".into(),
-    };
-    let state = RegistrationState {
-        challenge: b("challenge_b64url"),
-        user_handle: b"u".to_vec(),
-        algorithms: CoseAlgorithm::ALL.iter().map(|a| a.id()).collect(),
-        user_verification_required: false,
-        conditional_mediation: false,
-        extensions: None,
-    };
+    let (resp, state) = registration(v);
     verify_registration(cfg, &resp, &state, |_| false)
 }
 

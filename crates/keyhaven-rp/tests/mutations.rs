@@ -3,47 +3,18 @@
 //! Mutations that the spec cannot detect (e.g. the flags of a `none`
 //! registration, which nothing signs) are not counted as expected refusals.
 
+mod common;
+
+use common::{authentication, config_for, registration, vectors};
 use keyhaven_proto::attestation::AttestationObject;
 use keyhaven_proto::b64;
 use keyhaven_proto::client_data::CollectedClientData;
 use keyhaven_proto::cose::CoseAlgorithm;
-use keyhaven_proto::json::{
-    AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson,
-    ExtensionOutputsJson, RegistrationResponseJson,
-};
-use keyhaven_rp::config::{MissingTopOrigin, RpConfig};
+use keyhaven_proto::json::{AuthenticationResponseJson, RegistrationResponseJson};
+use keyhaven_rp::config::RpConfig;
 use keyhaven_rp::options::{AuthenticationState, RegistrationState};
 use keyhaven_rp::{verify_authentication, verify_registration, CredentialRecord, VerifyError};
 use serde_json::Value;
-use std::time::{Duration, UNIX_EPOCH};
-
-fn vectors() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/vectors/vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn b(v: &Value) -> Vec<u8> {
-    b64::decode(v.as_str().unwrap()).unwrap()
-}
-
-fn config(v: &Value) -> RpConfig {
-    let mut cfg = RpConfig::new("example.org", "Example");
-    cfg.algorithms = CoseAlgorithm::ALL.to_vec();
-    if let Some(root) = v["attestation_trust_root"]["cert_der_b64url"].as_str() {
-        cfg.attestation.trust_anchors = vec![b64::decode(root).unwrap()];
-    }
-    cfg.attestation.require_trusted = true;
-    cfg.attestation.now = Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
-    if v["cross_origin"] == true {
-        cfg.allow_cross_origin = true;
-        cfg.top_origins = vec!["https://example.com".into()];
-        cfg.missing_top_origin = MissingTopOrigin::Allow;
-    }
-    cfg
-}
 
 #[derive(Clone)]
 struct Reg {
@@ -61,31 +32,11 @@ struct Auth {
 }
 
 fn reg(v: &Value) -> Reg {
+    let (resp, state) = registration(v);
     Reg {
-        cfg: config(v),
-        resp: RegistrationResponseJson {
-            id: v["credential_id_b64url"].as_str().unwrap().into(),
-            raw_id: b(&v["credential_id_b64url"]),
-            response: AttestationResponseJson {
-                client_data_json: b(&v["client_data_json_b64url"]),
-                attestation_object: b(&v["attestation_object_b64url"]),
-                authenticator_data: None,
-                transports: vec![],
-                public_key: None,
-                public_key_algorithm: None,
-            },
-            authenticator_attachment: None,
-            client_extension_results: ExtensionOutputsJson::default(),
-            type_: "public-key".into(),
-        },
-        state: RegistrationState {
-            challenge: b(&v["challenge_b64url"]),
-            user_handle: b"user-1".to_vec(),
-            algorithms: CoseAlgorithm::ALL.iter().map(|a| a.id()).collect(),
-            user_verification_required: false,
-            conditional_mediation: false,
-            extensions: None,
-        },
+        cfg: config_for(v),
+        resp,
+        state,
     }
 }
 
@@ -111,29 +62,11 @@ impl Reg {
 }
 
 fn auth(v: &Value, record: CredentialRecord) -> Auth {
+    let (resp, state) = authentication(v);
     Auth {
-        cfg: config(v),
-        resp: AuthenticationResponseJson {
-            id: v["credential_id_b64url"].as_str().unwrap().into(),
-            raw_id: b(&v["credential_id_b64url"]),
-            response: AssertionResponseJson {
-                client_data_json: b(&v["client_data_json_b64url"]),
-                authenticator_data: b(&v["authenticator_data_b64url"]),
-                signature: b(&v["signature_b64url"]),
-                user_handle: None,
-                attestation_object: None,
-            },
-            authenticator_attachment: None,
-            client_extension_results: ExtensionOutputsJson::default(),
-            type_: "public-key".into(),
-        },
-        state: AuthenticationState {
-            challenge: b(&v["challenge_b64url"]),
-            allow_credentials: vec![v["credential_id_b64url"].as_str().unwrap().into()],
-            user_handle: Some(b"user-1".to_vec()),
-            user_verification_required: false,
-            extensions: None,
-        },
+        cfg: config_for(v),
+        resp,
+        state,
         record,
     }
 }
