@@ -4,7 +4,7 @@
 //! responses are made here (none attestation, UV set) for challenges that each
 //! library issued.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, Criterion};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_proto::attestation::AttestationObject;
@@ -21,13 +21,12 @@ use serde_json::json;
 const ORIGIN: &str = "https://example.org";
 
 fn registration_json(key: &SigningKey, cred_id: &[u8], challenge: &[u8]) -> String {
-    let ad = AuthenticatorData::new(sha256(b"example.org"), Flags::UP | Flags::UV, 0).with_attested_credential_data(
-        AttestedCredentialData {
+    let ad = AuthenticatorData::new(sha256(b"example.org"), Flags::UP | Flags::UV, 0)
+        .with_attested_credential_data(AttestedCredentialData {
             aaguid: Aaguid::ZERO,
             credential_id: cred_id.to_vec(),
             credential_public_key: key.public_key(),
-        },
-    );
+        });
     let cd = CollectedClientData::new("webauthn.create", challenge, ORIGIN).to_json_bytes();
     let ao = AttestationObject::new("none", Value::Map(vec![]), ad);
     json!({"id": b64::encode(cred_id), "rawId": b64::encode(cred_id), "type": "public-key", "clientExtensionResults": {},
@@ -35,8 +34,14 @@ fn registration_json(key: &SigningKey, cred_id: &[u8], challenge: &[u8]) -> Stri
     .to_string()
 }
 
-fn assertion_json(key: &SigningKey, cred_id: &[u8], challenge: &[u8], counter: u32) -> (String, Vec<u8>, Vec<u8>) {
-    let ad = AuthenticatorData::new(sha256(b"example.org"), Flags::UP | Flags::UV, counter).to_bytes();
+fn assertion_json(
+    key: &SigningKey,
+    cred_id: &[u8],
+    challenge: &[u8],
+    counter: u32,
+) -> (String, Vec<u8>, Vec<u8>) {
+    let ad =
+        AuthenticatorData::new(sha256(b"example.org"), Flags::UP | Flags::UV, counter).to_bytes();
     let cd = CollectedClientData::new("webauthn.get", challenge, ORIGIN).to_json_bytes();
     let msg = [ad.as_slice(), &sha256(&cd)].concat();
     let sig = key.sign(&msg).unwrap();
@@ -56,19 +61,25 @@ fn bench(c: &mut Criterion) {
 
     // webauthn-rs: register through its own ceremony, then an assertion for its challenge.
     let url = url::Url::parse(ORIGIN).unwrap();
-    let wa = webauthn_rs::WebauthnBuilder::new("example.org", &url).unwrap().build().unwrap();
+    let wa = webauthn_rs::WebauthnBuilder::new("example.org", &url)
+        .unwrap()
+        .build()
+        .unwrap();
     let (ccr, reg_state) = wa
         .start_passkey_registration(uuid::Uuid::new_v4(), "alice", "Alice", None)
         .unwrap();
     let reg_challenge = challenge_of(&serde_json::to_value(&ccr).unwrap());
     let reg: webauthn_rs::prelude::RegisterPublicKeyCredential =
         serde_json::from_str(&registration_json(&key, &cred_id, &reg_challenge)).unwrap();
-    let passkey = wa.finish_passkey_registration(&reg, &reg_state).expect("webauthn-rs registers");
+    let passkey = wa
+        .finish_passkey_registration(&reg, &reg_state)
+        .expect("webauthn-rs registers");
     let (rcr, auth_state) = wa.start_passkey_authentication(&[passkey]).unwrap();
     let wa_challenge = challenge_of(&serde_json::to_value(&rcr).unwrap());
     let (wa_text, msg, sig) = assertion_json(&key, &cred_id, &wa_challenge, 0);
     let check: webauthn_rs::prelude::PublicKeyCredential = serde_json::from_str(&wa_text).unwrap();
-    wa.finish_passkey_authentication(&check, &auth_state).expect("webauthn-rs verifies");
+    wa.finish_passkey_authentication(&check, &auth_state)
+        .expect("webauthn-rs verifies");
 
     // keyhaven-rp: the same credential, its own challenge.
     let cfg = RpConfig::new("example.org", "Example");
@@ -112,7 +123,8 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("webauthn-rs 0.6.2", |b| {
         b.iter(|| {
-            let r: webauthn_rs::prelude::PublicKeyCredential = serde_json::from_str(black_box(&wa_text)).unwrap();
+            let r: webauthn_rs::prelude::PublicKeyCredential =
+                serde_json::from_str(black_box(&wa_text)).unwrap();
             wa.finish_passkey_authentication(&r, &auth_state).unwrap()
         })
     });
@@ -126,8 +138,32 @@ fn bench(c: &mut Criterion) {
 
 fn aws_lc_rs_verify(point: &[u8], msg: &[u8], sig: &[u8]) {
     use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point).verify(msg, sig).unwrap();
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+        .verify(msg, sig)
+        .unwrap();
 }
 
+#[path = "../../../crates/keyhaven-rp/benches/ratios.rs"]
+mod ratios;
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let group = "ES256 passkey assertion, JSON text to verified result";
+    ratios::print_ratios(&[
+        (
+            "keyhaven-rp vs webauthn-rs (target >= 1.2x)",
+            group,
+            "keyhaven-rp",
+            "webauthn-rs 0.6.2",
+        ),
+        (
+            "keyhaven-rp vs raw aws-lc-rs (target >= 0.9x)",
+            group,
+            "keyhaven-rp",
+            "floor: raw aws-lc-rs ECDSA P-256 verify",
+        ),
+    ]);
+}

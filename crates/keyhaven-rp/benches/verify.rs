@@ -4,7 +4,7 @@
 //! registration with an x5c path to a configured root.
 
 use aws_lc_rs::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, Criterion};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::b64;
 use keyhaven_proto::cose::{CoseAlgorithm, KeyParams};
@@ -137,5 +137,34 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+#[path = "ratios.rs"]
+mod ratios;
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let ours = "keyhaven-rp: JSON text to verified result";
+    let base = "baseline: raw aws-lc-rs verify";
+    ratios::print_ratios(&[
+        (
+            "ES256 assertion vs raw aws-lc-rs (target >= 0.9x)",
+            "assertion ES256",
+            ours,
+            base,
+        ),
+        (
+            "EdDSA assertion vs raw aws-lc-rs",
+            "assertion EdDSA",
+            ours,
+            base,
+        ),
+        (
+            "RS256 assertion vs raw aws-lc-rs",
+            "assertion RS256",
+            ours,
+            base,
+        ),
+    ]);
+}
