@@ -44,7 +44,7 @@ pub struct Common {
     /// A FIDO MDS3 metadata BLOB (JWT file): its entries are trust anchors and status policy.
     #[arg(long)]
     mds: Option<String>,
-    /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable; required with --mds).
+    /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable; default: the --trust-root files).
     #[arg(long = "mds-root")]
     mds_roots: Vec<String>,
 }
