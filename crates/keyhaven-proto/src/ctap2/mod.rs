@@ -561,3 +561,51 @@ impl Response {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_skipped_and_known_ones_typed() {
+        // getInfo response with a future key 0x30 and a text key: both ignored.
+        let body = Value::canonical_map(vec![
+            (Value::from(1), Value::Array(vec![Value::from("FIDO_2_2")])),
+            (Value::from(3), Value::Bytes(vec![0; 16])),
+            (Value::from(0x30), Value::from("future")),
+            (Value::from("vendor"), Value::Null),
+        ]);
+        let mut msg = vec![0x00];
+        msg.extend(cbor::encode(&body));
+        let r = Response::from_bytes(Command::GetInfo, &msg).unwrap();
+        let ResponseBody::GetInfo(info) = r.body else {
+            panic!("getInfo body")
+        };
+        assert_eq!(info.versions, ["FIDO_2_2"]);
+        // A known key with the wrong type is an error naming the member and the status.
+        let bad = Value::canonical_map(vec![
+            (Value::from(1), Value::from("FIDO_2_2")),
+            (Value::from(3), Value::Bytes(vec![0; 16])),
+        ]);
+        let mut msg = vec![0x00];
+        msg.extend(cbor::encode(&bad));
+        let e = Response::from_bytes(Command::GetInfo, &msg).unwrap_err();
+        assert_eq!(e.status(), StatusCode::Ctap2ErrCborUnexpectedType);
+        assert!(e.to_string().contains("versions"), "{e}");
+        // Missing required parameter → CTAP2_ERR_MISSING_PARAMETER.
+        let e = Request::from_bytes(&[0x02, 0xa1, 0x01, 0x61, b'x']).unwrap_err();
+        assert_eq!(e.status(), StatusCode::Ctap2ErrMissingParameter);
+        // Invalid CBOR → CTAP2_ERR_INVALID_CBOR, offset counted from the message start.
+        let e = Request::from_bytes(&[0x02, 0xa1, 0x01]).unwrap_err();
+        assert_eq!(e.status(), StatusCode::Ctap2ErrInvalidCbor);
+        assert!(e.to_string().contains("CBOR at byte 1"), "{e}");
+        assert_eq!(
+            Request::from_bytes(&[0x03]).unwrap_err().status(),
+            StatusCode::Ctap1ErrInvalidCommand
+        );
+        assert_eq!(
+            Request::from_bytes(&[]).unwrap_err().status(),
+            StatusCode::Ctap1ErrInvalidLength
+        );
+    }
+}
