@@ -1,0 +1,646 @@
+//! The authenticator: CTAP2 request bytes in, response bytes out.
+//!
+//! Implemented so far: authenticatorMakeCredential (§6.1), GetAssertion (§6.2),
+//! GetNextAssertion (§6.3), GetInfo (§6.4), Reset (§6.6) and Selection (§6.9),
+//! with the extensions credProtect, hmac-secret, credBlob, largeBlobKey and
+//! thirdPartyPayment, none / packed self attestation, and built-in user
+//! verification through [`UserInteraction`]. clientPIN, credentialManagement,
+//! largeBlobs and authenticatorConfig answer CTAP1_ERR_INVALID_COMMAND until
+//! they are implemented, and getInfo does not advertise them.
+
+use crate::hmac_secret;
+use crate::pin_protocol::{KeyAgreement, PinProtocol};
+use crate::store::{CredentialStore, StoreError, StoredCredential};
+use keyhaven_crypto::digest::sha256;
+use keyhaven_crypto::signature::SigningKey;
+use keyhaven_crypto::SecretBytes;
+use keyhaven_proto::authdata::{Aaguid, AttestedCredentialData, AuthenticatorData, Flags};
+use keyhaven_proto::cbor::Value;
+use keyhaven_proto::cose::{CoseAlgorithm, CoseKey};
+use keyhaven_proto::ctap2::get_assertion::{GetAssertionRequest, GetAssertionResponse};
+use keyhaven_proto::ctap2::get_info::GetInfoResponse;
+use keyhaven_proto::ctap2::make_credential::{MakeCredentialRequest, MakeCredentialResponse};
+use keyhaven_proto::ctap2::types::{CredentialDescriptor, CredentialParameters, UserEntity};
+use keyhaven_proto::ctap2::{Request, Response, ResponseBody, StatusCode};
+use std::time::{Duration, Instant};
+
+/// The user's side of the ceremony: presence and built-in verification.
+pub trait UserInteraction {
+    /// Asks for user presence (a touch); true if given.
+    fn presence(&mut self, rp_id: &str) -> bool;
+    /// Whether the authenticator has built-in user verification.
+    fn has_built_in_uv(&self) -> bool;
+    /// Performs built-in user verification; true if the user was verified.
+    fn verify_user(&mut self, rp_id: &str) -> bool;
+}
+
+/// Approves everything without asking (tests, automation: `--presence always`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AlwaysApprove {
+    /// Simulate built-in user verification (`--uv always`).
+    pub uv: bool,
+}
+
+impl UserInteraction for AlwaysApprove {
+    fn presence(&mut self, _: &str) -> bool {
+        true
+    }
+    fn has_built_in_uv(&self) -> bool {
+        self.uv
+    }
+    fn verify_user(&mut self, _: &str) -> bool {
+        self.uv
+    }
+}
+
+/// Static settings of the authenticator.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The AAGUID.
+    pub aaguid: Aaguid,
+    /// Algorithms supported, in the authenticator's order of preference.
+    pub algorithms: Vec<CoseAlgorithm>,
+    /// maxCredBlobLength (at least 32).
+    pub max_cred_blob_length: usize,
+    /// How long getNextAssertion state lives (CTAP 2.2 §6.3: 30 s).
+    pub next_assertion_timeout: Duration,
+    /// How long after power-up authenticatorReset is allowed (§6.6: 10 s).
+    pub reset_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            aaguid: Aaguid::ZERO,
+            algorithms: SigningKey::SIGNING_ALGORITHMS.to_vec(),
+            max_cred_blob_length: 32,
+            next_assertion_timeout: Duration::from_secs(30),
+            reset_window: Duration::from_secs(10),
+        }
+    }
+}
+
+struct PendingAssertions {
+    client_data_hash: Vec<u8>,
+    uv: bool,
+    up: bool,
+    remaining: Vec<StoredCredential>,
+    requested_extensions: Option<Value>,
+    expires: Instant,
+}
+
+/// A CTAP 2.2 authenticator over a credential store and a user.
+pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
+    store: S,
+    user: U,
+    settings: Settings,
+    key_agreement: KeyAgreement,
+    powered_up: Instant,
+    next: Option<PendingAssertions>,
+    counter: u64,
+}
+
+type CtapResult<T> = Result<T, StatusCode>;
+
+fn store_err(_: StoreError) -> StatusCode {
+    StatusCode::Ctap2ErrKeyStoreFull
+}
+
+fn crypto_err<E>(_: E) -> StatusCode {
+    StatusCode::Ctap1ErrOther
+}
+
+impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
+    /// An authenticator over `store`, asking `user`.
+    pub fn new(
+        store: S,
+        user: U,
+        settings: Settings,
+    ) -> Result<Self, keyhaven_crypto::CryptoError> {
+        Ok(Authenticator {
+            store,
+            user,
+            settings,
+            key_agreement: KeyAgreement::generate()?,
+            powered_up: Instant::now(),
+            next: None,
+            counter: 0,
+        })
+    }
+
+    /// The store (for tools that list or delete credentials).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Processes one CTAP2 message (command byte + CBOR) and returns the
+    /// response (status byte + CBOR). Never panics on input.
+    pub fn process(&mut self, message: &[u8]) -> Vec<u8> {
+        let response = match Request::from_bytes(message) {
+            Err(e) => Response::error(e.status()),
+            Ok(req) => {
+                if !matches!(req, Request::GetNextAssertion) {
+                    self.next = None;
+                }
+                match self.dispatch(req) {
+                    Ok(body) => Response::ok(body),
+                    Err(status) => Response::error(status),
+                }
+            }
+        };
+        response.to_bytes()
+    }
+
+    fn dispatch(&mut self, req: Request) -> CtapResult<ResponseBody> {
+        match req {
+            Request::MakeCredential(r) => self.make_credential(r).map(ResponseBody::MakeCredential),
+            Request::GetAssertion(r) => self.get_assertion(r).map(ResponseBody::GetAssertion),
+            Request::GetNextAssertion => self.get_next_assertion().map(ResponseBody::GetAssertion),
+            Request::GetInfo => Ok(ResponseBody::GetInfo(self.get_info())),
+            Request::Reset => self.reset().map(|_| ResponseBody::Empty),
+            Request::Selection => {
+                if self.user.presence("") {
+                    Ok(ResponseBody::Empty)
+                } else {
+                    Err(StatusCode::Ctap2ErrOperationDenied)
+                }
+            }
+            _ => Err(StatusCode::Ctap1ErrInvalidCommand),
+        }
+    }
+
+    /// authenticatorGetInfo (§6.4): only what is implemented is advertised.
+    pub fn get_info(&self) -> GetInfoResponse {
+        let mut options = vec![
+            ("rk".to_owned(), true),
+            ("up".to_owned(), true),
+            ("plat".to_owned(), false),
+        ];
+        if self.user.has_built_in_uv() {
+            options.push(("uv".to_owned(), true));
+        }
+        options.push(("makeCredUvNotRqd".to_owned(), true));
+        GetInfoResponse {
+            versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into(), "FIDO_2_2".into()],
+            extensions: Some(
+                [
+                    "credProtect",
+                    "hmac-secret",
+                    "credBlob",
+                    "largeBlobKey",
+                    "thirdPartyPayment",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ),
+            aaguid: self.settings.aaguid.0,
+            options: Some(options),
+            max_msg_size: Some(7609),
+            max_credential_id_length: Some(64),
+            transports: Some(vec!["usb".into()]),
+            algorithms: Some(
+                self.settings
+                    .algorithms
+                    .iter()
+                    .map(|a| CredentialParameters {
+                        type_: "public-key".into(),
+                        alg: a.id(),
+                    })
+                    .collect(),
+            ),
+            max_cred_blob_length: Some(self.settings.max_cred_blob_length as u64),
+            remaining_discoverable_credentials: Some(self.store.remaining_discoverable() as u64),
+            attestation_formats: Some(vec!["packed".into(), "none".into()]),
+            ..Default::default()
+        }
+    }
+
+    fn reset(&mut self) -> CtapResult<()> {
+        // §6.6: only within the window after power-up, and with user presence.
+        if self.powered_up.elapsed() > self.settings.reset_window {
+            return Err(StatusCode::Ctap2ErrNotAllowed);
+        }
+        if !self.user.presence("") {
+            return Err(StatusCode::Ctap2ErrOperationDenied);
+        }
+        self.store.clear().map_err(store_err)?;
+        self.key_agreement = KeyAgreement::generate().map_err(crypto_err)?;
+        Ok(())
+    }
+
+    /// Shared option handling for makeCredential / getAssertion: returns (up, uv).
+    fn options(
+        &mut self,
+        opts: Option<&keyhaven_proto::ctap2::types::Options>,
+        make: bool,
+    ) -> CtapResult<(bool, bool)> {
+        let up = opts.and_then(|o| o.up).unwrap_or(true);
+        let uv = opts.and_then(|o| o.uv).unwrap_or(false);
+        if make && !up {
+            return Err(StatusCode::Ctap2ErrInvalidOption);
+        }
+        if uv && !self.user.has_built_in_uv() {
+            return Err(StatusCode::Ctap2ErrInvalidOption);
+        }
+        Ok((up, uv))
+    }
+
+    fn pin_uv_param_present(param: &Option<Vec<u8>>, protocol: Option<u64>) -> CtapResult<()> {
+        match param {
+            // clientPIN is not implemented yet: no PIN can be set.
+            Some(p) if p.is_empty() => Err(StatusCode::Ctap2ErrPinNotSet),
+            Some(_) if protocol.is_none() => Err(StatusCode::Ctap2ErrMissingParameter),
+            Some(_) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            None => Ok(()),
+        }
+    }
+
+    fn visible(cred: &StoredCredential, uv: bool, allow_list: bool) -> bool {
+        match cred.cred_protect {
+            3 => uv,
+            2 => uv || allow_list,
+            _ => true,
+        }
+    }
+
+    /// authenticatorMakeCredential (§6.1.2).
+    fn make_credential(&mut self, r: MakeCredentialRequest) -> CtapResult<MakeCredentialResponse> {
+        Self::pin_uv_param_present(&r.pin_uv_auth_param, r.pin_uv_auth_protocol)?;
+        if r.client_data_hash.len() != 32 {
+            return Err(StatusCode::Ctap1ErrInvalidParameter);
+        }
+        // Step 3: the first supported algorithm, in the RP's order.
+        let alg = r
+            .pub_key_cred_params
+            .iter()
+            .filter(|p| p.type_ == "public-key")
+            .find_map(|p| {
+                CoseAlgorithm::from_id(p.alg).filter(|a| self.settings.algorithms.contains(a))
+            })
+            .ok_or(StatusCode::Ctap2ErrUnsupportedAlgorithm)?;
+        let (_, want_uv) = self.options(r.options.as_ref(), true)?;
+        let rk = r.options.as_ref().and_then(|o| o.rk).unwrap_or(false);
+        let rp_id_hash = sha256(r.rp.id.as_bytes());
+        // Step 9: user verification (built-in).
+        let uv = if want_uv {
+            if !self.user.verify_user(&r.rp.id) {
+                return Err(StatusCode::Ctap2ErrOperationDenied);
+            }
+            true
+        } else {
+            false
+        };
+        // Step 11: excludeList.
+        if let Some(list) = &r.exclude_list {
+            for d in list {
+                if let Some(c) = self.store.get(&d.id).map_err(store_err)? {
+                    if c.rp_id_hash == rp_id_hash && Self::visible(&c, uv, true) {
+                        let _ = self.user.presence(&r.rp.id);
+                        return Err(StatusCode::Ctap2ErrCredentialExcluded);
+                    }
+                }
+            }
+        }
+        // Step 12: extensions.
+        let ext_in = r.extensions.as_ref();
+        let ext = |name: &str| ext_in.and_then(|e| e.get_text(name));
+        let cred_protect = match ext("credProtect") {
+            None => 1,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=3) => n as u8,
+                _ => return Err(StatusCode::Ctap1ErrInvalidParameter),
+            },
+        };
+        let hmac = ext("hmac-secret").and_then(Value::as_bool) == Some(true);
+        let cred_blob = match ext("credBlob") {
+            None => None,
+            Some(v) => Some(
+                v.as_bytes()
+                    .ok_or(StatusCode::Ctap2ErrCborUnexpectedType)?
+                    .to_vec(),
+            ),
+        };
+        let large_blob_key = ext("largeBlobKey").and_then(Value::as_bool) == Some(true);
+        if large_blob_key && !rk {
+            return Err(StatusCode::Ctap2ErrInvalidOption);
+        }
+        let third_party_payment = ext("thirdPartyPayment").and_then(Value::as_bool) == Some(true);
+        // Step 13: user presence.
+        if !self.user.presence(&r.rp.id) {
+            return Err(StatusCode::Ctap2ErrOperationDenied);
+        }
+        // Step 14: the key pair and the credential.
+        let key = SigningKey::generate(alg).map_err(crypto_err)?;
+        let id = keyhaven_crypto::rand::vec(32).map_err(crypto_err)?;
+        let random32 = || {
+            keyhaven_crypto::rand::vec(32)
+                .map(SecretBytes::new)
+                .map_err(crypto_err)
+        };
+        let blob_ok = cred_blob
+            .as_ref()
+            .is_some_and(|b| b.len() <= self.settings.max_cred_blob_length);
+        self.counter += 1;
+        let cred = StoredCredential {
+            id: id.clone(),
+            rp_id: r.rp.id.clone(),
+            rp_id_hash,
+            user: r.user.clone(),
+            alg: alg.id(),
+            private_key: key.to_pkcs8().map_err(crypto_err)?,
+            sign_count: 0,
+            discoverable: rk,
+            cred_protect,
+            cred_random: if hmac {
+                Some((random32()?, random32()?))
+            } else {
+                None
+            },
+            cred_blob: if blob_ok { cred_blob.clone() } else { None },
+            large_blob_key: if large_blob_key {
+                Some(random32()?)
+            } else {
+                None
+            },
+            third_party_payment,
+            created: self.counter,
+        };
+        self.store.put(cred.clone()).map_err(store_err)?;
+        // Extension outputs in authenticator data.
+        let mut out = Vec::new();
+        if ext("credProtect").is_some() {
+            out.push((
+                Value::from("credProtect"),
+                Value::from(u64::from(cred_protect)),
+            ));
+        }
+        if ext("hmac-secret").is_some() {
+            out.push((Value::from("hmac-secret"), Value::Bool(hmac)));
+        }
+        if cred_blob.is_some() {
+            out.push((Value::from("credBlob"), Value::Bool(blob_ok)));
+        }
+        if ext("thirdPartyPayment").is_some() {
+            out.push((
+                Value::from("thirdPartyPayment"),
+                Value::Bool(third_party_payment),
+            ));
+        }
+        let mut flags = Flags::UP;
+        if uv {
+            flags = flags | Flags::UV;
+        }
+        let mut ad = AuthenticatorData::new(rp_id_hash, flags, 0).with_attested_credential_data(
+            AttestedCredentialData {
+                aaguid: self.settings.aaguid,
+                credential_id: id,
+                credential_public_key: key.public_key(),
+            },
+        );
+        if !out.is_empty() {
+            ad = ad.with_extensions(Value::canonical_map(out));
+        }
+        let ad_raw = ad.to_bytes();
+        // Step 18: attestation, honouring attestationFormatsPreference.
+        let fmt = r
+            .attestation_formats_preference
+            .as_ref()
+            .and_then(|prefs| {
+                prefs
+                    .iter()
+                    .find(|f| *f == "packed" || *f == "none")
+                    .cloned()
+            })
+            .unwrap_or_else(|| "packed".to_owned());
+        let att_stmt = if fmt == "packed" {
+            let sig = key
+                .sign(&[ad_raw.as_slice(), &r.client_data_hash].concat())
+                .map_err(crypto_err)?;
+            Value::canonical_map(vec![
+                (Value::from("alg"), Value::from(alg.id())),
+                (Value::from("sig"), Value::Bytes(sig)),
+            ])
+        } else {
+            Value::Map(vec![])
+        };
+        Ok(MakeCredentialResponse {
+            fmt,
+            auth_data: ad,
+            auth_data_raw: ad_raw,
+            att_stmt,
+            ep_att: None,
+            large_blob_key: cred.large_blob_key.as_ref().map(|k| k.expose().to_vec()),
+            unsigned_extension_outputs: None,
+        })
+    }
+
+    /// authenticatorGetAssertion (§6.2.2).
+    fn get_assertion(&mut self, r: GetAssertionRequest) -> CtapResult<GetAssertionResponse> {
+        Self::pin_uv_param_present(&r.pin_uv_auth_param, r.pin_uv_auth_protocol)?;
+        if r.client_data_hash.len() != 32 {
+            return Err(StatusCode::Ctap1ErrInvalidParameter);
+        }
+        if r.options.as_ref().and_then(|o| o.rk).is_some() {
+            return Err(StatusCode::Ctap2ErrUnsupportedOption);
+        }
+        let (up, want_uv) = self.options(r.options.as_ref(), false)?;
+        let rp_id_hash = sha256(r.rp_id.as_bytes());
+        let uv = if want_uv {
+            if !self.user.verify_user(&r.rp_id) {
+                return Err(StatusCode::Ctap2ErrOperationDenied);
+            }
+            true
+        } else {
+            false
+        };
+        // Step 7: locate the credentials.
+        let allow = r.allow_list.as_ref().filter(|l| !l.is_empty());
+        let mut creds: Vec<StoredCredential> = match allow {
+            Some(list) => {
+                let mut found = Vec::new();
+                for d in list {
+                    if let Some(c) = self.store.get(&d.id).map_err(store_err)? {
+                        if c.rp_id_hash == rp_id_hash && Self::visible(&c, uv, true) {
+                            found.push(c);
+                        }
+                    }
+                }
+                found.truncate(1);
+                found
+            }
+            None => self
+                .store
+                .by_rp(&rp_id_hash)
+                .map_err(store_err)?
+                .into_iter()
+                .filter(|c| c.discoverable && Self::visible(c, uv, false))
+                .collect(),
+        };
+        if creds.is_empty() {
+            return Err(StatusCode::Ctap2ErrNoCredentials);
+        }
+        // Most recently created first.
+        creds.sort_by_key(|c| std::cmp::Reverse(c.created));
+        // Step 9: user presence.
+        if up && !self.user.presence(&r.rp_id) {
+            return Err(StatusCode::Ctap2ErrOperationDenied);
+        }
+        let total = creds.len();
+        let first = creds.remove(0);
+        let mut resp = self.assert(&first, &r.client_data_hash, up, uv, r.extensions.as_ref())?;
+        if allow.is_none() && total > 1 {
+            resp.number_of_credentials = Some(total as u64);
+            self.next = Some(PendingAssertions {
+                client_data_hash: r.client_data_hash.clone(),
+                uv,
+                up,
+                remaining: creds,
+                requested_extensions: r.extensions.clone(),
+                expires: Instant::now() + self.settings.next_assertion_timeout,
+            });
+        }
+        Ok(resp)
+    }
+
+    /// authenticatorGetNextAssertion (§6.3).
+    fn get_next_assertion(&mut self) -> CtapResult<GetAssertionResponse> {
+        let mut pending = self.next.take().ok_or(StatusCode::Ctap2ErrNotAllowed)?;
+        if Instant::now() > pending.expires || pending.remaining.is_empty() {
+            return Err(StatusCode::Ctap2ErrNotAllowed);
+        }
+        let cred = pending.remaining.remove(0);
+        let ext = pending.requested_extensions.clone();
+        let resp = self.assert(
+            &cred,
+            &pending.client_data_hash,
+            pending.up,
+            pending.uv,
+            ext.as_ref(),
+        )?;
+        if !pending.remaining.is_empty() {
+            self.next = Some(pending);
+        }
+        Ok(resp)
+    }
+
+    /// One assertion with `cred`: counter update (persisted first), extensions, signature.
+    fn assert(
+        &mut self,
+        cred: &StoredCredential,
+        client_data_hash: &[u8],
+        up: bool,
+        uv: bool,
+        extensions: Option<&Value>,
+    ) -> CtapResult<GetAssertionResponse> {
+        // The counter is written before the response exists.
+        let current = self
+            .store
+            .get(&cred.id)
+            .map_err(store_err)?
+            .map_or(cred.sign_count, |c| c.sign_count);
+        let count = current.checked_add(1).ok_or(StatusCode::Ctap1ErrOther)?;
+        self.store
+            .set_sign_count(&cred.id, count)
+            .map_err(store_err)?;
+        let ext = |name: &str| extensions.and_then(|e| e.get_text(name));
+        let mut out = Vec::new();
+        if let Some(hs) = ext("hmac-secret") {
+            if let Some(v) = self.hmac_secret_output(cred, hs, uv)? {
+                out.push((Value::from("hmac-secret"), Value::Bytes(v)));
+            }
+        }
+        if ext("credBlob").and_then(Value::as_bool) == Some(true) {
+            out.push((
+                Value::from("credBlob"),
+                Value::Bytes(cred.cred_blob.clone().unwrap_or_default()),
+            ));
+        }
+        if ext("thirdPartyPayment").and_then(Value::as_bool) == Some(true) {
+            out.push((
+                Value::from("thirdPartyPayment"),
+                Value::Bool(cred.third_party_payment),
+            ));
+        }
+        let mut flags = Flags(0);
+        if up {
+            flags = flags | Flags::UP;
+        }
+        if uv {
+            flags = flags | Flags::UV;
+        }
+        let mut ad = AuthenticatorData::new(cred.rp_id_hash, flags, count);
+        if !out.is_empty() {
+            ad = ad.with_extensions(Value::canonical_map(out));
+        }
+        let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
+        let key = SigningKey::from_pkcs8(alg, cred.private_key.expose()).map_err(crypto_err)?;
+        let raw = ad.to_bytes();
+        let sig = key
+            .sign(&[raw.as_slice(), client_data_hash].concat())
+            .map_err(crypto_err)?;
+        let mut resp = GetAssertionResponse::new(ad, sig);
+        resp.credential = Some(CredentialDescriptor::public_key(cred.id.clone()));
+        if cred.discoverable {
+            // The user id always; name and displayName only after user verification.
+            resp.user = Some(UserEntity {
+                id: cred.user.id.clone(),
+                name: if uv { cred.user.name.clone() } else { None },
+                display_name: if uv {
+                    cred.user.display_name.clone()
+                } else {
+                    None
+                },
+            });
+        }
+        if ext("largeBlobKey").and_then(Value::as_bool) == Some(true) {
+            resp.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
+        }
+        Ok(resp)
+    }
+
+    /// hmac-secret in getAssertion (CTAP 2.2 §12.5): keyAgreement (1), saltEnc (2),
+    /// saltAuth (3), pinUvAuthProtocol (4, default 1).
+    fn hmac_secret_output(
+        &mut self,
+        cred: &StoredCredential,
+        input: &Value,
+        uv: bool,
+    ) -> CtapResult<Option<Vec<u8>>> {
+        let Some((without_uv, with_uv)) = &cred.cred_random else {
+            return Ok(None);
+        };
+        let get = |k: i64| input.get_int(k);
+        let peer = CoseKey::from_value(get(1).ok_or(StatusCode::Ctap2ErrMissingParameter)?)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        let salt_enc = get(2)
+            .and_then(Value::as_bytes)
+            .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+        let salt_auth = get(3)
+            .and_then(Value::as_bytes)
+            .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+        let protocol = PinProtocol::from_u64(get(4).and_then(Value::as_u64).unwrap_or(1))
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        let secret = protocol
+            .decapsulate(&self.key_agreement, &peer)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        let cred_random = if uv { with_uv } else { without_uv };
+        match hmac_secret::process(
+            protocol,
+            secret.expose(),
+            salt_enc,
+            salt_auth,
+            cred_random.expose(),
+            None,
+        ) {
+            Ok(v) => Ok(Some(v)),
+            Err(hmac_secret::HmacSecretError::SaltAuth) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            Err(_) => Err(StatusCode::Ctap1ErrInvalidLength),
+        }
+    }
+
+    /// The current key agreement public key (what clientPIN getKeyAgreement returns).
+    pub fn key_agreement_public(&self) -> Result<CoseKey, keyhaven_crypto::CryptoError> {
+        self.key_agreement.cose_key()
+    }
+}

@@ -1,0 +1,133 @@
+//! Credential storage: the [`CredentialStore`] trait and an in-memory store.
+//! (The encrypted persistent store is a later step of issue #5.)
+
+use keyhaven_crypto::SecretBytes;
+use keyhaven_proto::ctap2::types::UserEntity;
+use std::collections::BTreeMap;
+
+/// A credential as the authenticator keeps it.
+#[derive(Clone, Debug)]
+pub struct StoredCredential {
+    /// Credential ID.
+    pub id: Vec<u8>,
+    /// RP ID.
+    pub rp_id: String,
+    /// SHA-256 of the RP ID.
+    pub rp_id_hash: [u8; 32],
+    /// The user entity given at creation (updatable by credentialManagement).
+    pub user: UserEntity,
+    /// COSE algorithm of the key.
+    pub alg: i64,
+    /// The private key, PKCS#8 DER (secret).
+    pub private_key: SecretBytes,
+    /// Signature counter of this credential.
+    pub sign_count: u32,
+    /// Discoverable (resident) credential.
+    pub discoverable: bool,
+    /// credProtect level 1..=3.
+    pub cred_protect: u8,
+    /// hmac-secret CredRandom for assertions without UV and with UV (32 bytes each).
+    pub cred_random: Option<(SecretBytes, SecretBytes)>,
+    /// credBlob.
+    pub cred_blob: Option<Vec<u8>>,
+    /// largeBlobKey (32 bytes).
+    pub large_blob_key: Option<SecretBytes>,
+    /// thirdPartyPayment.
+    pub third_party_payment: bool,
+    /// Creation order (higher is newer).
+    pub created: u64,
+}
+
+/// A storage failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// No more room.
+    #[error("credential store is full")]
+    Full,
+    /// The backing storage failed.
+    #[error("credential store I/O: {0}")]
+    Io(String),
+}
+
+/// Where credentials live. Writes must be durable when they return: the
+/// authenticator answers only after they do (counters never go backwards).
+pub trait CredentialStore {
+    /// Adds or replaces a credential.
+    fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError>;
+    /// A credential by ID.
+    fn get(&self, id: &[u8]) -> Result<Option<StoredCredential>, StoreError>;
+    /// Every credential of an RP (by RP ID hash).
+    fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError>;
+    /// Every credential.
+    fn all(&self) -> Result<Vec<StoredCredential>, StoreError>;
+    /// Removes a credential; true if it existed.
+    fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError>;
+    /// Sets a credential's signature counter.
+    fn set_sign_count(&mut self, id: &[u8], count: u32) -> Result<(), StoreError>;
+    /// Removes everything (authenticatorReset).
+    fn clear(&mut self) -> Result<(), StoreError>;
+    /// How many more discoverable credentials fit.
+    fn remaining_discoverable(&self) -> usize;
+}
+
+/// A store in memory, for tests and ephemeral use.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    creds: BTreeMap<Vec<u8>, StoredCredential>,
+    /// Maximum number of discoverable credentials.
+    pub capacity: usize,
+}
+
+impl MemoryStore {
+    /// An empty store holding up to `capacity` discoverable credentials.
+    pub fn new(capacity: usize) -> Self {
+        MemoryStore {
+            creds: BTreeMap::new(),
+            capacity,
+        }
+    }
+}
+
+impl CredentialStore for MemoryStore {
+    fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError> {
+        if cred.discoverable
+            && !self.creds.contains_key(&cred.id)
+            && self.remaining_discoverable() == 0
+        {
+            return Err(StoreError::Full);
+        }
+        self.creds.insert(cred.id.clone(), cred);
+        Ok(())
+    }
+    fn get(&self, id: &[u8]) -> Result<Option<StoredCredential>, StoreError> {
+        Ok(self.creds.get(id).cloned())
+    }
+    fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError> {
+        Ok(self
+            .creds
+            .values()
+            .filter(|c| &c.rp_id_hash == rp_id_hash)
+            .cloned()
+            .collect())
+    }
+    fn all(&self) -> Result<Vec<StoredCredential>, StoreError> {
+        Ok(self.creds.values().cloned().collect())
+    }
+    fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.creds.remove(id).is_some())
+    }
+    fn set_sign_count(&mut self, id: &[u8], count: u32) -> Result<(), StoreError> {
+        if let Some(c) = self.creds.get_mut(id) {
+            c.sign_count = count;
+        }
+        Ok(())
+    }
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.creds.clear();
+        Ok(())
+    }
+    fn remaining_discoverable(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.creds.values().filter(|c| c.discoverable).count())
+    }
+}
