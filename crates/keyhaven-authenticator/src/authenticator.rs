@@ -3,13 +3,16 @@
 //! Implemented so far: authenticatorMakeCredential (§6.1), GetAssertion (§6.2),
 //! GetNextAssertion (§6.3), GetInfo (§6.4), Reset (§6.6) and Selection (§6.9),
 //! with the extensions credProtect, hmac-secret, credBlob, largeBlobKey and
-//! thirdPartyPayment, none / packed self attestation, and built-in user
-//! verification through [`UserInteraction`]. clientPIN, credentialManagement,
-//! largeBlobs and authenticatorConfig answer CTAP1_ERR_INVALID_COMMAND until
-//! they are implemented, and getInfo does not advertise them.
+//! thirdPartyPayment, none / packed self attestation, built-in user
+//! verification through [`UserInteraction`], and ClientPIN (§6.5) with PIN/UV
+//! auth protocols 1 and 2 and pinUvAuthTokens for makeCredential and
+//! getAssertion. credentialManagement, largeBlobs and authenticatorConfig
+//! answer CTAP1_ERR_INVALID_COMMAND until they are implemented, and getInfo
+//! does not advertise them.
 
+use crate::client_pin::PinState;
 use crate::hmac_secret;
-use crate::pin_protocol::{KeyAgreement, PinProtocol};
+use crate::pin_protocol::PinProtocol;
 use crate::store::{CredentialStore, StoreError, StoredCredential};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::signature::SigningKey;
@@ -94,7 +97,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     store: S,
     user: U,
     settings: Settings,
-    key_agreement: KeyAgreement,
+    pin: PinState,
     powered_up: Instant,
     next: Option<PendingAssertions>,
     counter: u64,
@@ -121,7 +124,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             store,
             user,
             settings,
-            key_agreement: KeyAgreement::generate()?,
+            pin: PinState::new()?,
             powered_up: Instant::now(),
             next: None,
             counter: 0,
@@ -165,6 +168,12 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     Err(StatusCode::Ctap2ErrOperationDenied)
                 }
             }
+            Request::ClientPin(r) => {
+                let user = &mut self.user;
+                self.pin
+                    .process(&r, || user.verify_user(""))
+                    .map(ResponseBody::ClientPin)
+            }
             _ => Err(StatusCode::Ctap1ErrInvalidCommand),
         }
     }
@@ -179,6 +188,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if self.user.has_built_in_uv() {
             options.push(("uv".to_owned(), true));
         }
+        options.push(("clientPin".to_owned(), self.pin.is_set()));
+        options.push(("pinUvAuthToken".to_owned(), true));
         options.push(("makeCredUvNotRqd".to_owned(), true));
         GetInfoResponse {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into(), "FIDO_2_2".into()],
@@ -197,6 +208,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             aaguid: self.settings.aaguid.0,
             options: Some(options),
             max_msg_size: Some(7609),
+            pin_uv_auth_protocols: Some(vec![2, 1]),
+            min_pin_length: Some(self.pin.min_pin_length as u64),
             max_credential_id_length: Some(64),
             transports: Some(vec!["usb".into()]),
             algorithms: Some(
@@ -225,7 +238,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             return Err(StatusCode::Ctap2ErrOperationDenied);
         }
         self.store.clear().map_err(store_err)?;
-        self.key_agreement = KeyAgreement::generate().map_err(crypto_err)?;
+        self.pin = PinState::new().map_err(crypto_err)?;
         Ok(())
     }
 
@@ -246,14 +259,33 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         Ok((up, uv))
     }
 
-    fn pin_uv_param_present(param: &Option<Vec<u8>>, protocol: Option<u64>) -> CtapResult<()> {
-        match param {
-            // clientPIN is not implemented yet: no PIN can be set.
-            Some(p) if p.is_empty() => Err(StatusCode::Ctap2ErrPinNotSet),
-            Some(_) if protocol.is_none() => Err(StatusCode::Ctap2ErrMissingParameter),
-            Some(_) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
-            None => Ok(()),
+    /// pinUvAuthParam handling of makeCredential (§6.1.2 steps 1-2, 11) and
+    /// getAssertion (§6.2.2 steps 1-2, 6): Ok(true) when a valid token vouches for UV.
+    fn check_pin_uv_param(
+        &mut self,
+        param: &Option<Vec<u8>>,
+        protocol: Option<u64>,
+        client_data_hash: &[u8],
+        permission: u64,
+        rp_id: &str,
+    ) -> CtapResult<bool> {
+        let Some(param) = param else { return Ok(false) };
+        if param.is_empty() {
+            // A zero-length pinUvAuthParam asks the authenticator to blink: presence, then PIN status.
+            if !self.user.presence(rp_id) {
+                return Err(StatusCode::Ctap2ErrOperationDenied);
+            }
+            return Err(if self.pin.is_set() {
+                StatusCode::Ctap2ErrPinInvalid
+            } else {
+                StatusCode::Ctap2ErrPinNotSet
+            });
         }
+        let protocol = protocol.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+        PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        self.pin
+            .check_token(protocol, param, client_data_hash, permission, rp_id)?;
+        Ok(true)
     }
 
     fn visible(cred: &StoredCredential, uv: bool, allow_list: bool) -> bool {
@@ -266,10 +298,16 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// authenticatorMakeCredential (§6.1.2).
     fn make_credential(&mut self, r: MakeCredentialRequest) -> CtapResult<MakeCredentialResponse> {
-        Self::pin_uv_param_present(&r.pin_uv_auth_param, r.pin_uv_auth_protocol)?;
         if r.client_data_hash.len() != 32 {
             return Err(StatusCode::Ctap1ErrInvalidParameter);
         }
+        let token_uv = self.check_pin_uv_param(
+            &r.pin_uv_auth_param,
+            r.pin_uv_auth_protocol,
+            &r.client_data_hash,
+            keyhaven_proto::ctap2::client_pin::permissions::MC,
+            &r.rp.id,
+        )?;
         // Step 3: the first supported algorithm, in the RP's order.
         let alg = r
             .pub_key_cred_params
@@ -282,8 +320,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let (_, want_uv) = self.options(r.options.as_ref(), true)?;
         let rk = r.options.as_ref().and_then(|o| o.rk).unwrap_or(false);
         let rp_id_hash = sha256(r.rp.id.as_bytes());
-        // Step 9: user verification (built-in).
-        let uv = if want_uv {
+        // Step 9: user verification (a token, or built-in).
+        let uv = if token_uv {
+            true
+        } else if want_uv {
             if !self.user.verify_user(&r.rp.id) {
                 return Err(StatusCode::Ctap2ErrOperationDenied);
             }
@@ -291,6 +331,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         } else {
             false
         };
+        // makeCredUvNotRqd: with a PIN set, only discoverable credentials need UV.
+        if !uv && rk && self.pin.is_set() {
+            return Err(StatusCode::Ctap2ErrPuatRequired);
+        }
         // Step 11: excludeList.
         if let Some(list) = &r.exclude_list {
             for d in list {
@@ -437,16 +481,24 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// authenticatorGetAssertion (§6.2.2).
     fn get_assertion(&mut self, r: GetAssertionRequest) -> CtapResult<GetAssertionResponse> {
-        Self::pin_uv_param_present(&r.pin_uv_auth_param, r.pin_uv_auth_protocol)?;
         if r.client_data_hash.len() != 32 {
             return Err(StatusCode::Ctap1ErrInvalidParameter);
         }
+        let token_uv = self.check_pin_uv_param(
+            &r.pin_uv_auth_param,
+            r.pin_uv_auth_protocol,
+            &r.client_data_hash,
+            keyhaven_proto::ctap2::client_pin::permissions::GA,
+            &r.rp_id,
+        )?;
         if r.options.as_ref().and_then(|o| o.rk).is_some() {
             return Err(StatusCode::Ctap2ErrUnsupportedOption);
         }
         let (up, want_uv) = self.options(r.options.as_ref(), false)?;
         let rp_id_hash = sha256(r.rp_id.as_bytes());
-        let uv = if want_uv {
+        let uv = if token_uv {
+            true
+        } else if want_uv {
             if !self.user.verify_user(&r.rp_id) {
                 return Err(StatusCode::Ctap2ErrOperationDenied);
             }
@@ -622,7 +674,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let protocol = PinProtocol::from_u64(get(4).and_then(Value::as_u64).unwrap_or(1))
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         let secret = protocol
-            .decapsulate(&self.key_agreement, &peer)
+            .decapsulate(self.pin.key_agreement(), &peer)
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         let cred_random = if uv { with_uv } else { without_uv };
         match hmac_secret::process(
@@ -641,6 +693,6 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// The current key agreement public key (what clientPIN getKeyAgreement returns).
     pub fn key_agreement_public(&self) -> Result<CoseKey, keyhaven_crypto::CryptoError> {
-        self.key_agreement.cose_key()
+        self.pin.key_agreement().cose_key()
     }
 }

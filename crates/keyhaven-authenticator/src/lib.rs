@@ -8,12 +8,14 @@
 //! | [`pin_protocol`] | PIN/UV auth protocols 1 and 2, both the authenticator's and the platform's side | CTAP 2.2 §6.5.4 – §6.5.7 |
 //! | [`hmac_secret`] | the hmac-secret extension's output computation | CTAP 2.2 §12.5 |
 //! | [`authenticator`] | `Authenticator::process`: makeCredential, getAssertion, getNextAssertion, getInfo, reset, selection | CTAP 2.2 §6.1 – §6.4, §6.6, §6.9 |
+//! | [`client_pin`] | authenticatorClientPIN: PIN, retries, pinUvAuthToken and permissions | CTAP 2.2 §6.5 |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod authenticator;
+pub mod client_pin;
 pub mod hmac_secret;
 pub mod pin_protocol;
 pub mod store;

@@ -1,0 +1,336 @@
+//! authenticatorClientPIN (CTAP 2.2 §6.5.5): PIN set / change, PIN retries
+//! and the three-strikes power-cycle rule, key agreement, and the
+//! pinUvAuthToken with its permissions and permissions RP ID (§6.5.2).
+
+use crate::pin_protocol::{KeyAgreement, PinProtocol};
+use keyhaven_crypto::digest::sha256;
+use keyhaven_crypto::{ct_eq, SecretBytes};
+use keyhaven_proto::ctap2::client_pin::{
+    permissions, ClientPinRequest, ClientPinResponse, ClientPinSubcommand,
+};
+use keyhaven_proto::ctap2::StatusCode;
+
+/// Maximum PIN retries (§6.5.2.2).
+pub const MAX_PIN_RETRIES: u8 = 8;
+/// Consecutive wrong PINs before a power cycle is needed.
+const MAX_CONSECUTIVE_MISMATCHES: u8 = 3;
+/// Permissions this authenticator can grant so far.
+const SUPPORTED_PERMISSIONS: u64 = permissions::MC | permissions::GA;
+
+/// The PIN, the retry counters and the current pinUvAuthToken.
+pub struct PinState {
+    /// LEFT(SHA-256(PIN), 16) when a PIN is set (persisted by the store later).
+    pin_hash: Option<[u8; 16]>,
+    /// Remaining PIN retries.
+    retries: u8,
+    /// Wrong PINs since power-up.
+    consecutive_mismatches: u8,
+    /// minPINLength in code points.
+    pub min_pin_length: usize,
+    key_agreement: KeyAgreement,
+    token: SecretBytes,
+    token_protocol: Option<PinProtocol>,
+    token_permissions: u64,
+    token_rp_id: Option<String>,
+}
+
+type R<T> = Result<T, StatusCode>;
+
+impl PinState {
+    /// Fresh state at power-up: no PIN, a new key agreement key and token.
+    pub fn new() -> Result<Self, keyhaven_crypto::CryptoError> {
+        Ok(PinState {
+            pin_hash: None,
+            retries: MAX_PIN_RETRIES,
+            consecutive_mismatches: 0,
+            min_pin_length: 4,
+            key_agreement: KeyAgreement::generate()?,
+            token: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
+            token_protocol: None,
+            token_permissions: 0,
+            token_rp_id: None,
+        })
+    }
+
+    /// Whether a PIN is set.
+    pub fn is_set(&self) -> bool {
+        self.pin_hash.is_some()
+    }
+
+    /// The key agreement key pair (also used by hmac-secret).
+    pub fn key_agreement(&self) -> &KeyAgreement {
+        &self.key_agreement
+    }
+
+    fn regenerate(&mut self) -> R<()> {
+        self.key_agreement = KeyAgreement::generate().map_err(|_| StatusCode::Ctap1ErrOther)?;
+        Ok(())
+    }
+
+    /// resetPinUvAuthToken(): a new token, no permissions.
+    fn reset_token(&mut self) -> R<()> {
+        self.token = SecretBytes::new(
+            keyhaven_crypto::rand::vec(32).map_err(|_| StatusCode::Ctap1ErrOther)?,
+        );
+        self.token_protocol = None;
+        self.token_permissions = 0;
+        self.token_rp_id = None;
+        Ok(())
+    }
+
+    /// Verifies a pinUvAuthParam over `message` for a command needing `permission`
+    /// on `rp_id` (§6.1.2 step 11, §6.2.2 step 6). The permissions RP ID is bound
+    /// on first use.
+    pub fn check_token(
+        &mut self,
+        protocol: u64,
+        param: &[u8],
+        message: &[u8],
+        permission: u64,
+        rp_id: &str,
+    ) -> R<()> {
+        let p =
+            PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        if self.token_permissions & permission == 0 {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        match &self.token_rp_id {
+            Some(bound) if bound != rp_id => return Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            Some(_) => {}
+            None => self.token_rp_id = Some(rp_id.to_owned()),
+        }
+        Ok(())
+    }
+
+    /// Processes a clientPIN request (user verification for the UV subcommand is given by `uv`).
+    pub fn process(
+        &mut self,
+        r: &ClientPinRequest,
+        uv: impl FnOnce() -> bool,
+    ) -> R<ClientPinResponse> {
+        use ClientPinSubcommand as S;
+        let protocol = || -> R<PinProtocol> {
+            let n = r
+                .pin_uv_auth_protocol
+                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            PinProtocol::from_u64(n).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)
+        };
+        match r.sub_command {
+            S::GetPinRetries => Ok(ClientPinResponse {
+                pin_retries: Some(u64::from(self.retries)),
+                power_cycle_state: Some(self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES),
+                ..Default::default()
+            }),
+            S::GetKeyAgreement => {
+                protocol()?;
+                Ok(ClientPinResponse {
+                    key_agreement: Some(
+                        self.key_agreement
+                            .cose_key()
+                            .map_err(|_| StatusCode::Ctap1ErrOther)?,
+                    ),
+                    ..Default::default()
+                })
+            }
+            S::SetPin => {
+                let p = protocol()?;
+                let (ka, new_pin_enc, param) = (
+                    r.key_agreement
+                        .as_ref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                    r.new_pin_enc
+                        .as_deref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                    r.pin_uv_auth_param
+                        .as_deref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                );
+                if self.is_set() {
+                    return Err(StatusCode::Ctap2ErrNotAllowed);
+                }
+                let secret = p
+                    .decapsulate(&self.key_agreement, ka)
+                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+                if !p.verify(secret.expose(), new_pin_enc, param) {
+                    return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+                }
+                self.set_new_pin(p, secret.expose(), new_pin_enc)?;
+                Ok(ClientPinResponse::default())
+            }
+            S::ChangePin => {
+                let p = protocol()?;
+                let (ka, pin_hash_enc, new_pin_enc, param) = (
+                    r.key_agreement
+                        .as_ref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                    r.pin_hash_enc
+                        .as_deref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                    r.new_pin_enc
+                        .as_deref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                    r.pin_uv_auth_param
+                        .as_deref()
+                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
+                );
+                if !self.is_set() {
+                    return Err(StatusCode::Ctap2ErrPinNotSet);
+                }
+                let secret = p
+                    .decapsulate(&self.key_agreement, ka)
+                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+                if !p.verify(
+                    secret.expose(),
+                    &[new_pin_enc, pin_hash_enc].concat(),
+                    param,
+                ) {
+                    return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+                }
+                self.check_pin(p, secret.expose(), pin_hash_enc)?;
+                self.set_new_pin(p, secret.expose(), new_pin_enc)?;
+                self.reset_token()?;
+                Ok(ClientPinResponse::default())
+            }
+            S::GetPinToken | S::GetPinUvAuthTokenUsingPinWithPermissions => {
+                let p = protocol()?;
+                let ka = r
+                    .key_agreement
+                    .as_ref()
+                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                let pin_hash_enc = r
+                    .pin_hash_enc
+                    .as_deref()
+                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                let perms = if r.sub_command == S::GetPinToken {
+                    if r.permissions.is_some() || r.rp_id.is_some() {
+                        return Err(StatusCode::Ctap1ErrInvalidParameter);
+                    }
+                    permissions::MC | permissions::GA
+                } else {
+                    let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                    if perms == 0 {
+                        return Err(StatusCode::Ctap1ErrInvalidParameter);
+                    }
+                    if perms & !SUPPORTED_PERMISSIONS != 0 {
+                        return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
+                    }
+                    perms
+                };
+                if !self.is_set() {
+                    return Err(StatusCode::Ctap2ErrPinNotSet);
+                }
+                let secret = p
+                    .decapsulate(&self.key_agreement, ka)
+                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+                self.check_pin(p, secret.expose(), pin_hash_enc)?;
+                self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
+            }
+            S::GetPinUvAuthTokenUsingUvWithPermissions => {
+                let p = protocol()?;
+                let ka = r
+                    .key_agreement
+                    .as_ref()
+                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                if perms == 0 {
+                    return Err(StatusCode::Ctap1ErrInvalidParameter);
+                }
+                if perms & !SUPPORTED_PERMISSIONS != 0 {
+                    return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
+                }
+                let secret = p
+                    .decapsulate(&self.key_agreement, ka)
+                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+                if !uv() {
+                    return Err(StatusCode::Ctap2ErrUvInvalid);
+                }
+                self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
+            }
+            S::GetUvRetries => Ok(ClientPinResponse {
+                uv_retries: Some(8),
+                ..Default::default()
+            }),
+            S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
+        }
+    }
+
+    fn issue_token(
+        &mut self,
+        p: PinProtocol,
+        secret: &[u8],
+        perms: u64,
+        rp_id: Option<String>,
+    ) -> R<ClientPinResponse> {
+        self.reset_token()?;
+        self.token_protocol = Some(p);
+        self.token_permissions = perms;
+        self.token_rp_id = rp_id;
+        let enc = p
+            .encrypt(secret, self.token.expose())
+            .map_err(|_| StatusCode::Ctap1ErrOther)?;
+        Ok(ClientPinResponse {
+            pin_uv_auth_token: Some(enc),
+            ..Default::default()
+        })
+    }
+
+    /// Checks pinHashEnc against the stored PIN, with the retry rules of §6.5.5.5.
+    fn check_pin(&mut self, p: PinProtocol, secret: &[u8], pin_hash_enc: &[u8]) -> R<()> {
+        if self.retries == 0 {
+            return Err(StatusCode::Ctap2ErrPinBlocked);
+        }
+        if self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
+            return Err(StatusCode::Ctap2ErrPinAuthBlocked);
+        }
+        self.retries -= 1;
+        let hash = p
+            .decrypt(secret, pin_hash_enc)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        let stored = self.pin_hash.ok_or(StatusCode::Ctap2ErrPinNotSet)?;
+        if hash.len() != 16 || !ct_eq(&hash, &stored) {
+            self.regenerate()?;
+            self.consecutive_mismatches += 1;
+            if self.retries == 0 {
+                return Err(StatusCode::Ctap2ErrPinBlocked);
+            }
+            if self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
+                return Err(StatusCode::Ctap2ErrPinAuthBlocked);
+            }
+            return Err(StatusCode::Ctap2ErrPinInvalid);
+        }
+        self.retries = MAX_PIN_RETRIES;
+        self.consecutive_mismatches = 0;
+        Ok(())
+    }
+
+    /// Decrypts newPinEnc (64-byte padded PIN) and applies the PIN policy.
+    fn set_new_pin(&mut self, p: PinProtocol, secret: &[u8], new_pin_enc: &[u8]) -> R<()> {
+        let expected = match p {
+            PinProtocol::One => 64,
+            PinProtocol::Two => 80,
+        };
+        if new_pin_enc.len() != expected {
+            return Err(StatusCode::Ctap1ErrInvalidParameter);
+        }
+        let padded = p
+            .decrypt(secret, new_pin_enc)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        let end = padded.iter().position(|b| *b == 0).unwrap_or(padded.len());
+        if end == padded.len() || padded[end..].iter().any(|b| *b != 0) {
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+        }
+        let pin = std::str::from_utf8(&padded[..end])
+            .map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
+        if pin.chars().count() < self.min_pin_length || pin.len() > 63 {
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+        }
+        let mut hash = [0u8; 16];
+        hash.copy_from_slice(&sha256(pin.as_bytes())[..16]);
+        self.pin_hash = Some(hash);
+        self.retries = MAX_PIN_RETRIES;
+        Ok(())
+    }
+}

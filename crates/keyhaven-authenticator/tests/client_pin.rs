@@ -1,0 +1,301 @@
+//! authenticatorClientPIN driven as a platform would, with both PIN/UV auth
+//! protocols: set and change the PIN, retries and blocking, tokens with
+//! permissions and a permissions RP ID, and UV through the token.
+
+use keyhaven_authenticator::pin_protocol::PinProtocol;
+use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
+use keyhaven_crypto::digest::sha256;
+use keyhaven_crypto::SecretBytes;
+use keyhaven_proto::cose::CoseKey;
+use keyhaven_proto::ctap2::client_pin::{
+    permissions, ClientPinRequest, ClientPinResponse, ClientPinSubcommand as S,
+};
+use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
+use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
+use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::{Request, Response, ResponseBody, StatusCode};
+
+type A = Authenticator<MemoryStore, AlwaysApprove>;
+
+fn send(a: &mut A, req: Request) -> Result<ResponseBody, StatusCode> {
+    let cmd = req.command();
+    let r = Response::from_bytes(cmd, &a.process(&req.to_bytes())).unwrap();
+    if r.status == StatusCode::Ok {
+        Ok(r.body)
+    } else {
+        Err(r.status)
+    }
+}
+
+fn pin_cmd(a: &mut A, r: ClientPinRequest) -> Result<ClientPinResponse, StatusCode> {
+    match send(a, Request::ClientPin(r))? {
+        ResponseBody::ClientPin(p) => Ok(p),
+        ResponseBody::Empty => Ok(ClientPinResponse::default()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// getKeyAgreement + encapsulate: (platform key, shared secret).
+fn agree(a: &mut A, p: PinProtocol) -> (CoseKey, SecretBytes) {
+    let ka = pin_cmd(a, ClientPinRequest::new(p.number(), S::GetKeyAgreement))
+        .unwrap()
+        .key_agreement
+        .unwrap();
+    p.encapsulate(&ka).unwrap()
+}
+
+fn padded(pin: &str) -> Vec<u8> {
+    let mut v = pin.as_bytes().to_vec();
+    v.resize(64, 0);
+    v
+}
+
+fn set_pin(a: &mut A, p: PinProtocol, pin: &str) -> Result<(), StatusCode> {
+    let (key, secret) = agree(a, p);
+    let new_pin_enc = p.encrypt(secret.expose(), &padded(pin)).unwrap();
+    let mut r = ClientPinRequest::new(p.number(), S::SetPin);
+    r.key_agreement = Some(key);
+    r.pin_uv_auth_param = Some(p.authenticate(secret.expose(), &new_pin_enc));
+    r.new_pin_enc = Some(new_pin_enc);
+    pin_cmd(a, r).map(|_| ())
+}
+
+fn pin_hash_enc(p: PinProtocol, secret: &SecretBytes, pin: &str) -> Vec<u8> {
+    p.encrypt(secret.expose(), &sha256(pin.as_bytes())[..16])
+        .unwrap()
+}
+
+fn token(
+    a: &mut A,
+    p: PinProtocol,
+    pin: &str,
+    perms: Option<u64>,
+    rp: Option<&str>,
+) -> Result<Vec<u8>, StatusCode> {
+    let (key, secret) = agree(a, p);
+    let mut r = ClientPinRequest::new(
+        p.number(),
+        if perms.is_some() {
+            S::GetPinUvAuthTokenUsingPinWithPermissions
+        } else {
+            S::GetPinToken
+        },
+    );
+    r.key_agreement = Some(key);
+    r.pin_hash_enc = Some(pin_hash_enc(p, &secret, pin));
+    r.permissions = perms;
+    r.rp_id = rp.map(str::to_owned);
+    let enc = pin_cmd(a, r)?.pin_uv_auth_token.unwrap();
+    Ok(p.decrypt(secret.expose(), &enc).unwrap())
+}
+
+fn retries(a: &mut A) -> u64 {
+    pin_cmd(a, ClientPinRequest::new(2, S::GetPinRetries))
+        .unwrap()
+        .pin_retries
+        .unwrap()
+}
+
+fn make(rp: &str, rk: bool, cdh: [u8; 32], auth: Option<(PinProtocol, &[u8])>) -> Request {
+    Request::MakeCredential(MakeCredentialRequest {
+        client_data_hash: cdh.to_vec(),
+        rp: RpEntity {
+            id: rp.into(),
+            name: None,
+        },
+        user: UserEntity {
+            id: b"u".to_vec(),
+            name: Some("alice".into()),
+            display_name: None,
+        },
+        pub_key_cred_params: vec![CredentialParameters {
+            type_: "public-key".into(),
+            alg: -7,
+        }],
+        options: Some(Options {
+            rk: Some(rk),
+            ..Default::default()
+        }),
+        pin_uv_auth_param: auth.map(|(p, t)| p.authenticate(t, &cdh)),
+        pin_uv_auth_protocol: auth.map(|(p, _)| p.number()),
+        ..Default::default()
+    })
+}
+
+fn authenticator() -> A {
+    Authenticator::new(
+        MemoryStore::new(10),
+        AlwaysApprove::default(),
+        Settings::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn pin_lifecycle_and_tokens_both_protocols() {
+    for p in [PinProtocol::One, PinProtocol::Two] {
+        let mut a = authenticator();
+        assert_eq!(
+            token(&mut a, p, "1234", None, None).unwrap_err(),
+            StatusCode::Ctap2ErrPinNotSet
+        );
+        assert_eq!(
+            set_pin(&mut a, p, "12").unwrap_err(),
+            StatusCode::Ctap2ErrPinPolicyViolation,
+            "shorter than minPINLength"
+        );
+        set_pin(&mut a, p, "1234").unwrap();
+        assert_eq!(
+            set_pin(&mut a, p, "5678").unwrap_err(),
+            StatusCode::Ctap2ErrNotAllowed,
+            "already set"
+        );
+        // getInfo now says clientPin: true.
+        let ResponseBody::GetInfo(info) = send(&mut a, Request::GetInfo).unwrap() else {
+            panic!()
+        };
+        assert_eq!(info.option("clientPin"), Some(true));
+        assert_eq!(info.pin_uv_auth_protocols, Some(vec![2, 1]));
+
+        // A discoverable credential now needs a token (PUAT_REQUIRED), a token makes UV.
+        assert_eq!(
+            send(&mut a, make("example.org", true, [1; 32], None)).unwrap_err(),
+            StatusCode::Ctap2ErrPuatRequired
+        );
+        let t = token(&mut a, p, "1234", None, None).unwrap();
+        let ResponseBody::MakeCredential(mc) =
+            send(&mut a, make("example.org", true, [1; 32], Some((p, &t)))).unwrap()
+        else {
+            panic!()
+        };
+        assert!(mc.auth_data.flags.uv());
+        // The token's permissions RP ID is now example.org: another RP is refused.
+        assert_eq!(
+            send(&mut a, make("example.com", false, [1; 32], Some((p, &t)))).unwrap_err(),
+            StatusCode::Ctap2ErrPinAuthInvalid
+        );
+        // A wrong pinUvAuthParam is refused.
+        let mut wrong = t.clone();
+        wrong[0] ^= 1;
+        assert_eq!(
+            send(
+                &mut a,
+                make("example.org", false, [1; 32], Some((p, &wrong)))
+            )
+            .unwrap_err(),
+            StatusCode::Ctap2ErrPinAuthInvalid
+        );
+        // A getAssertion-only token cannot make credentials, but can get assertions (with UV).
+        let ga_token = token(
+            &mut a,
+            p,
+            "1234",
+            Some(permissions::GA),
+            Some("example.org"),
+        )
+        .unwrap();
+        assert_eq!(
+            send(
+                &mut a,
+                make("example.org", false, [2; 32], Some((p, &ga_token)))
+            )
+            .unwrap_err(),
+            StatusCode::Ctap2ErrPinAuthInvalid
+        );
+        let mut ga = GetAssertionRequest::new("example.org", vec![3; 32]);
+        ga.pin_uv_auth_param = Some(p.authenticate(&ga_token, &[3; 32]));
+        ga.pin_uv_auth_protocol = Some(p.number());
+        let ResponseBody::GetAssertion(resp) = send(&mut a, Request::GetAssertion(ga)).unwrap()
+        else {
+            panic!()
+        };
+        assert!(resp.auth_data.flags.uv());
+        assert_eq!(
+            resp.user.unwrap().name.as_deref(),
+            Some("alice"),
+            "names after UV"
+        );
+        // Unsupported permissions.
+        assert_eq!(
+            token(&mut a, p, "1234", Some(permissions::BE), None).unwrap_err(),
+            StatusCode::Ctap2ErrUnauthorizedPermission
+        );
+
+        // Wrong PINs: retries count down; three in a row need a power cycle.
+        assert_eq!(retries(&mut a), 8);
+        assert_eq!(
+            token(&mut a, p, "0000", None, None).unwrap_err(),
+            StatusCode::Ctap2ErrPinInvalid
+        );
+        assert_eq!(
+            token(&mut a, p, "0000", None, None).unwrap_err(),
+            StatusCode::Ctap2ErrPinInvalid
+        );
+        assert_eq!(retries(&mut a), 6);
+        assert_eq!(
+            token(&mut a, p, "0000", None, None).unwrap_err(),
+            StatusCode::Ctap2ErrPinAuthBlocked
+        );
+        assert_eq!(
+            token(&mut a, p, "1234", None, None).unwrap_err(),
+            StatusCode::Ctap2ErrPinAuthBlocked,
+            "until power cycle"
+        );
+        assert_eq!(retries(&mut a), 5);
+    }
+}
+
+#[test]
+fn change_pin_and_block() {
+    let p = PinProtocol::Two;
+    let mut a = authenticator();
+    set_pin(&mut a, p, "1234").unwrap();
+    let change = |a: &mut A, old: &str, new: &str| {
+        let (key, secret) = agree(a, p);
+        let new_pin_enc = p.encrypt(secret.expose(), &padded(new)).unwrap();
+        let phe = pin_hash_enc(p, &secret, old);
+        let mut r = ClientPinRequest::new(p.number(), S::ChangePin);
+        r.key_agreement = Some(key);
+        r.pin_uv_auth_param =
+            Some(p.authenticate(secret.expose(), &[new_pin_enc.as_slice(), &phe].concat()));
+        r.new_pin_enc = Some(new_pin_enc);
+        r.pin_hash_enc = Some(phe);
+        pin_cmd(a, r).map(|_| ())
+    };
+    assert_eq!(
+        change(&mut a, "9999", "5678").unwrap_err(),
+        StatusCode::Ctap2ErrPinInvalid
+    );
+    change(&mut a, "1234", "5678").unwrap();
+    assert_eq!(retries(&mut a), 8, "a correct PIN resets the retries");
+    assert!(token(&mut a, p, "5678", None, None).is_ok());
+    assert_eq!(
+        token(&mut a, p, "1234", None, None).unwrap_err(),
+        StatusCode::Ctap2ErrPinInvalid
+    );
+    // Exhaust the retries, with power cycles (new authenticator state would reset the
+    // consecutive counter; here the third strike already blocks until then).
+    let mut last = StatusCode::Ok;
+    for _ in 0..10 {
+        last = token(&mut a, p, "0000", None, None).unwrap_err();
+    }
+    assert!(matches!(
+        last,
+        StatusCode::Ctap2ErrPinAuthBlocked | StatusCode::Ctap2ErrPinBlocked
+    ));
+    // Subcommand checks.
+    assert_eq!(
+        pin_cmd(&mut a, ClientPinRequest::new(2, S::Other(0x42))).unwrap_err(),
+        StatusCode::Ctap2ErrInvalidSubcommand
+    );
+    let mut no_protocol = ClientPinRequest::new(2, S::GetKeyAgreement);
+    no_protocol.pin_uv_auth_protocol = None;
+    assert_eq!(
+        pin_cmd(&mut a, no_protocol).unwrap_err(),
+        StatusCode::Ctap2ErrMissingParameter
+    );
+    assert_eq!(
+        pin_cmd(&mut a, ClientPinRequest::new(3, S::GetKeyAgreement)).unwrap_err(),
+        StatusCode::Ctap1ErrInvalidParameter
+    );
+}
