@@ -105,3 +105,69 @@ mod tests {
         assert!(hkdf_sha256(&salt, &ikm, &info, 0).is_err());
     }
 }
+
+/// Argon2id parameters (RFC 9106).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// RFC 9106 §4 second recommended option (64 MiB, 3 passes, 4 lanes).
+    fn default() -> Self {
+        Argon2Params {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 4,
+        }
+    }
+}
+
+/// Argon2id(passphrase, salt) → 32 bytes (RustCrypto `argon2`: aws-lc-rs has no Argon2).
+pub fn argon2id(
+    passphrase: &[u8],
+    salt: &[u8],
+    params: Argon2Params,
+) -> Result<SecretBytes, CryptoError> {
+    let p = argon2::Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        Some(32),
+    )
+    .map_err(|_| CryptoError::Library("Argon2 parameters"))?;
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
+    let mut out = vec![0u8; 32];
+    a.hash_password_into(passphrase, salt, &mut out)
+        .map_err(|_| CryptoError::Library("Argon2id"))?;
+    Ok(SecretBytes::new(out))
+}
+
+#[cfg(test)]
+mod argon2_tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_rfc9106_shape() {
+        let small = Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let a = argon2id(b"password", b"somesalt12345678", small).unwrap();
+        let b = argon2id(b"password", b"somesalt12345678", small).unwrap();
+        let c = argon2id(b"passwore", b"somesalt12345678", small).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 32);
+        assert!(
+            argon2id(b"p", b"short", small).is_err(),
+            "salt under 8 bytes"
+        );
+    }
+}

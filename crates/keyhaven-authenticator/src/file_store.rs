@@ -1,0 +1,440 @@
+//! The persistent credential store: an encrypted, append-only, crash-safe log.
+//!
+//! Why a log and not SQLite: every write the authenticator makes is a small,
+//! self-contained change (a credential, a counter, a deletion) that must be
+//! durable before the response goes out. An append with `fsync` is exactly
+//! that, is easy to reason about under `kill -9` (a crash can only leave a torn
+//! *last* record, which replay detects by its length or its AEAD tag and cuts
+//! off), needs no C library, and keeps every byte encrypted.
+//!
+//! File layout (version 1):
+//! ```text
+//! header: "KHVNSTR1" | kdf (1 byte: 0 key file, 1 Argon2id) | salt (16) |
+//!         Argon2 m_cost, t_cost, p (3 × u32 BE) | key check: nonce (12) ‖ AES-256-GCM tag (16)
+//! record: length (u32 BE) | nonce (12) | AES-256-GCM(ciphertext ‖ tag), AAD = "keyhaven record" ‖ seq (u64 BE)
+//! ```
+//! Records are CBOR: put a credential, set a counter, delete, clear. Private
+//! keys, user entities and blobs exist only inside encrypted records. The
+//! sequence number in the AAD stops records from being reordered or dropped
+//! from the middle. The record key is HKDF-SHA-256(master key, "keyhaven store records").
+//! The master key is Argon2id(passphrase, salt) or 32 random bytes in a key
+//! file created with mode 0600.
+
+use crate::store::{CredentialStore, StoreError, StoredCredential};
+use keyhaven_crypto::cipher::{aes256_gcm_open, aes256_gcm_seal};
+use keyhaven_crypto::mac::{argon2id, hkdf_sha256, Argon2Params};
+use keyhaven_crypto::SecretBytes;
+use keyhaven_proto::cbor::{self, Value};
+use keyhaven_proto::ctap2::types::UserEntity;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"KHVNSTR1";
+const HEADER_LEN: usize = 8 + 1 + 16 + 12 + 12 + 16;
+const KEY_CHECK_AAD: &[u8] = b"keyhaven store key check";
+
+/// How the master key is obtained.
+#[derive(Clone, Debug)]
+pub enum MasterKey {
+    /// A key file (created with mode 0600 if missing).
+    KeyFile(PathBuf),
+    /// A passphrase, stretched with Argon2id.
+    Passphrase(SecretBytes, Argon2Params),
+}
+
+/// An encrypted append-only credential store.
+pub struct FileStore {
+    path: PathBuf,
+    file: File,
+    key: SecretBytes,
+    seq: u64,
+    creds: BTreeMap<Vec<u8>, StoredCredential>,
+    capacity: usize,
+    records: usize,
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn key_file(path: &Path) -> Result<SecretBytes, StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(StoreError::Io(format!(
+                    "{}: key file must not be readable by group or others (mode {:o})",
+                    path.display(),
+                    mode & 0o777
+                )));
+            }
+            if bytes.len() != 32 {
+                return Err(StoreError::Io(format!(
+                    "{}: key file must hold 32 bytes",
+                    path.display()
+                )));
+            }
+            Ok(SecretBytes::new(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = keyhaven_crypto::rand::vec(32).map_err(io)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+            f.write_all(&key).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            Ok(SecretBytes::new(key))
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+fn cred_to_value(c: &StoredCredential) -> Value {
+    let bytes = |b: &[u8]| Value::Bytes(b.to_vec());
+    let opt_text = |t: &Option<String>| t.as_deref().map(Value::from).unwrap_or(Value::Null);
+    let mut m = vec![
+        (Value::from(1), bytes(&c.id)),
+        (Value::from(2), Value::from(c.rp_id.as_str())),
+        (Value::from(3), bytes(&c.user.id)),
+        (Value::from(4), opt_text(&c.user.name)),
+        (Value::from(5), opt_text(&c.user.display_name)),
+        (Value::from(6), Value::from(c.alg)),
+        (Value::from(7), bytes(c.private_key.expose())),
+        (Value::from(8), Value::from(c.sign_count)),
+        (Value::from(9), Value::Bool(c.discoverable)),
+        (Value::from(10), Value::from(c.cred_protect)),
+        (Value::from(14), Value::Bool(c.third_party_payment)),
+        (Value::from(15), Value::from(c.created)),
+    ];
+    if let Some((a, b)) = &c.cred_random {
+        m.push((
+            Value::from(11),
+            Value::Array(vec![bytes(a.expose()), bytes(b.expose())]),
+        ));
+    }
+    if let Some(blob) = &c.cred_blob {
+        m.push((Value::from(12), bytes(blob)));
+    }
+    if let Some(k) = &c.large_blob_key {
+        m.push((Value::from(13), bytes(k.expose())));
+    }
+    Value::canonical_map(m)
+}
+
+fn cred_from_value(v: &Value) -> Option<StoredCredential> {
+    let b = |k| v.get_int(k).and_then(Value::as_bytes).map(<[u8]>::to_vec);
+    let t = |k| v.get_int(k).and_then(Value::as_text).map(str::to_owned);
+    let rp_id = t(2)?;
+    Some(StoredCredential {
+        id: b(1)?,
+        rp_id_hash: keyhaven_crypto::digest::sha256(rp_id.as_bytes()),
+        rp_id,
+        user: UserEntity {
+            id: b(3)?,
+            name: t(4),
+            display_name: t(5),
+        },
+        alg: v.get_int(6)?.as_i64()?,
+        private_key: SecretBytes::new(b(7)?),
+        sign_count: u32::try_from(v.get_int(8)?.as_u64()?).ok()?,
+        discoverable: v.get_int(9)?.as_bool()?,
+        cred_protect: u8::try_from(v.get_int(10)?.as_u64()?).ok()?,
+        cred_random: v
+            .get_int(11)
+            .and_then(Value::as_array)
+            .and_then(|a| match a {
+                [x, y] => Some((
+                    SecretBytes::new(x.as_bytes()?.to_vec()),
+                    SecretBytes::new(y.as_bytes()?.to_vec()),
+                )),
+                _ => None,
+            }),
+        cred_blob: b(12),
+        large_blob_key: b(13).map(SecretBytes::new),
+        third_party_payment: v.get_int(14)?.as_bool()?,
+        created: v.get_int(15)?.as_u64()?,
+    })
+}
+
+impl FileStore {
+    /// Opens (or creates) the store at `path`. A torn last record left by a
+    /// crash is cut off; any other damage, or a wrong key, is an error.
+    pub fn open(
+        path: impl Into<PathBuf>,
+        master: &MasterKey,
+        capacity: usize,
+    ) -> Result<Self, StoreError> {
+        let path = path.into();
+        let existing = std::fs::read(&path).ok();
+        let (master_key, header) = match existing.as_deref() {
+            Some(b) if !b.is_empty() => {
+                if b.len() < HEADER_LEN || &b[..8] != MAGIC {
+                    return Err(StoreError::Io(format!(
+                        "{}: not a keyhaven store (version 1)",
+                        path.display()
+                    )));
+                }
+                let salt = &b[9..25];
+                let params = Argon2Params {
+                    memory_kib: u32_at(b, 25),
+                    iterations: u32_at(b, 29),
+                    parallelism: u32_at(b, 33),
+                };
+                let key = match (b[8], master) {
+                    (0, MasterKey::KeyFile(p)) => key_file(p)?,
+                    (1, MasterKey::Passphrase(pass, _)) => {
+                        argon2id(pass.expose(), salt, params).map_err(io)?
+                    }
+                    (0, _) => {
+                        return Err(StoreError::Io(
+                            "this store is keyed by a key file, not a passphrase".into(),
+                        ))
+                    }
+                    (1, _) => {
+                        return Err(StoreError::Io(
+                            "this store is keyed by a passphrase, not a key file".into(),
+                        ))
+                    }
+                    (k, _) => return Err(StoreError::Io(format!("unknown key derivation {k}"))),
+                };
+                let nonce: [u8; 12] = b[37..49].try_into().map_err(io)?;
+                aes256_gcm_open(key.expose(), &nonce, KEY_CHECK_AAD, &b[49..65]).map_err(|_| {
+                    StoreError::Io("wrong passphrase or key file for this store".into())
+                })?;
+                (key, None)
+            }
+            _ => {
+                let salt: [u8; 16] = keyhaven_crypto::rand::array().map_err(io)?;
+                let (kdf, key, params) = match master {
+                    MasterKey::KeyFile(p) => (0u8, key_file(p)?, Argon2Params::default()),
+                    MasterKey::Passphrase(pass, params) => (
+                        1u8,
+                        argon2id(pass.expose(), &salt, *params).map_err(io)?,
+                        *params,
+                    ),
+                };
+                let nonce: [u8; 12] = keyhaven_crypto::rand::array().map_err(io)?;
+                let check =
+                    aes256_gcm_seal(key.expose(), &nonce, KEY_CHECK_AAD, &[]).map_err(io)?;
+                let mut h = Vec::with_capacity(HEADER_LEN);
+                h.extend_from_slice(MAGIC);
+                h.push(kdf);
+                h.extend_from_slice(&salt);
+                for n in [params.memory_kib, params.iterations, params.parallelism] {
+                    h.extend_from_slice(&n.to_be_bytes());
+                }
+                h.extend_from_slice(&nonce);
+                h.extend_from_slice(&check);
+                (key, Some(h))
+            }
+        };
+        let record_key =
+            hkdf_sha256(&[], master_key.expose(), b"keyhaven store records", 32).map_err(io)?;
+        if let Some(h) = header {
+            write_new(&path, &h)?;
+        }
+        let mut store = FileStore {
+            file: OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&path)
+                .map_err(io)?,
+            path,
+            key: record_key,
+            seq: 0,
+            creds: BTreeMap::new(),
+            capacity,
+            records: 0,
+        };
+        store.replay()?;
+        Ok(store)
+    }
+
+    fn replay(&mut self) -> Result<(), StoreError> {
+        let mut all = Vec::new();
+        File::open(&self.path)
+            .map_err(io)?
+            .read_to_end(&mut all)
+            .map_err(io)?;
+        let mut pos = HEADER_LEN;
+        while pos < all.len() {
+            let rest = &all[pos..];
+            // A record cut short by a crash: its length prefix or body is incomplete.
+            if rest.len() < 4 + 12 + 16 {
+                break;
+            }
+            let len = u32_at(rest, 0) as usize;
+            if len < 16 || rest.len() < 4 + 12 + len {
+                break;
+            }
+            let nonce: [u8; 12] = rest[4..16].try_into().map_err(io)?;
+            let aad = [b"keyhaven record".as_slice(), &self.seq.to_be_bytes()].concat();
+            let end = pos + 16 + len;
+            match aes256_gcm_open(self.key.expose(), &nonce, &aad, &rest[16..16 + len]) {
+                Ok(plain) => {
+                    let v = cbor::decode(&plain).map_err(io)?;
+                    self.apply(&v)?;
+                    self.seq += 1;
+                    self.records += 1;
+                    pos = end;
+                }
+                // Only the very last record may be damaged (a torn write).
+                Err(_) if end == all.len() => break,
+                Err(_) => {
+                    return Err(StoreError::Io(format!(
+                        "store record {} is damaged",
+                        self.seq
+                    )))
+                }
+            }
+        }
+        if pos < all.len() {
+            // Cut the torn tail so new records follow the last good one.
+            self.file.set_len(pos as u64).map_err(io)?;
+            self.file.sync_all().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, v: &Value) -> Result<(), StoreError> {
+        let op = v
+            .get_int(0)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| io("record without an operation"))?;
+        let id = || {
+            v.get_int(1)
+                .and_then(Value::as_bytes)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| io("record without an id"))
+        };
+        match op {
+            1 => {
+                let c = v
+                    .get_int(1)
+                    .and_then(cred_from_value)
+                    .ok_or_else(|| io("malformed credential record"))?;
+                self.creds.insert(c.id.clone(), c);
+            }
+            2 => {
+                let count = v
+                    .get_int(2)
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| io("bad counter"))?;
+                if let Some(c) = self.creds.get_mut(&id()?) {
+                    c.sign_count = count;
+                }
+            }
+            3 => {
+                self.creds.remove(&id()?);
+            }
+            4 => self.creds.clear(),
+            other => return Err(io(format!("unknown record operation {other}"))),
+        }
+        Ok(())
+    }
+
+    /// Appends one record and makes it durable (fsync) before returning.
+    fn append(&mut self, record: Value) -> Result<(), StoreError> {
+        let plain = cbor::encode(&record);
+        let nonce: [u8; 12] = keyhaven_crypto::rand::array().map_err(io)?;
+        let aad = [b"keyhaven record".as_slice(), &self.seq.to_be_bytes()].concat();
+        let ct = aes256_gcm_seal(self.key.expose(), &nonce, &aad, &plain).map_err(io)?;
+        let mut buf = Vec::with_capacity(16 + ct.len());
+        buf.extend_from_slice(&(ct.len() as u32).to_be_bytes());
+        buf.extend_from_slice(&nonce);
+        buf.extend_from_slice(&ct);
+        self.file.write_all(&buf).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.apply(&record)?;
+        self.seq += 1;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn write_new(path: &Path, header: &[u8]) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("new");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(header).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn op(n: u64, fields: Vec<(i64, Value)>) -> Value {
+    let mut m = vec![(Value::from(0), Value::from(n))];
+    m.extend(fields.into_iter().map(|(k, v)| (Value::from(k), v)));
+    Value::canonical_map(m)
+}
+
+impl CredentialStore for FileStore {
+    fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError> {
+        if cred.discoverable
+            && !self.creds.contains_key(&cred.id)
+            && self.remaining_discoverable() == 0
+        {
+            return Err(StoreError::Full);
+        }
+        self.append(op(1, vec![(1, cred_to_value(&cred))]))
+    }
+    fn get(&self, id: &[u8]) -> Result<Option<StoredCredential>, StoreError> {
+        Ok(self.creds.get(id).cloned())
+    }
+    fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError> {
+        Ok(self
+            .creds
+            .values()
+            .filter(|c| &c.rp_id_hash == rp_id_hash)
+            .cloned()
+            .collect())
+    }
+    fn all(&self) -> Result<Vec<StoredCredential>, StoreError> {
+        Ok(self.creds.values().cloned().collect())
+    }
+    fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError> {
+        let existed = self.creds.contains_key(id);
+        if existed {
+            self.append(op(3, vec![(1, Value::Bytes(id.to_vec()))]))?;
+        }
+        Ok(existed)
+    }
+    fn set_sign_count(&mut self, id: &[u8], count: u32) -> Result<(), StoreError> {
+        self.append(op(
+            2,
+            vec![(1, Value::Bytes(id.to_vec())), (2, Value::from(count))],
+        ))
+    }
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.append(op(4, vec![]))
+    }
+    fn remaining_discoverable(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.creds.values().filter(|c| c.discoverable).count())
+    }
+}

@@ -1,0 +1,258 @@
+//! The persistent store: round trips, encryption at rest, key handling, torn
+//! tails, and `kill -9` at arbitrary moments during thousands of writes.
+
+use keyhaven_authenticator::file_store::{FileStore, MasterKey};
+use keyhaven_authenticator::{CredentialStore, StoredCredential};
+use keyhaven_crypto::mac::Argon2Params;
+use keyhaven_crypto::SecretBytes;
+use keyhaven_proto::ctap2::types::UserEntity;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keyhaven-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cred(n: u32) -> StoredCredential {
+    StoredCredential {
+        id: format!("credential-{n}").into_bytes(),
+        rp_id: "example.org".into(),
+        rp_id_hash: keyhaven_crypto::digest::sha256(b"example.org"),
+        user: UserEntity {
+            id: n.to_be_bytes().to_vec(),
+            name: Some(format!("secret-user-name-{n}")),
+            display_name: None,
+        },
+        alg: -7,
+        private_key: SecretBytes::new(vec![0xA5; 40]),
+        sign_count: 0,
+        discoverable: true,
+        cred_protect: 2,
+        cred_random: Some((SecretBytes::new(vec![1; 32]), SecretBytes::new(vec![2; 32]))),
+        cred_blob: Some(b"blob".to_vec()),
+        large_blob_key: Some(SecretBytes::new(vec![3; 32])),
+        third_party_payment: n % 2 == 0,
+        created: u64::from(n),
+    }
+}
+
+fn key_file(d: &Path) -> MasterKey {
+    MasterKey::KeyFile(d.join("store.key"))
+}
+
+#[test]
+fn round_trip_encrypted_and_keyed() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir("roundtrip");
+    let path = d.join("store.khs");
+    {
+        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        for n in 0..5 {
+            s.put(cred(n)).unwrap();
+        }
+        s.set_sign_count(b"credential-1", 7).unwrap();
+        assert!(s.delete(b"credential-2").unwrap());
+        assert!(!s.delete(b"credential-2").unwrap());
+    }
+    let mode = std::fs::metadata(d.join("store.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "key file created with mode 0600");
+    let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+    assert_eq!(s.all().unwrap().len(), 4);
+    let c1 = s.get(b"credential-1").unwrap().unwrap();
+    assert_eq!(c1.sign_count, 7);
+    assert_eq!(c1.user.name.as_deref(), Some("secret-user-name-1"));
+    assert_eq!(c1.cred_random.as_ref().unwrap().1.expose(), [2; 32]);
+    assert_eq!(s.remaining_discoverable(), 96);
+    // Nothing secret is in the file in the clear.
+    let raw = std::fs::read(&path).unwrap();
+    assert!(
+        !raw.windows(16).any(|w| w == b"secret-user-name"),
+        "user names are encrypted"
+    );
+    assert!(
+        !raw.windows(8).any(|w| w == [0xA5; 8]),
+        "private keys are encrypted"
+    );
+    // Another key is refused; a group-readable key file is refused.
+    let other = dir("roundtrip-other");
+    assert!(FileStore::open(&path, &key_file(&other), 100).is_err());
+    std::fs::set_permissions(d.join("store.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = FileStore::open(&path, &key_file(&d), 100).err().unwrap();
+    assert!(e.to_string().contains("must not be readable"), "{e}");
+}
+
+#[test]
+fn passphrase_store() {
+    let d = dir("passphrase");
+    let path = d.join("store.khs");
+    let small = Argon2Params {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let pass = |p: &str| MasterKey::Passphrase(SecretBytes::new(p.as_bytes().to_vec()), small);
+    FileStore::open(&path, &pass("correct horse"), 10)
+        .unwrap()
+        .put(cred(1))
+        .unwrap();
+    assert_eq!(
+        FileStore::open(&path, &pass("correct horse"), 10)
+            .unwrap()
+            .all()
+            .unwrap()
+            .len(),
+        1
+    );
+    let e = FileStore::open(&path, &pass("wrong horse"), 10)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("wrong passphrase"), "{e}");
+    assert!(
+        FileStore::open(&path, &key_file(&d), 10).is_err(),
+        "a passphrase store is not opened with a key file"
+    );
+}
+
+#[test]
+fn torn_tail_is_cut_and_damage_elsewhere_refused() {
+    let d = dir("torn");
+    let path = d.join("store.khs");
+    {
+        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        s.put(cred(1)).unwrap();
+        s.put(cred(2)).unwrap();
+    }
+    let full = std::fs::read(&path).unwrap();
+    // Every possible cut inside the last record: the first credential survives.
+    let second_start = {
+        let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        drop(s);
+        // The header is 65 bytes; the first record's length prefix tells where it ends.
+        let len = u32::from_be_bytes(full[65..69].try_into().unwrap()) as usize;
+        65 + 16 + len
+    };
+    for cut in (second_start + 1..full.len()).step_by(7) {
+        std::fs::write(&path, &full[..cut]).unwrap();
+        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        assert_eq!(s.all().unwrap().len(), 1, "cut at {cut}");
+        // New writes follow the last good record and survive a reopen.
+        s.put(cred(3)).unwrap();
+        drop(s);
+        let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        assert!(s.get(b"credential-3").unwrap().is_some(), "cut at {cut}");
+    }
+    // A flipped byte in the first (not last) record is damage, not a torn write.
+    let mut bad = full.clone();
+    bad[second_start - 5] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(FileStore::open(&path, &key_file(&d), 100).is_err());
+}
+
+/// Writer side of the kill -9 test: runs only when spawned by `kill_9_never_loses_an_acknowledged_write`.
+#[test]
+fn kill_9_writer() {
+    let Ok(dir) = std::env::var("KEYHAVEN_STORE_WRITER") else {
+        return;
+    };
+    let d = PathBuf::from(dir);
+    let start: u32 = std::env::var("KEYHAVEN_STORE_START")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut s = FileStore::open(d.join("store.khs"), &key_file(&d), 1_000_000).unwrap();
+    let mut out = std::io::stdout().lock();
+    for n in start.. {
+        s.put(cred(n)).unwrap();
+        writeln!(out, "put {n}").unwrap();
+        for c in 1..=3u32 {
+            s.set_sign_count(format!("credential-{}", n / 2).as_bytes(), n * 3 + c)
+                .unwrap();
+            writeln!(out, "count {} {}", n / 2, n * 3 + c).unwrap();
+        }
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn kill_9_never_loses_an_acknowledged_write() {
+    let d = dir("kill9");
+    let exe = std::env::current_exe().unwrap();
+    let mut acked_puts: Vec<u32> = Vec::new();
+    let mut acked_counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut next = 0u32;
+    let mut writes = 0usize;
+    for round in 0..12u64 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "kill_9_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("KEYHAVEN_STORE_WRITER", &d)
+            .env("KEYHAVEN_STORE_START", next.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        });
+        // Let it write for a varying while, then SIGKILL it mid-stream.
+        std::thread::sleep(Duration::from_millis(150 + (round * 37) % 200));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for line in reader.join().unwrap() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                ["put", n] => {
+                    let n: u32 = n.parse().unwrap();
+                    acked_puts.push(n);
+                    next = next.max(n + 1);
+                    writes += 1;
+                }
+                ["count", id, c] => {
+                    acked_counts.insert(id.parse().unwrap(), c.parse().unwrap());
+                    writes += 1;
+                }
+                _ => {}
+            }
+        }
+        // Everything acknowledged so far is there, counters never behind the acknowledged value.
+        let s = FileStore::open(d.join("store.khs"), &key_file(&d), 1_000_000).unwrap();
+        for n in &acked_puts {
+            assert!(
+                s.get(format!("credential-{n}").as_bytes())
+                    .unwrap()
+                    .is_some(),
+                "round {round}: credential {n} lost"
+            );
+        }
+        for (id, c) in &acked_counts {
+            let got = s
+                .get(format!("credential-{id}").as_bytes())
+                .unwrap()
+                .unwrap()
+                .sign_count;
+            assert!(
+                got >= *c,
+                "round {round}: counter of {id} went back from {c} to {got}"
+            );
+        }
+        // The writer may have completed one more write than it acknowledged: skip past it.
+        next = next.max(s.all().unwrap().len() as u32);
+    }
+    assert!(writes >= 1000, "only {writes} acknowledged writes");
+}
