@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod authenticator_cli;
 mod rp_cli;
 
 use clap::{Parser, Subcommand};
@@ -41,9 +42,19 @@ enum Command {
         #[arg(long, value_name = "ENCODING")]
         encoding: Option<String>,
     },
+    /// The CTAP 2.2 software authenticator.
+    #[command(subcommand)]
+    Authenticator(AuthenticatorCommand),
     /// Relying-party verification of WebAuthn responses (L3 §7.1 / §7.2).
     #[command(subcommand)]
     Rp(RpCommand),
+}
+
+#[derive(Subcommand)]
+enum AuthenticatorCommand {
+    /// Serve CTAP2 requests: `--stdio` reads 4-byte big-endian length-framed requests on
+    /// stdin and writes framed responses on stdout.
+    Serve(authenticator_cli::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -63,6 +74,7 @@ fn input_error(msg: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Authenticator(AuthenticatorCommand::Serve(a)) => authenticator_cli::serve(a),
         Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),
         Command::Rp(RpCommand::VerifyAuthentication(a)) => rp_cli::verify_authentication(a),
         Command::Inspect {

@@ -10,6 +10,7 @@
 //! | [`authenticator`] | `Authenticator::process`: makeCredential, getAssertion, getNextAssertion, getInfo, reset, selection | CTAP 2.2 §6.1 – §6.4, §6.6, §6.9 |
 //! | [`client_pin`] | authenticatorClientPIN: PIN, retries, pinUvAuthToken and permissions | CTAP 2.2 §6.5 |
 //! | [`file_store`] | the encrypted, append-only, crash-safe persistent store | — |
+//! | [`stdio`] | the length-framed stdio transport | — |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod client_pin;
 pub mod file_store;
 pub mod hmac_secret;
 pub mod pin_protocol;
+pub mod stdio;
 pub mod store;
 
 pub use authenticator::{AlwaysApprove, Authenticator, Settings, UserInteraction};

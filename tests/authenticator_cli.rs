@@ -1,0 +1,146 @@
+//! `keyhaven authenticator serve --stdio` driven through its framing: requests
+//! are a 4-byte big-endian length then the CTAP2 message; so are responses.
+//! Credentials and counters persist across restarts in the encrypted store.
+
+use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
+use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
+use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::{Command, Request, Response, ResponseBody, StatusCode};
+use std::io::{Read, Write};
+use std::process::{Command as Process, Stdio};
+
+fn frame(msg: &[u8]) -> Vec<u8> {
+    [(msg.len() as u32).to_be_bytes().as_slice(), msg].concat()
+}
+
+/// Runs one serve process over `requests`; returns the raw responses and the exit code.
+fn session(store: &std::path::Path, requests: &[Vec<u8>]) -> (Vec<Vec<u8>>, i32) {
+    let mut child = Process::new(env!("CARGO_BIN_EXE_keyhaven"))
+        .args([
+            "authenticator",
+            "serve",
+            "--stdio",
+            "--presence",
+            "always",
+            "--uv",
+            "always",
+            "--store",
+        ])
+        .arg(store)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for r in requests {
+        stdin.write_all(&frame(r)).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let mut responses = Vec::new();
+    let mut rest = out.stdout.as_slice();
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        responses.push(rest[4..4 + len].to_vec());
+        rest = &rest[4 + len..];
+    }
+    assert!(rest.is_empty(), "responses are framed exactly");
+    (responses, out.status.code().unwrap_or(-1))
+}
+
+fn get_assertion() -> Vec<u8> {
+    Request::GetAssertion(GetAssertionRequest::new("example.org", vec![2; 32])).to_bytes()
+}
+
+#[test]
+fn serve_stdio_persists_credentials_and_counters() {
+    let dir = std::env::temp_dir().join(format!("keyhaven-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("auth.khs");
+    let make = Request::MakeCredential(MakeCredentialRequest {
+        client_data_hash: vec![1; 32],
+        rp: RpEntity {
+            id: "example.org".into(),
+            name: None,
+        },
+        user: UserEntity {
+            id: b"user-1".to_vec(),
+            name: Some("alice".into()),
+            display_name: None,
+        },
+        pub_key_cred_params: vec![CredentialParameters {
+            type_: "public-key".into(),
+            alg: -7,
+        }],
+        options: Some(Options {
+            rk: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .to_bytes();
+    let (responses, code) = session(&store, &[vec![0x04], make, get_assertion(), vec![0x42]]);
+    assert_eq!(code, 0);
+    assert_eq!(responses.len(), 4);
+    let info = Response::from_bytes(Command::GetInfo, &responses[0]).unwrap();
+    assert!(matches!(info.body, ResponseBody::GetInfo(_)));
+    assert_eq!(
+        Response::from_bytes(Command::MakeCredential, &responses[1])
+            .unwrap()
+            .status,
+        StatusCode::Ok
+    );
+    let ResponseBody::GetAssertion(ga) = Response::from_bytes(Command::GetAssertion, &responses[2])
+        .unwrap()
+        .body
+    else {
+        panic!()
+    };
+    assert_eq!(ga.auth_data.sign_count, 1);
+    assert_eq!(responses[3], [StatusCode::Ctap1ErrInvalidCommand.to_byte()]);
+    // The key file sits beside the store, mode 0600; the store is encrypted.
+    use std::os::unix::fs::PermissionsExt;
+    let key = dir.join("auth.khs.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let raw = std::fs::read(&store).unwrap();
+    assert!(!raw.windows(5).any(|w| w == b"alice"));
+    // A new process finds the credential, and the counter continues.
+    let (responses, _) = session(&store, &[get_assertion()]);
+    let ResponseBody::GetAssertion(ga) = Response::from_bytes(Command::GetAssertion, &responses[0])
+        .unwrap()
+        .body
+    else {
+        panic!()
+    };
+    assert_eq!(ga.auth_data.sign_count, 2);
+    assert_eq!(ga.user.unwrap().id, b"user-1");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn oversized_frames_and_missing_stdio() {
+    let dir = std::env::temp_dir().join(format!("keyhaven-serve-big-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (responses, code) = session(&dir.join("s.khs"), &[vec![0u8; 70_000], vec![0x04]]);
+    assert_eq!(code, 0);
+    assert_eq!(responses[0], [StatusCode::Ctap1ErrInvalidLength.to_byte()]);
+    assert_eq!(
+        responses[1][0], 0,
+        "the stream stays in sync after an oversized frame"
+    );
+    let out = Process::new(env!("CARGO_BIN_EXE_keyhaven"))
+        .args(["authenticator", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let mut s = String::new();
+    out.stderr.as_slice().read_to_string(&mut s).unwrap();
+    assert!(s.contains("--stdio"), "{s}");
+    std::fs::remove_dir_all(&dir).ok();
+}
