@@ -17,7 +17,7 @@ import tempfile
 
 from fido2.client import DefaultClientDataCollector, Fido2Client, UserInteraction
 from fido2.ctap import CtapDevice, CtapError
-from fido2.ctap2 import ClientPin, Ctap2
+from fido2.ctap2 import ClientPin, CredentialManagement, Ctap2
 from fido2.ctap2.pin import PinProtocolV1, PinProtocolV2
 from fido2.hid import CAPABILITY, CTAPHID
 from fido2.webauthn import (
@@ -135,6 +135,26 @@ def main():
                 check(f"wrong PIN refused with PIN_INVALID (protocol {proto_cls.VERSION})",
                       e.code == CtapError.ERR.PIN_INVALID)
             check(f"retries count down (protocol {proto_cls.VERSION})", pin.get_pin_retries()[0] == 7)
+            # CredentialManagement with a cm token.
+            cm_token = pin.get_pin_token("4321", ClientPin.PERMISSION.CREDENTIAL_MGMT)
+            cm = CredentialManagement(ctap, pin.protocol, cm_token)
+            R = CredentialManagement.RESULT
+            meta = cm.get_metadata()
+            check(f"credentialManagement metadata (protocol {proto_cls.VERSION})", meta[R.EXISTING_CRED_COUNT] == 3)
+            rps = cm.enumerate_rps()
+            check(f"credentialManagement enumerates RPs (protocol {proto_cls.VERSION})",
+                  len(rps) == 1 and rps[0][R.RP]["id"] == "example.org")
+            creds = cm.enumerate_creds(rps[0][R.RP_ID_HASH])
+            check(f"credentialManagement enumerates credentials (protocol {proto_cls.VERSION})",
+                  len(creds) == 3 and all(c[R.PUBLIC_KEY][3] == -7 for c in creds))
+            first_cred = creds[0][R.CREDENTIAL_ID]
+            cm.update_user_info(first_cred, {"id": creds[0][R.USER]["id"], "name": "renamed", "displayName": "Renamed"})
+            renamed = [c for c in cm.enumerate_creds(rps[0][R.RP_ID_HASH]) if c[R.CREDENTIAL_ID]["id"] == first_cred["id"]]
+            check(f"credentialManagement updates user information (protocol {proto_cls.VERSION})",
+                  renamed and renamed[0][R.USER].get("name") == "renamed")
+            cm.delete_cred(first_cred)
+            check(f"credentialManagement deletes a credential (protocol {proto_cls.VERSION})",
+                  cm.get_metadata()[R.EXISTING_CRED_COUNT] == 2)
             dev.close()
 
     def webauthn_client():

@@ -5,12 +5,13 @@
 //! with the extensions credProtect, hmac-secret, credBlob, largeBlobKey and
 //! thirdPartyPayment, none / packed self attestation, built-in user
 //! verification through [`UserInteraction`], and ClientPIN (§6.5) with PIN/UV
-//! auth protocols 1 and 2 and pinUvAuthTokens for makeCredential and
-//! getAssertion. credentialManagement, largeBlobs and authenticatorConfig
+//! auth protocols 1 and 2 and pinUvAuthTokens, and credentialManagement
+//! (§6.8). largeBlobs and authenticatorConfig
 //! answer CTAP1_ERR_INVALID_COMMAND until they are implemented, and getInfo
 //! does not advertise them.
 
 use crate::client_pin::PinState;
+use crate::cred_mgmt::{self, CredMgmtState};
 use crate::hmac_secret;
 use crate::pin_protocol::PinProtocol;
 use crate::store::{CredentialStore, StoreError, StoredCredential};
@@ -98,6 +99,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     user: U,
     settings: Settings,
     pin: PinState,
+    cred_mgmt: CredMgmtState,
     powered_up: Instant,
     next: Option<PendingAssertions>,
     counter: u64,
@@ -125,6 +127,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             user,
             settings,
             pin: PinState::new()?,
+            cred_mgmt: CredMgmtState::default(),
             powered_up: Instant::now(),
             next: None,
             counter: 0,
@@ -144,6 +147,9 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             Ok(req) => {
                 if !matches!(req, Request::GetNextAssertion) {
                     self.next = None;
+                }
+                if !matches!(req, Request::CredentialManagement(_)) {
+                    self.cred_mgmt = CredMgmtState::default();
                 }
                 match self.dispatch(req) {
                     Ok(body) => Response::ok(body),
@@ -174,6 +180,17 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     .process(&r, || user.verify_user(""))
                     .map(ResponseBody::ClientPin)
             }
+            Request::CredentialManagement(r) => {
+                cred_mgmt::process(&r, &mut self.store, &mut self.pin, &mut self.cred_mgmt).map(
+                    |resp| {
+                        if resp == Default::default() {
+                            ResponseBody::Empty
+                        } else {
+                            ResponseBody::CredentialManagement(resp)
+                        }
+                    },
+                )
+            }
             _ => Err(StatusCode::Ctap1ErrInvalidCommand),
         }
     }
@@ -190,6 +207,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
         options.push(("clientPin".to_owned(), self.pin.is_set()));
         options.push(("pinUvAuthToken".to_owned(), true));
+        options.push(("credMgmt".to_owned(), true));
         options.push(("makeCredUvNotRqd".to_owned(), true));
         GetInfoResponse {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into(), "FIDO_2_2".into()],

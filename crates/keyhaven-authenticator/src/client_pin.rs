@@ -15,7 +15,7 @@ pub const MAX_PIN_RETRIES: u8 = 8;
 /// Consecutive wrong PINs before a power cycle is needed.
 const MAX_CONSECUTIVE_MISMATCHES: u8 = 3;
 /// Permissions this authenticator can grant so far.
-const SUPPORTED_PERMISSIONS: u64 = permissions::MC | permissions::GA;
+const SUPPORTED_PERMISSIONS: u64 = permissions::MC | permissions::GA | permissions::CM;
 
 /// The PIN, the retry counters and the current pinUvAuthToken.
 pub struct PinState {
@@ -103,6 +103,31 @@ impl PinState {
             None => self.token_rp_id = Some(rp_id.to_owned()),
         }
         Ok(())
+    }
+
+    /// Verifies a pinUvAuthParam for credentialManagement (§6.8): the token
+    /// needs the cm permission; a token bound to an RP ID only manages that RP
+    /// (`rp_id` None means the subcommand spans every RP).
+    pub fn check_token_cm(
+        &mut self,
+        protocol: u64,
+        param: &[u8],
+        message: &[u8],
+        rp_id: Option<&str>,
+    ) -> R<()> {
+        let p =
+            PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        if self.token_permissions & permissions::CM == 0 {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        match (&self.token_rp_id, rp_id) {
+            (Some(bound), Some(rp)) if bound != rp => Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            (Some(_), None) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            _ => Ok(()),
+        }
     }
 
     /// Processes a clientPIN request (user verification for the UV subcommand is given by `uv`).

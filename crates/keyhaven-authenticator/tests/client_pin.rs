@@ -299,3 +299,51 @@ fn change_pin_and_block() {
         StatusCode::Ctap1ErrInvalidParameter
     );
 }
+
+#[test]
+fn credential_management_needs_a_cm_token() {
+    use keyhaven_proto::ctap2::credential_management::{
+        CredentialManagementRequest as CmReq, CredentialManagementSubcommand as Cm,
+    };
+    let p = PinProtocol::Two;
+    let mut a = authenticator();
+    set_pin(&mut a, p, "1234").unwrap();
+    let t = token(&mut a, p, "1234", None, None).unwrap();
+    send(&mut a, make("example.org", true, [1; 32], Some((p, &t)))).unwrap();
+    let req = |token: Option<&[u8]>| {
+        let mut r = CmReq {
+            sub_command: Cm::GetCredsMetadata,
+            sub_command_params: None,
+            pin_uv_auth_protocol: Some(p.number()),
+            pin_uv_auth_param: None,
+        };
+        r.pin_uv_auth_param = token.map(|t| p.authenticate(t, &r.auth_message()));
+        Request::CredentialManagement(r)
+    };
+    assert_eq!(
+        send(&mut a, req(None)).unwrap_err(),
+        StatusCode::Ctap2ErrPuatRequired
+    );
+    let mc_only = token(&mut a, p, "1234", Some(permissions::MC), None).unwrap();
+    assert_eq!(
+        send(&mut a, req(Some(&mc_only))).unwrap_err(),
+        StatusCode::Ctap2ErrPinAuthInvalid,
+        "no cm permission"
+    );
+    let cm = token(&mut a, p, "1234", Some(permissions::CM), None).unwrap();
+    let ResponseBody::CredentialManagement(meta) = send(&mut a, req(Some(&cm))).unwrap() else {
+        panic!()
+    };
+    assert_eq!(meta.existing_resident_credentials_count, Some(1));
+    let next = Request::CredentialManagement(CmReq {
+        sub_command: Cm::EnumerateRpsGetNextRp,
+        sub_command_params: None,
+        pin_uv_auth_protocol: None,
+        pin_uv_auth_param: None,
+    });
+    assert_eq!(
+        send(&mut a, next).unwrap_err(),
+        StatusCode::Ctap2ErrNotAllowed,
+        "no enumeration in progress"
+    );
+}

@@ -1,0 +1,183 @@
+//! authenticatorCredentialManagement (CTAP 2.2 §6.8) over discoverable credentials.
+
+use crate::client_pin::PinState;
+use crate::store::{CredentialStore, StoredCredential};
+use keyhaven_crypto::signature::SigningKey;
+use keyhaven_proto::cose::CoseAlgorithm;
+use keyhaven_proto::ctap2::credential_management::{
+    CredentialManagementRequest as Req, CredentialManagementResponse as Resp,
+    CredentialManagementSubcommand as S,
+};
+use keyhaven_proto::ctap2::types::{CredentialDescriptor, RpEntity};
+use keyhaven_proto::ctap2::StatusCode;
+
+/// Enumeration state between a *Begin and its *GetNext calls.
+#[derive(Default)]
+pub struct CredMgmtState {
+    rps: Vec<StoredCredential>,
+    creds: Vec<StoredCredential>,
+}
+
+type R<T> = Result<T, StatusCode>;
+
+fn discoverable<S: CredentialStore>(store: &S) -> R<Vec<StoredCredential>> {
+    let mut v: Vec<StoredCredential> = store
+        .all()
+        .map_err(|_| StatusCode::Ctap1ErrOther)?
+        .into_iter()
+        .filter(|c| c.discoverable)
+        .collect();
+    v.sort_by_key(|c| c.created);
+    Ok(v)
+}
+
+fn rp_entry(c: &StoredCredential, total: Option<usize>) -> Resp {
+    Resp {
+        rp: Some(RpEntity {
+            id: c.rp_id.clone(),
+            name: None,
+        }),
+        rp_id_hash: Some(c.rp_id_hash.to_vec()),
+        total_rps: total.map(|t| t as u64),
+        ..Default::default()
+    }
+}
+
+fn cred_entry(c: &StoredCredential, total: Option<usize>) -> R<Resp> {
+    let alg = CoseAlgorithm::from_id(c.alg).ok_or(StatusCode::Ctap1ErrOther)?;
+    let key = SigningKey::from_pkcs8(alg, c.private_key.expose())
+        .map_err(|_| StatusCode::Ctap1ErrOther)?;
+    Ok(Resp {
+        user: Some(c.user.clone()),
+        credential_id: Some(CredentialDescriptor::public_key(c.id.clone())),
+        public_key: Some(key.public_key()),
+        total_credentials: total.map(|t| t as u64),
+        cred_protect: Some(u64::from(c.cred_protect)),
+        large_blob_key: c.large_blob_key.as_ref().map(|k| k.expose().to_vec()),
+        third_party_payment: Some(c.third_party_payment),
+        ..Default::default()
+    })
+}
+
+/// Processes a credentialManagement request.
+pub fn process<S2: CredentialStore>(
+    r: &Req,
+    store: &mut S2,
+    pin: &mut PinState,
+    state: &mut CredMgmtState,
+) -> R<Resp> {
+    let sub = r.sub_command;
+    // The *GetNext subcommands carry no pinUvAuthParam.
+    let needs_auth = !matches!(
+        sub,
+        S::EnumerateRpsGetNextRp | S::EnumerateCredentialsGetNextCredential
+    );
+    let params = r.sub_command_params.as_ref();
+    let cred_by_id = |store: &S2| -> R<StoredCredential> {
+        let id = &params
+            .and_then(|p| p.credential_id.as_ref())
+            .ok_or(StatusCode::Ctap2ErrMissingParameter)?
+            .id;
+        store
+            .get(id)
+            .map_err(|_| StatusCode::Ctap1ErrOther)?
+            .filter(|c| c.discoverable)
+            .ok_or(StatusCode::Ctap2ErrNoCredentials)
+    };
+    if needs_auth {
+        let param = r
+            .pin_uv_auth_param
+            .as_deref()
+            .ok_or(StatusCode::Ctap2ErrPuatRequired)?;
+        let protocol = r
+            .pin_uv_auth_protocol
+            .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+        let scope = match sub {
+            S::EnumerateCredentialsBegin => {
+                let hash = params
+                    .and_then(|p| p.rp_id_hash.as_ref())
+                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                discoverable(store)?
+                    .into_iter()
+                    .find(|c| c.rp_id_hash.as_slice() == hash.as_slice())
+                    .map(|c| c.rp_id)
+            }
+            S::DeleteCredential | S::UpdateUserInformation => {
+                cred_by_id(store).ok().map(|c| c.rp_id)
+            }
+            _ => None,
+        };
+        pin.check_token_cm(protocol, param, &r.auth_message(), scope.as_deref())?;
+    }
+    match sub {
+        S::GetCredsMetadata => Ok(Resp {
+            existing_resident_credentials_count: Some(discoverable(store)?.len() as u64),
+            max_possible_remaining_resident_credentials_count: Some(
+                store.remaining_discoverable() as u64
+            ),
+            ..Default::default()
+        }),
+        S::EnumerateRpsBegin => {
+            let mut rps: Vec<StoredCredential> = Vec::new();
+            for c in discoverable(store)? {
+                if !rps.iter().any(|r| r.rp_id_hash == c.rp_id_hash) {
+                    rps.push(c);
+                }
+            }
+            if rps.is_empty() {
+                return Err(StatusCode::Ctap2ErrNoCredentials);
+            }
+            let total = rps.len();
+            let first = rps.remove(0);
+            state.rps = rps;
+            Ok(rp_entry(&first, Some(total)))
+        }
+        S::EnumerateRpsGetNextRp => {
+            if state.rps.is_empty() {
+                return Err(StatusCode::Ctap2ErrNotAllowed);
+            }
+            Ok(rp_entry(&state.rps.remove(0), None))
+        }
+        S::EnumerateCredentialsBegin => {
+            let hash = params
+                .and_then(|p| p.rp_id_hash.as_ref())
+                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            let mut creds: Vec<StoredCredential> = discoverable(store)?
+                .into_iter()
+                .filter(|c| c.rp_id_hash.as_slice() == hash.as_slice())
+                .collect();
+            if creds.is_empty() {
+                return Err(StatusCode::Ctap2ErrNoCredentials);
+            }
+            let total = creds.len();
+            let first = creds.remove(0);
+            state.creds = creds;
+            cred_entry(&first, Some(total))
+        }
+        S::EnumerateCredentialsGetNextCredential => {
+            if state.creds.is_empty() {
+                return Err(StatusCode::Ctap2ErrNotAllowed);
+            }
+            cred_entry(&state.creds.remove(0), None)
+        }
+        S::DeleteCredential => {
+            let c = cred_by_id(store)?;
+            store.delete(&c.id).map_err(|_| StatusCode::Ctap1ErrOther)?;
+            Ok(Resp::default())
+        }
+        S::UpdateUserInformation => {
+            let mut c = cred_by_id(store)?;
+            let user = params
+                .and_then(|p| p.user.as_ref())
+                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            if user.id != c.user.id {
+                return Err(StatusCode::Ctap1ErrInvalidParameter);
+            }
+            c.user.name = user.name.clone();
+            c.user.display_name = user.display_name.clone();
+            store.put(c).map_err(|_| StatusCode::Ctap1ErrOther)?;
+            Ok(Resp::default())
+        }
+        S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
+    }
+}
