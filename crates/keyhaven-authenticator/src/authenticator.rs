@@ -1,14 +1,14 @@
 //! The authenticator: CTAP2 request bytes in, response bytes out.
 //!
 //! Implemented so far: authenticatorMakeCredential (§6.1), GetAssertion (§6.2),
-//! GetNextAssertion (§6.3), GetInfo (§6.4), Reset (§6.6) and Selection (§6.9),
-//! with the extensions credProtect, hmac-secret, credBlob, largeBlobKey and
-//! thirdPartyPayment, none / packed self attestation, built-in user
-//! verification through [`UserInteraction`], and ClientPIN (§6.5) with PIN/UV
-//! auth protocols 1 and 2 and pinUvAuthTokens, and credentialManagement
-//! (§6.8). largeBlobs and authenticatorConfig
-//! answer CTAP1_ERR_INVALID_COMMAND until they are implemented, and getInfo
-//! does not advertise them.
+//! GetNextAssertion (§6.3), GetInfo (§6.4), ClientPIN (§6.5, PIN/UV auth
+//! protocols 1 and 2, pinUvAuthTokens with permissions), Reset (§6.6),
+//! CredentialManagement (§6.8), Selection (§6.9) and Config (§6.11:
+//! toggleAlwaysUv, setMinPINLength); the extensions credProtect, hmac-secret,
+//! credBlob, largeBlobKey and thirdPartyPayment; none / packed self
+//! attestation; built-in user verification through [`UserInteraction`].
+//! authenticatorLargeBlobs answers CTAP1_ERR_INVALID_COMMAND until it is
+//! implemented, and getInfo does not advertise it.
 
 use crate::client_pin::PinState;
 use crate::cred_mgmt::{self, CredMgmtState};
@@ -180,6 +180,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     .process(&r, || user.verify_user(""))
                     .map(ResponseBody::ClientPin)
             }
+            Request::Config(r) => self.config(r).map(|_| ResponseBody::Empty),
             Request::CredentialManagement(r) => {
                 cred_mgmt::process(&r, &mut self.store, &mut self.pin, &mut self.cred_mgmt).map(
                     |resp| {
@@ -208,7 +209,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         options.push(("clientPin".to_owned(), self.pin.is_set()));
         options.push(("pinUvAuthToken".to_owned(), true));
         options.push(("credMgmt".to_owned(), true));
-        options.push(("makeCredUvNotRqd".to_owned(), true));
+        options.push(("authnrCfg".to_owned(), true));
+        options.push(("setMinPINLength".to_owned(), true));
+        options.push(("alwaysUv".to_owned(), self.pin.always_uv));
+        options.push(("makeCredUvNotRqd".to_owned(), !self.pin.always_uv));
         GetInfoResponse {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into(), "FIDO_2_2".into()],
             extensions: Some(
@@ -227,6 +231,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             options: Some(options),
             max_msg_size: Some(7609),
             pin_uv_auth_protocols: Some(vec![2, 1]),
+            force_pin_change: Some(self.pin.force_change),
             min_pin_length: Some(self.pin.min_pin_length as u64),
             max_credential_id_length: Some(64),
             transports: Some(vec!["usb".into()]),
@@ -244,6 +249,38 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             remaining_discoverable_credentials: Some(self.store.remaining_discoverable() as u64),
             attestation_formats: Some(vec!["packed".into(), "none".into()]),
             ..Default::default()
+        }
+    }
+
+    /// authenticatorConfig (§6.11): toggleAlwaysUv and setMinPINLength.
+    fn config(&mut self, r: keyhaven_proto::ctap2::config::ConfigRequest) -> CtapResult<()> {
+        use keyhaven_proto::ctap2::config::ConfigSubcommand as C;
+        // Protected by a token with the acfg permission once a PIN or built-in UV exists.
+        if self.pin.is_set() || self.user.has_built_in_uv() {
+            let param = r
+                .pin_uv_auth_param
+                .as_deref()
+                .ok_or(StatusCode::Ctap2ErrPuatRequired)?;
+            let protocol = r
+                .pin_uv_auth_protocol
+                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            self.pin
+                .check_token_acfg(protocol, param, &r.auth_message())?;
+        }
+        match r.sub_command {
+            C::ToggleAlwaysUv => {
+                self.pin.always_uv = !self.pin.always_uv;
+                Ok(())
+            }
+            C::SetMinPinLength => {
+                let p = r.sub_command_params.unwrap_or_default();
+                self.pin.set_min_pin_length(
+                    p.new_min_pin_length,
+                    p.min_pin_length_rp_ids,
+                    p.force_change_pin == Some(true),
+                )
+            }
+            _ => Err(StatusCode::Ctap2ErrInvalidSubcommand),
         }
     }
 
@@ -349,8 +386,9 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         } else {
             false
         };
-        // makeCredUvNotRqd: with a PIN set, only discoverable credentials need UV.
-        if !uv && rk && self.pin.is_set() {
+        // makeCredUvNotRqd: with a PIN set, only discoverable credentials need UV;
+        // with alwaysUv every credential does.
+        if !uv && ((rk && self.pin.is_set()) || self.pin.always_uv) {
             return Err(StatusCode::Ctap2ErrPuatRequired);
         }
         // Step 11: excludeList.
@@ -524,6 +562,9 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         } else {
             false
         };
+        if self.pin.always_uv && !uv {
+            return Err(StatusCode::Ctap2ErrPuatRequired);
+        }
         // Step 7: locate the credentials.
         let allow = r.allow_list.as_ref().filter(|l| !l.is_empty());
         let mut creds: Vec<StoredCredential> = match allow {

@@ -15,7 +15,8 @@ pub const MAX_PIN_RETRIES: u8 = 8;
 /// Consecutive wrong PINs before a power cycle is needed.
 const MAX_CONSECUTIVE_MISMATCHES: u8 = 3;
 /// Permissions this authenticator can grant so far.
-const SUPPORTED_PERMISSIONS: u64 = permissions::MC | permissions::GA | permissions::CM;
+const SUPPORTED_PERMISSIONS: u64 =
+    permissions::MC | permissions::GA | permissions::CM | permissions::ACFG;
 
 /// The PIN, the retry counters and the current pinUvAuthToken.
 pub struct PinState {
@@ -27,6 +28,14 @@ pub struct PinState {
     consecutive_mismatches: u8,
     /// minPINLength in code points.
     pub min_pin_length: usize,
+    /// RP IDs allowed to see minPINLength (setMinPINLength).
+    pub min_pin_length_rp_ids: Vec<String>,
+    /// forcePINChange: tokens are refused until the PIN is changed.
+    pub force_change: bool,
+    /// alwaysUv (toggleAlwaysUv).
+    pub always_uv: bool,
+    /// Code points of the current PIN.
+    pin_length: usize,
     key_agreement: KeyAgreement,
     token: SecretBytes,
     token_protocol: Option<PinProtocol>,
@@ -44,6 +53,10 @@ impl PinState {
             retries: MAX_PIN_RETRIES,
             consecutive_mismatches: 0,
             min_pin_length: 4,
+            min_pin_length_rp_ids: Vec::new(),
+            force_change: false,
+            always_uv: false,
+            pin_length: 0,
             key_agreement: KeyAgreement::generate()?,
             token: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
             token_protocol: None,
@@ -128,6 +141,49 @@ impl PinState {
             (Some(_), None) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
             _ => Ok(()),
         }
+    }
+
+    /// Verifies the pinUvAuthParam of authenticatorConfig (acfg permission).
+    pub fn check_token_acfg(&mut self, protocol: u64, param: &[u8], message: &[u8]) -> R<()> {
+        let p =
+            PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        if self.token_permissions & permissions::ACFG == 0 {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        Ok(())
+    }
+
+    /// setMinPINLength (§6.11.4): the length only grows; a longer minimum than
+    /// the current PIN forces a PIN change.
+    pub fn set_min_pin_length(
+        &mut self,
+        new_len: Option<u64>,
+        rp_ids: Option<Vec<String>>,
+        force: bool,
+    ) -> R<()> {
+        if let Some(n) = new_len {
+            let n = usize::try_from(n).map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
+            if n < self.min_pin_length || n > 63 {
+                return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+            }
+            self.min_pin_length = n;
+            if self.is_set() && self.pin_length < n {
+                self.force_change = true;
+            }
+        }
+        if let Some(ids) = rp_ids {
+            self.min_pin_length_rp_ids = ids;
+        }
+        if force {
+            if !self.is_set() {
+                return Err(StatusCode::Ctap2ErrPinNotSet);
+            }
+            self.force_change = true;
+        }
+        Ok(())
     }
 
     /// Processes a clientPIN request (user verification for the UV subcommand is given by `uv`).
@@ -251,6 +307,9 @@ impl PinState {
                     .decapsulate(&self.key_agreement, ka)
                     .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
                 self.check_pin(p, secret.expose(), pin_hash_enc)?;
+                if self.force_change {
+                    return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+                }
                 self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
             }
             S::GetPinUvAuthTokenUsingUvWithPermissions => {
@@ -355,7 +414,9 @@ impl PinState {
         let mut hash = [0u8; 16];
         hash.copy_from_slice(&sha256(pin.as_bytes())[..16]);
         self.pin_hash = Some(hash);
+        self.pin_length = pin.chars().count();
         self.retries = MAX_PIN_RETRIES;
+        self.force_change = false;
         Ok(())
     }
 }

@@ -347,3 +347,79 @@ fn credential_management_needs_a_cm_token() {
         "no enumeration in progress"
     );
 }
+
+#[test]
+fn config_always_uv_and_min_pin_length() {
+    use keyhaven_proto::ctap2::config::{ConfigParams, ConfigRequest, ConfigSubcommand as C};
+    let p = PinProtocol::Two;
+    let mut a = authenticator();
+    let cfg = |sub: C, params: Option<ConfigParams>, token: Option<&[u8]>| {
+        let mut r = ConfigRequest {
+            sub_command: sub,
+            sub_command_params: params,
+            pin_uv_auth_protocol: Some(p.number()),
+            pin_uv_auth_param: None,
+        };
+        r.pin_uv_auth_param = token.map(|t| p.authenticate(t, &r.auth_message()));
+        Request::Config(r)
+    };
+    // Without a PIN, config needs no token: turn alwaysUv on.
+    assert_eq!(
+        send(&mut a, cfg(C::ToggleAlwaysUv, None, None)).unwrap(),
+        ResponseBody::Empty
+    );
+    let ResponseBody::GetInfo(info) = send(&mut a, Request::GetInfo).unwrap() else {
+        panic!()
+    };
+    assert_eq!(info.option("alwaysUv"), Some(true));
+    assert_eq!(info.option("makeCredUvNotRqd"), Some(false));
+    assert_eq!(
+        send(&mut a, make("example.org", false, [1; 32], None)).unwrap_err(),
+        StatusCode::Ctap2ErrPuatRequired
+    );
+    set_pin(&mut a, p, "1234").unwrap();
+    // Now a token with the acfg permission is required.
+    assert_eq!(
+        send(&mut a, cfg(C::ToggleAlwaysUv, None, None)).unwrap_err(),
+        StatusCode::Ctap2ErrPuatRequired
+    );
+    let mc = token(&mut a, p, "1234", Some(permissions::MC), None).unwrap();
+    assert_eq!(
+        send(&mut a, cfg(C::ToggleAlwaysUv, None, Some(&mc))).unwrap_err(),
+        StatusCode::Ctap2ErrPinAuthInvalid
+    );
+    let acfg = token(&mut a, p, "1234", Some(permissions::ACFG), None).unwrap();
+    send(&mut a, cfg(C::ToggleAlwaysUv, None, Some(&acfg))).unwrap();
+    let ResponseBody::GetInfo(info) = send(&mut a, Request::GetInfo).unwrap() else {
+        panic!()
+    };
+    assert_eq!(info.option("alwaysUv"), Some(false));
+    // setMinPINLength: only grows; longer than the current PIN forces a change.
+    let shrink = ConfigParams {
+        new_min_pin_length: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(
+        send(&mut a, cfg(C::SetMinPinLength, Some(shrink), Some(&acfg))).unwrap_err(),
+        StatusCode::Ctap2ErrPinPolicyViolation
+    );
+    let grow = ConfigParams {
+        new_min_pin_length: Some(6),
+        ..Default::default()
+    };
+    send(&mut a, cfg(C::SetMinPinLength, Some(grow), Some(&acfg))).unwrap();
+    let ResponseBody::GetInfo(info) = send(&mut a, Request::GetInfo).unwrap() else {
+        panic!()
+    };
+    assert_eq!(info.min_pin_length, Some(6));
+    assert_eq!(info.force_pin_change, Some(true));
+    assert_eq!(
+        token(&mut a, p, "1234", None, None).unwrap_err(),
+        StatusCode::Ctap2ErrPinPolicyViolation
+    );
+    assert_eq!(
+        send(&mut a, cfg(C::Other(0x42), None, Some(&acfg))).unwrap_err(),
+        StatusCode::Ctap2ErrInvalidSubcommand,
+        "an unknown subcommand, properly authenticated"
+    );
+}
