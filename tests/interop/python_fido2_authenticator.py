@@ -17,7 +17,7 @@ import tempfile
 
 from fido2.client import DefaultClientDataCollector, Fido2Client, UserInteraction
 from fido2.ctap import CtapDevice, CtapError
-from fido2.ctap2 import ClientPin, CredentialManagement, Ctap2
+from fido2.ctap2 import ClientPin, CredentialManagement, Ctap2, LargeBlobs
 from fido2.ctap2.pin import PinProtocolV1, PinProtocolV2
 from fido2.hid import CAPABILITY, CTAPHID
 from fido2.webauthn import (
@@ -155,6 +155,21 @@ def main():
             cm.delete_cred(first_cred)
             check(f"credentialManagement deletes a credential (protocol {proto_cls.VERSION})",
                   cm.get_metadata()[R.EXISTING_CRED_COUNT] == 2)
+            # Large blobs through a credential's largeBlobKey.
+            token = pin.get_pin_token("4321", ClientPin.PERMISSION.MAKE_CREDENTIAL | ClientPin.PERMISSION.LARGE_BLOB_WRITE,
+                                      "example.org")
+            cdh = hashlib.sha256(b"lbk").digest()
+            att = ctap.make_credential(
+                cdh, {"id": "example.org", "name": "Example"}, {"id": b"lb-user", "name": "lb"},
+                [{"type": "public-key", "alg": -7}], extensions={"largeBlobKey": True}, options={"rk": True},
+                pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION)
+            check(f"makeCredential returns a largeBlobKey (protocol {proto_cls.VERSION})",
+                  att.large_blob_key is not None and len(att.large_blob_key) == 32)
+            lb = LargeBlobs(ctap, pin.protocol, token)
+            check(f"largeBlobs: the initial array is empty (protocol {proto_cls.VERSION})", lb.read_blob_array() == [])
+            lb.put_blob(att.large_blob_key, b"hello large blob" * 40)
+            check(f"largeBlobs: a blob written in fragments reads back (protocol {proto_cls.VERSION})",
+                  LargeBlobs(ctap).get_blob(att.large_blob_key) == b"hello large blob" * 40)
             dev.close()
 
     def webauthn_client():

@@ -4,15 +4,15 @@
 //! GetNextAssertion (§6.3), GetInfo (§6.4), ClientPIN (§6.5, PIN/UV auth
 //! protocols 1 and 2, pinUvAuthTokens with permissions), Reset (§6.6),
 //! CredentialManagement (§6.8), Selection (§6.9) and Config (§6.11:
-//! toggleAlwaysUv, setMinPINLength); the extensions credProtect, hmac-secret,
-//! credBlob, largeBlobKey and thirdPartyPayment; none / packed self
-//! attestation; built-in user verification through [`UserInteraction`].
-//! authenticatorLargeBlobs answers CTAP1_ERR_INVALID_COMMAND until it is
-//! implemented, and getInfo does not advertise it.
+//! toggleAlwaysUv, setMinPINLength) and LargeBlobs (§6.10); the extensions
+//! credProtect, hmac-secret, credBlob, largeBlobKey and thirdPartyPayment;
+//! none / packed self attestation; built-in user verification through
+//! [`UserInteraction`].
 
 use crate::client_pin::PinState;
 use crate::cred_mgmt::{self, CredMgmtState};
 use crate::hmac_secret;
+use crate::large_blobs::{self, LargeBlobState};
 use crate::pin_protocol::PinProtocol;
 use crate::store::{CredentialStore, StoreError, StoredCredential};
 use keyhaven_crypto::digest::sha256;
@@ -100,6 +100,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     settings: Settings,
     pin: PinState,
     cred_mgmt: CredMgmtState,
+    large_blobs: LargeBlobState,
     powered_up: Instant,
     next: Option<PendingAssertions>,
     counter: u64,
@@ -128,6 +129,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             settings,
             pin: PinState::new()?,
             cred_mgmt: CredMgmtState::default(),
+            large_blobs: LargeBlobState::default(),
             powered_up: Instant::now(),
             next: None,
             counter: 0,
@@ -181,6 +183,23 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     .map(ResponseBody::ClientPin)
             }
             Request::Config(r) => self.config(r).map(|_| ResponseBody::Empty),
+            Request::LargeBlobs(r) => {
+                let protected = self.pin.is_set() || self.user.has_built_in_uv();
+                large_blobs::process(
+                    &r,
+                    &mut self.store,
+                    &mut self.pin,
+                    &mut self.large_blobs,
+                    protected,
+                )
+                .map(|resp| {
+                    if resp.config.is_none() {
+                        ResponseBody::Empty
+                    } else {
+                        ResponseBody::LargeBlobs(resp)
+                    }
+                })
+            }
             Request::CredentialManagement(r) => {
                 cred_mgmt::process(&r, &mut self.store, &mut self.pin, &mut self.cred_mgmt).map(
                     |resp| {
@@ -192,7 +211,6 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     },
                 )
             }
-            _ => Err(StatusCode::Ctap1ErrInvalidCommand),
         }
     }
 
@@ -210,6 +228,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         options.push(("pinUvAuthToken".to_owned(), true));
         options.push(("credMgmt".to_owned(), true));
         options.push(("authnrCfg".to_owned(), true));
+        options.push(("largeBlobs".to_owned(), true));
         options.push(("setMinPINLength".to_owned(), true));
         options.push(("alwaysUv".to_owned(), self.pin.always_uv));
         options.push(("makeCredUvNotRqd".to_owned(), !self.pin.always_uv));
@@ -246,6 +265,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     .collect(),
             ),
             max_cred_blob_length: Some(self.settings.max_cred_blob_length as u64),
+            max_serialized_large_blob_array: Some(large_blobs::MAX_SERIALIZED as u64),
             remaining_discoverable_credentials: Some(self.store.remaining_discoverable() as u64),
             attestation_formats: Some(vec!["packed".into(), "none".into()]),
             ..Default::default()
@@ -264,8 +284,12 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             let protocol = r
                 .pin_uv_auth_protocol
                 .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-            self.pin
-                .check_token_acfg(protocol, param, &r.auth_message())?;
+            self.pin.check_token_for(
+                protocol,
+                param,
+                &r.auth_message(),
+                keyhaven_proto::ctap2::client_pin::permissions::ACFG,
+            )?;
         }
         match r.sub_command {
             C::ToggleAlwaysUv => {

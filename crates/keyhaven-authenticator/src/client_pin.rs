@@ -16,7 +16,7 @@ pub const MAX_PIN_RETRIES: u8 = 8;
 const MAX_CONSECUTIVE_MISMATCHES: u8 = 3;
 /// Permissions this authenticator can grant so far.
 const SUPPORTED_PERMISSIONS: u64 =
-    permissions::MC | permissions::GA | permissions::CM | permissions::ACFG;
+    permissions::MC | permissions::GA | permissions::CM | permissions::ACFG | permissions::LBW;
 
 /// The PIN, the retry counters and the current pinUvAuthToken.
 pub struct PinState {
@@ -143,14 +143,21 @@ impl PinState {
         }
     }
 
-    /// Verifies the pinUvAuthParam of authenticatorConfig (acfg permission).
-    pub fn check_token_acfg(&mut self, protocol: u64, param: &[u8], message: &[u8]) -> R<()> {
+    /// Verifies a pinUvAuthParam for a command that needs `permission` and no
+    /// RP ID (authenticatorConfig: acfg; largeBlobs: lbw).
+    pub fn check_token_for(
+        &mut self,
+        protocol: u64,
+        param: &[u8],
+        message: &[u8],
+        permission: u64,
+    ) -> R<()> {
         let p =
             PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
             return Err(StatusCode::Ctap2ErrPinAuthInvalid);
         }
-        if self.token_permissions & permissions::ACFG == 0 {
+        if self.token_permissions & permission == 0 {
             return Err(StatusCode::Ctap2ErrPinAuthInvalid);
         }
         Ok(())

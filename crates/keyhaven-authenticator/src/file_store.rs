@@ -13,7 +13,7 @@
 //!         Argon2 m_cost, t_cost, p (3 × u32 BE) | key check: nonce (12) ‖ AES-256-GCM tag (16)
 //! record: length (u32 BE) | nonce (12) | AES-256-GCM(ciphertext ‖ tag), AAD = "keyhaven record" ‖ seq (u64 BE)
 //! ```
-//! Records are CBOR: put a credential, set a counter, delete, clear. Private
+//! Records are CBOR: put a credential, set a counter, delete, clear, set the large-blob array. Private
 //! keys, user entities and blobs exist only inside encrypted records. The
 //! sequence number in the AAD stops records from being reordered or dropped
 //! from the middle. The record key is HKDF-SHA-256(master key, "keyhaven store records").
@@ -51,6 +51,7 @@ pub struct FileStore {
     key: SecretBytes,
     seq: u64,
     creds: BTreeMap<Vec<u8>, StoredCredential>,
+    large_blobs: Option<Vec<u8>>,
     capacity: usize,
     records: usize,
 }
@@ -253,6 +254,7 @@ impl FileStore {
             key: record_key,
             seq: 0,
             creds: BTreeMap::new(),
+            large_blobs: None,
             capacity,
             records: 0,
         };
@@ -338,7 +340,17 @@ impl FileStore {
             3 => {
                 self.creds.remove(&id()?);
             }
-            4 => self.creds.clear(),
+            4 => {
+                self.creds.clear();
+                self.large_blobs = None;
+            }
+            5 => {
+                let array = v
+                    .get_int(1)
+                    .and_then(Value::as_bytes)
+                    .ok_or_else(|| io("malformed large-blob record"))?;
+                self.large_blobs = Some(array.to_vec());
+            }
             other => return Err(io(format!("unknown record operation {other}"))),
         }
         Ok(())
@@ -436,5 +448,11 @@ impl CredentialStore for FileStore {
     fn remaining_discoverable(&self) -> usize {
         self.capacity
             .saturating_sub(self.creds.values().filter(|c| c.discoverable).count())
+    }
+    fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.large_blobs.clone())
+    }
+    fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError> {
+        self.append(op(5, vec![(1, Value::Bytes(array))]))
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! | module | what | spec |
 //! |---|---|---|
+//! | [`large_blobs`] | authenticatorLargeBlobs: fragmented read/write with the hash check | CTAP 2.2 §6.10 |
 //! | [`pin_protocol`] | PIN/UV auth protocols 1 and 2, both the authenticator's and the platform's side | CTAP 2.2 §6.5.4 – §6.5.7 |
 //! | [`hmac_secret`] | the hmac-secret extension's output computation | CTAP 2.2 §12.5 |
 //! | [`authenticator`] | `Authenticator::process`: makeCredential, getAssertion, getNextAssertion, getInfo, reset, selection | CTAP 2.2 §6.1 – §6.4, §6.6, §6.9 |
@@ -22,6 +23,7 @@ pub mod client_pin;
 pub mod cred_mgmt;
 pub mod file_store;
 pub mod hmac_secret;
+pub mod large_blobs;
 pub mod pin_protocol;
 pub mod stdio;
 pub mod store;

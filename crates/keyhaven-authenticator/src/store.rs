@@ -68,12 +68,17 @@ pub trait CredentialStore {
     fn clear(&mut self) -> Result<(), StoreError>;
     /// How many more discoverable credentials fit.
     fn remaining_discoverable(&self) -> usize;
+    /// The serialized large-blob array (CTAP 2.2 §6.10), if one was written.
+    fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the serialized large-blob array.
+    fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError>;
 }
 
 /// A store in memory, for tests and ephemeral use.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     creds: BTreeMap<Vec<u8>, StoredCredential>,
+    large_blobs: Option<Vec<u8>>,
     /// Maximum number of discoverable credentials.
     pub capacity: usize,
 }
@@ -83,6 +88,7 @@ impl MemoryStore {
     pub fn new(capacity: usize) -> Self {
         MemoryStore {
             creds: BTreeMap::new(),
+            large_blobs: None,
             capacity,
         }
     }
@@ -124,6 +130,14 @@ impl CredentialStore for MemoryStore {
     }
     fn clear(&mut self) -> Result<(), StoreError> {
         self.creds.clear();
+        self.large_blobs = None;
+        Ok(())
+    }
+    fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.large_blobs.clone())
+    }
+    fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError> {
+        self.large_blobs = Some(array);
         Ok(())
     }
     fn remaining_discoverable(&self) -> usize {

@@ -423,3 +423,91 @@ fn config_always_uv_and_min_pin_length() {
         "an unknown subcommand, properly authenticated"
     );
 }
+
+#[test]
+fn large_blobs_fragments_hash_and_token() {
+    use keyhaven_proto::ctap2::large_blobs::LargeBlobsRequest;
+    let p = PinProtocol::Two;
+    let mut a = authenticator();
+    let read = |a: &mut A, get: u64, offset: u64| match send(
+        a,
+        Request::LargeBlobs(LargeBlobsRequest {
+            get: Some(get),
+            offset,
+            ..Default::default()
+        }),
+    ) {
+        Ok(ResponseBody::LargeBlobs(r)) => Ok(r.config.unwrap()),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e),
+    };
+    let initial = read(&mut a, 100, 0).unwrap();
+    assert_eq!(initial[0], 0x80);
+    assert_eq!(initial[1..], sha256(&[0x80])[..16]);
+    let array = |body: &[u8]| [body, &sha256(body)[..16]].concat();
+    let set = |offset: u64, data: &[u8], length: Option<u64>, token: Option<&[u8]>| {
+        let pin_uv_auth_param = token.map(|t| {
+            let mut msg = vec![0xff; 32];
+            msg.extend_from_slice(&[0x0c, 0x00]);
+            msg.extend_from_slice(&(offset as u32).to_le_bytes());
+            msg.extend_from_slice(&sha256(data));
+            p.authenticate(t, &msg)
+        });
+        Request::LargeBlobs(LargeBlobsRequest {
+            set: Some(data.to_vec()),
+            offset,
+            length,
+            pin_uv_auth_param,
+            pin_uv_auth_protocol: token.map(|_| p.number()),
+            ..Default::default()
+        })
+    };
+    // Without a PIN no token is needed: two fragments, then the whole array reads back.
+    let good = array(&[0x81, 0x41, 0x07]);
+    send(&mut a, set(0, &good[..10], Some(good.len() as u64), None)).unwrap();
+    assert_eq!(
+        send(&mut a, set(5, &good[10..], None, None)).unwrap_err(),
+        StatusCode::Ctap1ErrInvalidSeq
+    );
+    send(&mut a, set(10, &good[10..], None, None)).unwrap();
+    assert_eq!(read(&mut a, 100, 0).unwrap(), good);
+    assert_eq!(read(&mut a, 5, 3).unwrap(), good[3..8]);
+    assert_eq!(
+        read(&mut a, 5, 1000).unwrap_err(),
+        StatusCode::Ctap1ErrInvalidParameter
+    );
+    // A wrong trailing hash is refused and nothing changes.
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    assert_eq!(
+        send(&mut a, set(0, &bad, Some(bad.len() as u64), None)).unwrap_err(),
+        StatusCode::Ctap2ErrIntegrityFailure
+    );
+    assert_eq!(read(&mut a, 100, 0).unwrap(), good);
+    assert_eq!(
+        send(&mut a, set(0, &good, Some(100_000), None)).unwrap_err(),
+        StatusCode::Ctap2ErrLargeBlobStorageFull
+    );
+    // With a PIN, writing needs a token with the lbw permission.
+    set_pin(&mut a, p, "1234").unwrap();
+    let other = array(&[0x80]);
+    assert_eq!(
+        send(&mut a, set(0, &other, Some(other.len() as u64), None)).unwrap_err(),
+        StatusCode::Ctap2ErrPuatRequired
+    );
+    let ga = token(
+        &mut a,
+        p,
+        "1234",
+        Some(permissions::GA),
+        Some("example.org"),
+    )
+    .unwrap();
+    assert_eq!(
+        send(&mut a, set(0, &other, Some(other.len() as u64), Some(&ga))).unwrap_err(),
+        StatusCode::Ctap2ErrPinAuthInvalid
+    );
+    let lbw = token(&mut a, p, "1234", Some(permissions::LBW), None).unwrap();
+    send(&mut a, set(0, &other, Some(other.len() as u64), Some(&lbw))).unwrap();
+    assert_eq!(read(&mut a, 100, 0).unwrap(), other);
+}
