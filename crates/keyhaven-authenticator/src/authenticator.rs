@@ -123,16 +123,26 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         user: U,
         settings: Settings,
     ) -> Result<Self, keyhaven_crypto::CryptoError> {
+        // The PIN and config survive restarts: restore them from the store.
+        let mut pin = PinState::new()?;
+        if let Ok(Some(saved)) = store.authenticator_state() {
+            pin.restore(&saved)
+                .map_err(|_| keyhaven_crypto::CryptoError::Library("stored authenticator state"))?;
+        }
+        let counter = store
+            .all()
+            .map(|c| c.iter().map(|c| c.created).max().unwrap_or(0))
+            .unwrap_or(0);
         Ok(Authenticator {
             store,
             user,
             settings,
-            pin: PinState::new()?,
+            pin,
             cred_mgmt: CredMgmtState::default(),
             large_blobs: LargeBlobState::default(),
             powered_up: Instant::now(),
             next: None,
-            counter: 0,
+            counter,
         })
     }
 
@@ -153,9 +163,19 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 if !matches!(req, Request::CredentialManagement(_)) {
                     self.cred_mgmt = CredMgmtState::default();
                 }
-                match self.dispatch(req) {
-                    Ok(body) => Response::ok(body),
-                    Err(status) => Response::error(status),
+                let before = self.pin.persistent();
+                let result = self.dispatch(req);
+                // PIN retries, a new PIN or config must be durable before the answer leaves.
+                let after = self.pin.persistent();
+                let saved = if after != before {
+                    self.store.set_authenticator_state(after)
+                } else {
+                    Ok(())
+                };
+                match (result, saved) {
+                    (_, Err(_)) => Response::error(StatusCode::Ctap1ErrOther),
+                    (Ok(body), Ok(())) => Response::ok(body),
+                    (Err(status), Ok(())) => Response::error(status),
                 }
             }
         };
@@ -178,9 +198,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             }
             Request::ClientPin(r) => {
                 let user = &mut self.user;
-                self.pin
-                    .process(&r, || user.verify_user(""))
-                    .map(ResponseBody::ClientPin)
+                // Subcommands without output (setPIN, changePIN) answer the status byte alone.
+                self.pin.process(&r, || user.verify_user("")).map(|resp| {
+                    if resp == Default::default() {
+                        ResponseBody::Empty
+                    } else {
+                        ResponseBody::ClientPin(resp)
+                    }
+                })
             }
             Request::Config(r) => self.config(r).map(|_| ResponseBody::Empty),
             Request::LargeBlobs(r) => {

@@ -65,6 +65,64 @@ impl PinState {
         })
     }
 
+    /// The state that must survive a restart, as CBOR: PIN hash, retries,
+    /// minPINLength and its RP IDs, forcePINChange, alwaysUv, PIN length.
+    pub fn persistent(&self) -> Vec<u8> {
+        use keyhaven_proto::cbor::Value;
+        let mut m = vec![
+            (Value::from(2), Value::from(self.retries)),
+            (Value::from(3), Value::from(self.min_pin_length as u64)),
+            (
+                Value::from(4),
+                Value::Array(
+                    self.min_pin_length_rp_ids
+                        .iter()
+                        .map(|s| Value::from(s.as_str()))
+                        .collect(),
+                ),
+            ),
+            (Value::from(5), Value::Bool(self.force_change)),
+            (Value::from(6), Value::Bool(self.always_uv)),
+            (Value::from(7), Value::from(self.pin_length as u64)),
+        ];
+        if let Some(h) = self.pin_hash {
+            m.push((Value::from(1), Value::Bytes(h.to_vec())));
+        }
+        keyhaven_proto::cbor::encode(&Value::canonical_map(m))
+    }
+
+    /// Restores what [`persistent`](Self::persistent) saved; unreadable state is an error.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        use keyhaven_proto::cbor::Value;
+        let v = keyhaven_proto::cbor::decode(bytes).map_err(|e| e.to_string())?;
+        let bad = || "malformed authenticator state".to_owned();
+        self.pin_hash = match v.get_int(1) {
+            None => None,
+            Some(h) => Some(
+                h.as_bytes()
+                    .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                    .ok_or_else(bad)?,
+            ),
+        };
+        self.retries = v
+            .get_int(2)
+            .and_then(Value::as_u64)
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(bad)?;
+        self.min_pin_length = v.get_int(3).and_then(Value::as_u64).ok_or_else(bad)? as usize;
+        self.min_pin_length_rp_ids = v
+            .get_int(4)
+            .and_then(Value::as_array)
+            .ok_or_else(bad)?
+            .iter()
+            .filter_map(|s| s.as_text().map(str::to_owned))
+            .collect();
+        self.force_change = v.get_int(5).and_then(Value::as_bool).ok_or_else(bad)?;
+        self.always_uv = v.get_int(6).and_then(Value::as_bool).ok_or_else(bad)?;
+        self.pin_length = v.get_int(7).and_then(Value::as_u64).ok_or_else(bad)? as usize;
+        Ok(())
+    }
+
     /// Whether a PIN is set.
     pub fn is_set(&self) -> bool {
         self.pin_hash.is_some()

@@ -13,7 +13,7 @@
 //!         Argon2 m_cost, t_cost, p (3 × u32 BE) | key check: nonce (12) ‖ AES-256-GCM tag (16)
 //! record: length (u32 BE) | nonce (12) | AES-256-GCM(ciphertext ‖ tag), AAD = "keyhaven record" ‖ seq (u64 BE)
 //! ```
-//! Records are CBOR: put a credential, set a counter, delete, clear, set the large-blob array. Private
+//! Records are CBOR: put a credential, set a counter, delete, clear, set the large-blob array, set the authenticator state (PIN hash, retries, config). Private
 //! keys, user entities and blobs exist only inside encrypted records. The
 //! sequence number in the AAD stops records from being reordered or dropped
 //! from the middle. The record key is HKDF-SHA-256(master key, "keyhaven store records").
@@ -52,6 +52,7 @@ pub struct FileStore {
     seq: u64,
     creds: BTreeMap<Vec<u8>, StoredCredential>,
     large_blobs: Option<Vec<u8>>,
+    state: Option<Vec<u8>>,
     capacity: usize,
     records: usize,
 }
@@ -255,6 +256,7 @@ impl FileStore {
             seq: 0,
             creds: BTreeMap::new(),
             large_blobs: None,
+            state: None,
             capacity,
             records: 0,
         };
@@ -343,6 +345,14 @@ impl FileStore {
             4 => {
                 self.creds.clear();
                 self.large_blobs = None;
+                self.state = None;
+            }
+            6 => {
+                let state = v
+                    .get_int(1)
+                    .and_then(Value::as_bytes)
+                    .ok_or_else(|| io("malformed state record"))?;
+                self.state = Some(state.to_vec());
             }
             5 => {
                 let array = v
@@ -454,5 +464,11 @@ impl CredentialStore for FileStore {
     }
     fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError> {
         self.append(op(5, vec![(1, Value::Bytes(array))]))
+    }
+    fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state.clone())
+    }
+    fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError> {
+        self.append(op(6, vec![(1, Value::Bytes(state))]))
     }
 }

@@ -72,6 +72,10 @@ pub trait CredentialStore {
     fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError>;
     /// Replaces the serialized large-blob array.
     fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError>;
+    /// The authenticator's persistent state (PIN hash, retries, config), CBOR.
+    fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the authenticator's persistent state; durable when it returns.
+    fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError>;
 }
 
 /// A store in memory, for tests and ephemeral use.
@@ -79,6 +83,7 @@ pub trait CredentialStore {
 pub struct MemoryStore {
     creds: BTreeMap<Vec<u8>, StoredCredential>,
     large_blobs: Option<Vec<u8>>,
+    state: Option<Vec<u8>>,
     /// Maximum number of discoverable credentials.
     pub capacity: usize,
 }
@@ -89,6 +94,7 @@ impl MemoryStore {
         MemoryStore {
             creds: BTreeMap::new(),
             large_blobs: None,
+            state: None,
             capacity,
         }
     }
@@ -138,6 +144,13 @@ impl CredentialStore for MemoryStore {
     }
     fn set_large_blob_array(&mut self, array: Vec<u8>) -> Result<(), StoreError> {
         self.large_blobs = Some(array);
+        Ok(())
+    }
+    fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state.clone())
+    }
+    fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError> {
+        self.state = Some(state);
         Ok(())
     }
     fn remaining_discoverable(&self) -> usize {

@@ -511,3 +511,83 @@ fn large_blobs_fragments_hash_and_token() {
     send(&mut a, set(0, &other, Some(other.len() as u64), Some(&lbw))).unwrap();
     assert_eq!(read(&mut a, 100, 0).unwrap(), other);
 }
+
+#[test]
+fn pin_and_retries_survive_a_restart() {
+    use keyhaven_authenticator::file_store::{FileStore, MasterKey};
+    let dir = std::env::temp_dir().join(format!("keyhaven-pin-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = || {
+        let store = FileStore::open(
+            dir.join("s.khs"),
+            &MasterKey::KeyFile(dir.join("s.key")),
+            10,
+        )
+        .unwrap();
+        Authenticator::new(store, AlwaysApprove::default(), Settings::default()).unwrap()
+    };
+    let p = PinProtocol::Two;
+    {
+        let mut a = open();
+        let (key, secret) = {
+            let out = a.process(
+                &Request::ClientPin(ClientPinRequest::new(2, S::GetKeyAgreement)).to_bytes(),
+            );
+            let ka = Response::from_bytes(keyhaven_proto::ctap2::Command::ClientPin, &out).unwrap();
+            let ResponseBody::ClientPin(r) = ka.body else {
+                panic!()
+            };
+            p.encapsulate(&r.key_agreement.unwrap()).unwrap()
+        };
+        let new_pin_enc = p.encrypt(secret.expose(), &padded("1234")).unwrap();
+        let mut r = ClientPinRequest::new(2, S::SetPin);
+        r.key_agreement = Some(key);
+        r.pin_uv_auth_param = Some(p.authenticate(secret.expose(), &new_pin_enc));
+        r.new_pin_enc = Some(new_pin_enc);
+        assert_eq!(a.process(&Request::ClientPin(r).to_bytes()), [0]);
+    }
+    let mut a = open();
+    let info =
+        Response::from_bytes(keyhaven_proto::ctap2::Command::GetInfo, &a.process(&[0x04])).unwrap();
+    let ResponseBody::GetInfo(info) = info.body else {
+        panic!()
+    };
+    assert_eq!(
+        info.option("clientPin"),
+        Some(true),
+        "the PIN survived the restart"
+    );
+    // A wrong PIN costs a retry that also survives.
+    let (key, secret) = {
+        let out =
+            a.process(&Request::ClientPin(ClientPinRequest::new(2, S::GetKeyAgreement)).to_bytes());
+        let ResponseBody::ClientPin(r) =
+            Response::from_bytes(keyhaven_proto::ctap2::Command::ClientPin, &out)
+                .unwrap()
+                .body
+        else {
+            panic!()
+        };
+        p.encapsulate(&r.key_agreement.unwrap()).unwrap()
+    };
+    let mut r = ClientPinRequest::new(2, S::GetPinToken);
+    r.key_agreement = Some(key);
+    r.pin_hash_enc = Some(pin_hash_enc(p, &secret, "0000"));
+    assert_eq!(
+        a.process(&Request::ClientPin(r).to_bytes()),
+        [StatusCode::Ctap2ErrPinInvalid.to_byte()]
+    );
+    drop(a);
+    let mut a = open();
+    let out = a.process(&Request::ClientPin(ClientPinRequest::new(2, S::GetPinRetries)).to_bytes());
+    let ResponseBody::ClientPin(r) =
+        Response::from_bytes(keyhaven_proto::ctap2::Command::ClientPin, &out)
+            .unwrap()
+            .body
+    else {
+        panic!()
+    };
+    assert_eq!(r.pin_retries, Some(7));
+    std::fs::remove_dir_all(&dir).ok();
+}
