@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use keyhaven_authenticator::file_store::{FileStore, MasterKey};
-use keyhaven_authenticator::{Authenticator, Settings, UserInteraction};
+use keyhaven_authenticator::{Authenticator, CredentialStore, Settings, UserInteraction};
 use keyhaven_crypto::mac::Argon2Params;
 use keyhaven_crypto::SecretBytes;
 use std::io::{BufRead, Write};
@@ -102,23 +102,20 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// keyhaven authenticator serve.
-pub fn serve(a: ServeArgs) -> ExitCode {
-    if !a.stdio {
-        return fail("only --stdio is available so far (CTAPHID comes next)");
-    }
-    let store_path = a.store.unwrap_or_else(default_store);
+/// Opens the store named by `--store` / `--passphrase-env` (created on first use,
+/// with its key file beside it, mode 0600).
+fn open_store(store: Option<PathBuf>, passphrase_env: Option<&str>) -> Result<FileStore, String> {
+    let store_path = store.unwrap_or_else(default_store);
     if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return fail(format!("cannot create {}: {e}", dir.display()));
-        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let master = match &a.passphrase_env {
+    let master = match passphrase_env {
         Some(var) => match std::env::var(var) {
             Ok(p) if !p.is_empty() => {
                 MasterKey::Passphrase(SecretBytes::new(p.into_bytes()), Argon2Params::default())
             }
-            _ => return fail(format!("environment variable {var} is not set")),
+            _ => return Err(format!("environment variable {var} is not set")),
         },
         None => {
             let mut key = store_path.clone().into_os_string();
@@ -126,9 +123,18 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             MasterKey::KeyFile(PathBuf::from(key))
         }
     };
-    let store = match FileStore::open(&store_path, &master, 10_000) {
+    FileStore::open(&store_path, &master, 10_000)
+        .map_err(|e| format!("{}: {e}", store_path.display()))
+}
+
+/// keyhaven authenticator serve.
+pub fn serve(a: ServeArgs) -> ExitCode {
+    if !a.stdio {
+        return fail("only --stdio is available so far (CTAPHID comes next)");
+    }
+    let store = match open_store(a.store, a.passphrase_env.as_deref()) {
         Ok(s) => s,
-        Err(e) => return fail(format!("{}: {e}", store_path.display())),
+        Err(e) => return fail(e),
     };
     let user = CliUser {
         presence: a.presence,
@@ -145,5 +151,274 @@ pub fn serve(a: ServeArgs) -> ExitCode {
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("stdio: {e}")),
+    }
+}
+
+/// Flags of the maintenance subcommands.
+#[derive(Args)]
+pub struct StoreArgs {
+    /// The credential store (default: $XDG_DATA_HOME/keyhaven/authenticator.khs).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Name of an environment variable holding the store passphrase.
+    #[arg(long)]
+    passphrase_env: Option<String>,
+    /// Print JSON instead of text (info, list).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The maintenance subcommands.
+#[derive(clap::Subcommand)]
+pub enum Maintenance {
+    /// Print authenticatorGetInfo.
+    Info(StoreArgs),
+    /// List the stored credentials.
+    List(StoreArgs),
+    /// Delete a credential by its ID (base64url).
+    Delete {
+        /// The credential ID, base64url.
+        #[arg(value_name = "CREDENTIAL_ID")]
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set the PIN (prompted on the terminal, or from --pin-env).
+    SetPin {
+        /// Environment variable holding the new PIN.
+        #[arg(long)]
+        pin_env: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change the PIN (prompted, or from --pin-env and --new-pin-env).
+    ChangePin {
+        /// Environment variable holding the current PIN.
+        #[arg(long)]
+        pin_env: Option<String>,
+        /// Environment variable holding the new PIN.
+        #[arg(long)]
+        new_pin_env: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Erase every credential, the PIN and the large blobs (authenticatorReset).
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn read_pin(env: Option<&str>, prompt: &str) -> Result<String, String> {
+    match env {
+        Some(var) => {
+            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+        }
+        None => rpassword::prompt_password(prompt)
+            .map_err(|e| format!("cannot read the PIN from the terminal: {e}")),
+    }
+}
+
+fn ctap(
+    auth: &mut Authenticator<FileStore, CliUser>,
+    req: keyhaven_proto::ctap2::Request,
+) -> Result<keyhaven_proto::ctap2::ResponseBody, String> {
+    let cmd = req.command();
+    let out = auth.process(&req.to_bytes());
+    let r = keyhaven_proto::ctap2::Response::from_bytes(cmd, &out).map_err(|e| e.to_string())?;
+    if r.status == keyhaven_proto::ctap2::StatusCode::Ok {
+        Ok(r.body)
+    } else {
+        Err(format!("the authenticator answered {}", r.status))
+    }
+}
+
+/// getKeyAgreement, then the platform side of PIN/UV auth protocol 2.
+fn agree(
+    auth: &mut Authenticator<FileStore, CliUser>,
+) -> Result<(keyhaven_proto::cose::CoseKey, SecretBytes), String> {
+    use keyhaven_proto::ctap2::client_pin::{ClientPinRequest, ClientPinSubcommand};
+    let body = ctap(
+        auth,
+        keyhaven_proto::ctap2::Request::ClientPin(ClientPinRequest::new(
+            2,
+            ClientPinSubcommand::GetKeyAgreement,
+        )),
+    )?;
+    let keyhaven_proto::ctap2::ResponseBody::ClientPin(r) = body else {
+        return Err("no key agreement key".into());
+    };
+    let ka = r.key_agreement.ok_or("no key agreement key")?;
+    keyhaven_authenticator::pin_protocol::PinProtocol::Two
+        .encapsulate(&ka)
+        .map_err(|e| e.to_string())
+}
+
+fn padded(pin: &str) -> Result<Vec<u8>, String> {
+    if pin.len() > 63 {
+        return Err("the PIN is longer than 63 bytes".into());
+    }
+    let mut v = pin.as_bytes().to_vec();
+    v.resize(64, 0);
+    Ok(v)
+}
+
+fn maintenance_inner(m: Maintenance) -> Result<(), String> {
+    use keyhaven_authenticator::pin_protocol::PinProtocol;
+    use keyhaven_proto::ctap2::client_pin::{ClientPinRequest, ClientPinSubcommand};
+    use keyhaven_proto::ctap2::{Request, ResponseBody};
+    let args = match &m {
+        Maintenance::Info(s) | Maintenance::List(s) => s,
+        Maintenance::Delete { store, .. }
+        | Maintenance::SetPin { store, .. }
+        | Maintenance::ChangePin { store, .. }
+        | Maintenance::Reset { store, .. } => store,
+    };
+    let store = open_store(args.store.clone(), args.passphrase_env.as_deref())?;
+    let user = CliUser {
+        presence: Presence::Always,
+        uv: Uv::None,
+    };
+    let json = args.json;
+    let mut auth =
+        Authenticator::new(store, user, Settings::default()).map_err(|e| e.to_string())?;
+    let p = PinProtocol::Two;
+    match m {
+        Maintenance::Info(_) => {
+            let ResponseBody::GetInfo(info) = ctap(&mut auth, Request::GetInfo)? else {
+                return Err("no getInfo body".into());
+            };
+            let v = serde_json::json!({
+                "versions": info.versions,
+                "extensions": info.extensions,
+                "aaguid": keyhaven_proto::authdata::Aaguid(info.aaguid).to_string(),
+                "options": info.options.unwrap_or_default().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "pinUvAuthProtocols": info.pin_uv_auth_protocols,
+                "algorithms": info.algorithms.unwrap_or_default().iter().map(|a| a.alg).collect::<Vec<_>>(),
+                "minPINLength": info.min_pin_length,
+                "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
+            });
+            println!(
+                "{}",
+                if json {
+                    v.to_string()
+                } else {
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                }
+            );
+        }
+        Maintenance::List(_) => {
+            let creds = auth.store().all().map_err(|e| e.to_string())?;
+            let rows: Vec<_> = creds
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": keyhaven_proto::b64::encode(&c.id),
+                        "rpId": c.rp_id,
+                        "user": c.user.name,
+                        "userHandle": keyhaven_proto::b64::encode(&c.user.id),
+                        "algorithm": keyhaven_proto::cose::algorithm_name(c.alg),
+                        "signCount": c.sign_count,
+                        "discoverable": c.discoverable,
+                        "credProtect": c.cred_protect,
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(rows));
+            } else if rows.is_empty() {
+                println!("no credentials");
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {}  {}  {}  count {}{}",
+                        r["id"].as_str().unwrap_or(""),
+                        r["rpId"].as_str().unwrap_or(""),
+                        r["user"].as_str().unwrap_or("-"),
+                        r["algorithm"].as_str().unwrap_or(""),
+                        r["signCount"],
+                        if r["discoverable"] == true {
+                            "  discoverable"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        Maintenance::Delete { id, .. } => {
+            let raw =
+                keyhaven_proto::b64::decode(&id).map_err(|e| format!("credential ID: {e}"))?;
+            // Whoever holds the store's key owns it: delete directly.
+            if !auth.store_mut().delete(&raw).map_err(|e| e.to_string())? {
+                return Err(format!("no credential {id}"));
+            }
+            println!("deleted {id}");
+        }
+        Maintenance::SetPin { pin_env, .. } => {
+            let pin = read_pin(pin_env.as_deref(), "New PIN: ")?;
+            let (key, secret) = agree(&mut auth)?;
+            let new_pin_enc = p
+                .encrypt(secret.expose(), &padded(&pin)?)
+                .map_err(|e| e.to_string())?;
+            let mut r = ClientPinRequest::new(2, ClientPinSubcommand::SetPin);
+            r.key_agreement = Some(key);
+            r.pin_uv_auth_param = Some(p.authenticate(secret.expose(), &new_pin_enc));
+            r.new_pin_enc = Some(new_pin_enc);
+            ctap(&mut auth, Request::ClientPin(r))?;
+            println!("PIN set");
+        }
+        Maintenance::ChangePin {
+            pin_env,
+            new_pin_env,
+            ..
+        } => {
+            let old = read_pin(pin_env.as_deref(), "Current PIN: ")?;
+            let new = read_pin(new_pin_env.as_deref(), "New PIN: ")?;
+            let (key, secret) = agree(&mut auth)?;
+            let new_pin_enc = p
+                .encrypt(secret.expose(), &padded(&new)?)
+                .map_err(|e| e.to_string())?;
+            let hash = keyhaven_crypto::digest::sha256(old.as_bytes());
+            let pin_hash_enc = p
+                .encrypt(secret.expose(), &hash[..16])
+                .map_err(|e| e.to_string())?;
+            let mut r = ClientPinRequest::new(2, ClientPinSubcommand::ChangePin);
+            r.key_agreement = Some(key);
+            r.pin_uv_auth_param = Some(p.authenticate(
+                secret.expose(),
+                &[new_pin_enc.as_slice(), &pin_hash_enc].concat(),
+            ));
+            r.new_pin_enc = Some(new_pin_enc);
+            r.pin_hash_enc = Some(pin_hash_enc);
+            ctap(&mut auth, Request::ClientPin(r))?;
+            println!("PIN changed");
+        }
+        Maintenance::Reset { yes, .. } => {
+            let asker = CliUser {
+                presence: Presence::Ask,
+                uv: Uv::None,
+            };
+            if !yes && !asker.ask("Erase every credential and the PIN?") {
+                return Err("reset cancelled".into());
+            }
+            ctap(&mut auth, Request::Reset)?;
+            println!("authenticator reset");
+        }
+    }
+    Ok(())
+}
+
+/// keyhaven authenticator info | list | delete | set-pin | change-pin | reset.
+pub fn maintenance(m: Maintenance) -> ExitCode {
+    match maintenance_inner(m) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keyhaven: error: {e}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -55,6 +55,8 @@ enum AuthenticatorCommand {
     /// Serve CTAP2 requests: `--stdio` reads 4-byte big-endian length-framed requests on
     /// stdin and writes framed responses on stdout.
     Serve(authenticator_cli::ServeArgs),
+    #[command(flatten)]
+    Maintenance(authenticator_cli::Maintenance),
 }
 
 #[derive(Subcommand)]
@@ -75,6 +77,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Authenticator(AuthenticatorCommand::Serve(a)) => authenticator_cli::serve(a),
+        Command::Authenticator(AuthenticatorCommand::Maintenance(m)) => {
+            authenticator_cli::maintenance(m)
+        }
         Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),
         Command::Rp(RpCommand::VerifyAuthentication(a)) => rp_cli::verify_authentication(a),
         Command::Inspect {

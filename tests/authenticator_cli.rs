@@ -144,3 +144,91 @@ fn oversized_frames_and_missing_stdio() {
     assert!(s.contains("--stdio"), "{s}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn kh(args: &[&str], store: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut c = Process::new(env!("CARGO_BIN_EXE_keyhaven"));
+    c.args(["authenticator"])
+        .args(args)
+        .arg("--store")
+        .arg(store);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn maintenance_subcommands() {
+    let dir = std::env::temp_dir().join(format!("keyhaven-maint-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("m.khs");
+    let make = Request::MakeCredential(MakeCredentialRequest {
+        client_data_hash: vec![1; 32],
+        rp: RpEntity {
+            id: "example.org".into(),
+            name: None,
+        },
+        user: UserEntity {
+            id: b"u".to_vec(),
+            name: Some("bob".into()),
+            display_name: None,
+        },
+        pub_key_cred_params: vec![CredentialParameters {
+            type_: "public-key".into(),
+            alg: -8,
+        }],
+        options: Some(Options {
+            rk: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .to_bytes();
+    session(&store, &[make]);
+    let (code, out, err) = kh(&["list", "--json"], &store, &[]);
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["user"], "bob");
+    assert_eq!(list[0]["algorithm"], "EdDSA");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let (code, _, err) = kh(
+        &["set-pin", "--pin-env", "KH_PIN"],
+        &store,
+        &[("KH_PIN", "123456")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = kh(&["info", "--json"], &store, &[]);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["options"]["clientPin"], true);
+    let (code, _, err) = kh(
+        &["change-pin", "--pin-env", "OLD", "--new-pin-env", "NEW"],
+        &store,
+        &[("OLD", "000000"), ("NEW", "654321")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("CTAP2_ERR_PIN_INVALID"), "{err}");
+    let (code, _, err) = kh(
+        &["change-pin", "--pin-env", "OLD", "--new-pin-env", "NEW"],
+        &store,
+        &[("OLD", "123456"), ("NEW", "654321")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = kh(&["delete", &id], &store, &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("deleted"));
+    let (code, _, err) = kh(&["delete", &id], &store, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no credential"), "{err}");
+    let (code, _, _) = kh(&["reset", "--yes"], &store, &[]);
+    assert_eq!(code, 0);
+    let (_, out, _) = kh(&["info", "--json"], &store, &[]);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["options"]["clientPin"], false, "reset removed the PIN");
+    std::fs::remove_dir_all(&dir).ok();
+}

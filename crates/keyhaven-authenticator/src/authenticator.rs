@@ -146,9 +146,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         })
     }
 
-    /// The store (for tools that list or delete credentials).
+    /// The store (for tools that list credentials).
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The store, mutably (for tools that delete credentials).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
     }
 
     /// Processes one CTAP2 message (command byte + CBOR) and returns the
