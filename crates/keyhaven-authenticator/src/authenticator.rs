@@ -268,6 +268,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 [
                     "credProtect",
                     "hmac-secret",
+                    "hmac-secret-mc",
+                    "minPinLength",
                     "credBlob",
                     "largeBlobKey",
                     "thirdPartyPayment",
@@ -534,6 +536,25 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
         if cred_blob.is_some() {
             out.push((Value::from("credBlob"), Value::Bool(blob_ok)));
+        }
+        // hmac-secret-mc (CTAP 2.2 §12.7): the hmac-secret outputs at creation.
+        if let Some(input) = ext("hmac-secret-mc") {
+            if let Some(v) = self.hmac_secret_output(&cred, input, uv)? {
+                out.push((Value::from("hmac-secret-mc"), Value::Bytes(v)));
+            }
+        }
+        // minPinLength (§12.4): only for RP IDs authorized by setMinPINLength.
+        if ext("minPinLength").and_then(Value::as_bool) == Some(true)
+            && self
+                .pin
+                .min_pin_length_rp_ids
+                .iter()
+                .any(|id| *id == r.rp.id)
+        {
+            out.push((
+                Value::from("minPinLength"),
+                Value::from(self.pin.min_pin_length as u64),
+            ));
         }
         if ext("thirdPartyPayment").is_some() {
             out.push((

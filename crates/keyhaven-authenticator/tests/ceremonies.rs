@@ -374,6 +374,68 @@ fn exclude_list_cred_protect_and_errors() {
 }
 
 #[test]
+fn hmac_secret_mc_matches_later_assertions() {
+    let mut a = authenticator(false);
+    let p = PinProtocol::Two;
+    let (platform_key, secret) = p.encapsulate(&a.key_agreement_public().unwrap()).unwrap();
+    let salt_enc = p.encrypt(secret.expose(), &[9u8; 32]).unwrap();
+    let hs = Value::canonical_map(vec![
+        (Value::from(1), platform_key.to_value()),
+        (Value::from(2), Value::Bytes(salt_enc.clone())),
+        (
+            Value::from(3),
+            Value::Bytes(p.authenticate(secret.expose(), &salt_enc)),
+        ),
+        (Value::from(4), Value::from(2)),
+    ]);
+    let ext = Value::canonical_map(vec![
+        (Value::from("hmac-secret"), Value::Bool(true)),
+        (Value::from("hmac-secret-mc"), hs.clone()),
+    ]);
+    let ResponseBody::MakeCredential(mc) = send(
+        &mut a,
+        Request::MakeCredential(make_request(-7, true, b"u", Some(ext), [0; 32])),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    let at_creation = p
+        .decrypt(
+            secret.expose(),
+            mc.auth_data
+                .extension("hmac-secret-mc")
+                .unwrap()
+                .as_bytes()
+                .unwrap(),
+        )
+        .unwrap();
+    let id = mc.auth_data.attested_credential_data.unwrap().credential_id;
+    let ResponseBody::GetAssertion(ga) = get(
+        &mut a,
+        Some(id),
+        Some(Value::canonical_map(vec![(Value::from("hmac-secret"), hs)])),
+    )
+    .0
+    .unwrap() else {
+        panic!()
+    };
+    let later = p
+        .decrypt(
+            secret.expose(),
+            ga.auth_data
+                .extension("hmac-secret")
+                .unwrap()
+                .as_bytes()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        at_creation, later,
+        "the PRF output at creation equals the one at assertion"
+    );
+}
+
+#[test]
 fn hmac_secret_and_cred_blob() {
     let mut a = authenticator(false);
     let ext = Value::canonical_map(vec![

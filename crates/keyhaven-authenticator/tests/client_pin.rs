@@ -405,6 +405,7 @@ fn config_always_uv_and_min_pin_length() {
     );
     let grow = ConfigParams {
         new_min_pin_length: Some(6),
+        min_pin_length_rp_ids: Some(vec!["example.org".into()]),
         ..Default::default()
     };
     send(&mut a, cfg(C::SetMinPinLength, Some(grow), Some(&acfg))).unwrap();
