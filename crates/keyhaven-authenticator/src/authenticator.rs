@@ -545,11 +545,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
         // minPinLength (§12.4): only for RP IDs authorized by setMinPINLength.
         if ext("minPinLength").and_then(Value::as_bool) == Some(true)
-            && self
-                .pin
-                .min_pin_length_rp_ids
-                .iter()
-                .any(|id| *id == r.rp.id)
+            && self.pin.min_pin_length_rp_ids.contains(&r.rp.id)
         {
             out.push((
                 Value::from("minPinLength"),
