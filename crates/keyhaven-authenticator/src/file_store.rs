@@ -20,13 +20,12 @@
 //! The master key is Argon2id(passphrase, salt) or 32 random bytes in a key
 //! file created with mode 0600.
 
-use crate::store::{CredentialStore, StoreError, StoredCredential};
+use crate::store::{CredentialIndex, CredentialStore, StoreError, StoredCredential};
 use keyhaven_crypto::cipher::{aes256_gcm_open, aes256_gcm_seal};
 use keyhaven_crypto::mac::{argon2id, hkdf_sha256, Argon2Params};
 use keyhaven_crypto::SecretBytes;
 use keyhaven_proto::cbor::{self, Value};
 use keyhaven_proto::ctap2::types::UserEntity;
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -50,7 +49,7 @@ pub struct FileStore {
     file: File,
     key: SecretBytes,
     seq: u64,
-    creds: BTreeMap<Vec<u8>, StoredCredential>,
+    creds: CredentialIndex,
     large_blobs: Option<Vec<u8>>,
     state: Option<Vec<u8>>,
     capacity: usize,
@@ -254,7 +253,7 @@ impl FileStore {
             path,
             key: record_key,
             seq: 0,
-            creds: BTreeMap::new(),
+            creds: CredentialIndex::default(),
             large_blobs: None,
             state: None,
             capacity,
@@ -327,7 +326,7 @@ impl FileStore {
                     .get_int(1)
                     .and_then(cred_from_value)
                     .ok_or_else(|| io("malformed credential record"))?;
-                self.creds.insert(c.id.clone(), c);
+                self.creds.insert(c);
             }
             2 => {
                 let count = v
@@ -417,9 +416,7 @@ fn op(n: u64, fields: Vec<(i64, Value)>) -> Value {
 
 impl CredentialStore for FileStore {
     fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError> {
-        if cred.discoverable
-            && !self.creds.contains_key(&cred.id)
-            && self.remaining_discoverable() == 0
+        if cred.discoverable && !self.creds.contains(&cred.id) && self.remaining_discoverable() == 0
         {
             return Err(StoreError::Full);
         }
@@ -429,18 +426,13 @@ impl CredentialStore for FileStore {
         Ok(self.creds.get(id).cloned())
     }
     fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError> {
-        Ok(self
-            .creds
-            .values()
-            .filter(|c| &c.rp_id_hash == rp_id_hash)
-            .cloned()
-            .collect())
+        Ok(self.creds.by_rp(rp_id_hash))
     }
     fn all(&self) -> Result<Vec<StoredCredential>, StoreError> {
-        Ok(self.creds.values().cloned().collect())
+        Ok(self.creds.all())
     }
     fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError> {
-        let existed = self.creds.contains_key(id);
+        let existed = self.creds.contains(id);
         if existed {
             self.append(op(3, vec![(1, Value::Bytes(id.to_vec()))]))?;
         }
@@ -456,8 +448,7 @@ impl CredentialStore for FileStore {
         self.append(op(4, vec![]))
     }
     fn remaining_discoverable(&self) -> usize {
-        self.capacity
-            .saturating_sub(self.creds.values().filter(|c| c.discoverable).count())
+        self.capacity.saturating_sub(self.creds.discoverable())
     }
     fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.large_blobs.clone())

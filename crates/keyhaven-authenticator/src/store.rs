@@ -78,10 +78,85 @@ pub trait CredentialStore {
     fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError>;
 }
 
+/// Credentials by ID, indexed by RP ID hash, with the discoverable count kept
+/// (shared by the stores: lookups stay logarithmic with 100,000 credentials).
+#[derive(Debug, Default, Clone)]
+pub struct CredentialIndex {
+    by_id: BTreeMap<Vec<u8>, StoredCredential>,
+    by_rp: BTreeMap<[u8; 32], std::collections::BTreeSet<Vec<u8>>>,
+    discoverable: usize,
+}
+
+impl CredentialIndex {
+    /// Adds or replaces a credential.
+    pub fn insert(&mut self, c: StoredCredential) {
+        self.remove(&c.id.clone());
+        self.by_rp
+            .entry(c.rp_id_hash)
+            .or_default()
+            .insert(c.id.clone());
+        if c.discoverable {
+            self.discoverable += 1;
+        }
+        self.by_id.insert(c.id.clone(), c);
+    }
+    /// Removes a credential; true if it existed.
+    pub fn remove(&mut self, id: &[u8]) -> bool {
+        let Some(c) = self.by_id.remove(id) else {
+            return false;
+        };
+        if let Some(set) = self.by_rp.get_mut(&c.rp_id_hash) {
+            set.remove(id);
+            if set.is_empty() {
+                self.by_rp.remove(&c.rp_id_hash);
+            }
+        }
+        if c.discoverable {
+            self.discoverable -= 1;
+        }
+        true
+    }
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        *self = CredentialIndex::default();
+    }
+    /// A credential by ID.
+    pub fn get(&self, id: &[u8]) -> Option<&StoredCredential> {
+        self.by_id.get(id)
+    }
+    /// A credential by ID, mutably (counter updates; the RP and flags must not change).
+    pub fn get_mut(&mut self, id: &[u8]) -> Option<&mut StoredCredential> {
+        self.by_id.get_mut(id)
+    }
+    /// Every credential of an RP.
+    pub fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Vec<StoredCredential> {
+        self.by_rp
+            .get(rp_id_hash)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.by_id.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Every credential.
+    pub fn all(&self) -> Vec<StoredCredential> {
+        self.by_id.values().cloned().collect()
+    }
+    /// Number of discoverable credentials.
+    pub fn discoverable(&self) -> usize {
+        self.discoverable
+    }
+    /// Whether an ID is present.
+    pub fn contains(&self, id: &[u8]) -> bool {
+        self.by_id.contains_key(id)
+    }
+}
+
 /// A store in memory, for tests and ephemeral use.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    creds: BTreeMap<Vec<u8>, StoredCredential>,
+    creds: CredentialIndex,
     large_blobs: Option<Vec<u8>>,
     state: Option<Vec<u8>>,
     /// Maximum number of discoverable credentials.
@@ -92,7 +167,7 @@ impl MemoryStore {
     /// An empty store holding up to `capacity` discoverable credentials.
     pub fn new(capacity: usize) -> Self {
         MemoryStore {
-            creds: BTreeMap::new(),
+            creds: CredentialIndex::default(),
             large_blobs: None,
             state: None,
             capacity,
@@ -102,31 +177,24 @@ impl MemoryStore {
 
 impl CredentialStore for MemoryStore {
     fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError> {
-        if cred.discoverable
-            && !self.creds.contains_key(&cred.id)
-            && self.remaining_discoverable() == 0
+        if cred.discoverable && !self.creds.contains(&cred.id) && self.remaining_discoverable() == 0
         {
             return Err(StoreError::Full);
         }
-        self.creds.insert(cred.id.clone(), cred);
+        self.creds.insert(cred);
         Ok(())
     }
     fn get(&self, id: &[u8]) -> Result<Option<StoredCredential>, StoreError> {
         Ok(self.creds.get(id).cloned())
     }
     fn by_rp(&self, rp_id_hash: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError> {
-        Ok(self
-            .creds
-            .values()
-            .filter(|c| &c.rp_id_hash == rp_id_hash)
-            .cloned()
-            .collect())
+        Ok(self.creds.by_rp(rp_id_hash))
     }
     fn all(&self) -> Result<Vec<StoredCredential>, StoreError> {
-        Ok(self.creds.values().cloned().collect())
+        Ok(self.creds.all())
     }
     fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.creds.remove(id).is_some())
+        Ok(self.creds.remove(id))
     }
     fn set_sign_count(&mut self, id: &[u8], count: u32) -> Result<(), StoreError> {
         if let Some(c) = self.creds.get_mut(id) {
@@ -137,7 +205,11 @@ impl CredentialStore for MemoryStore {
     fn clear(&mut self) -> Result<(), StoreError> {
         self.creds.clear();
         self.large_blobs = None;
+        self.state = None;
         Ok(())
+    }
+    fn remaining_discoverable(&self) -> usize {
+        self.capacity.saturating_sub(self.creds.discoverable())
     }
     fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.large_blobs.clone())
@@ -152,9 +224,5 @@ impl CredentialStore for MemoryStore {
     fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError> {
         self.state = Some(state);
         Ok(())
-    }
-    fn remaining_discoverable(&self) -> usize {
-        self.capacity
-            .saturating_sub(self.creds.values().filter(|c| c.discoverable).count())
     }
 }
