@@ -104,6 +104,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     powered_up: Instant,
     next: Option<PendingAssertions>,
     counter: u64,
+    keys: std::collections::HashMap<Vec<u8>, std::rc::Rc<SigningKey>>,
 }
 
 type CtapResult<T> = Result<T, StatusCode>;
@@ -143,6 +144,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             powered_up: Instant::now(),
             next: None,
             counter,
+            keys: Default::default(),
         })
     }
 
@@ -153,6 +155,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// The store, mutably (for tools that delete credentials).
     pub fn store_mut(&mut self) -> &mut S {
+        self.keys.clear();
         &mut self.store
     }
 
@@ -231,6 +234,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 })
             }
             Request::CredentialManagement(r) => {
+                self.keys.clear();
                 cred_mgmt::process(&r, &mut self.store, &mut self.pin, &mut self.cred_mgmt).map(
                     |resp| {
                         if resp == Default::default() {
@@ -349,6 +353,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             return Err(StatusCode::Ctap2ErrOperationDenied);
         }
         self.store.clear().map_err(store_err)?;
+        self.keys.clear();
         self.pin = PinState::new().map_err(crypto_err)?;
         Ok(())
     }
@@ -755,8 +760,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if !out.is_empty() {
             ad = ad.with_extensions(Value::canonical_map(out));
         }
-        let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-        let key = SigningKey::from_pkcs8(alg, cred.private_key.expose()).map_err(crypto_err)?;
+        let key = self.signing_key(cred)?;
         let raw = ad.to_bytes();
         let sig = key
             .sign(&[raw.as_slice(), client_data_hash].concat())
@@ -779,6 +783,23 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             resp.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         }
         Ok(resp)
+    }
+
+    /// The credential's parsed signing key, from a bounded cache (parsing and
+    /// validating PKCS#8 costs as much as a signature).
+    fn signing_key(&mut self, cred: &StoredCredential) -> CtapResult<std::rc::Rc<SigningKey>> {
+        if let Some(k) = self.keys.get(&cred.id) {
+            return Ok(k.clone());
+        }
+        let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
+        let key = std::rc::Rc::new(
+            SigningKey::from_pkcs8(alg, cred.private_key.expose()).map_err(crypto_err)?,
+        );
+        if self.keys.len() >= 1024 {
+            self.keys.clear();
+        }
+        self.keys.insert(cred.id.clone(), key.clone());
+        Ok(key)
     }
 
     /// hmac-secret in getAssertion (CTAP 2.2 §12.5): keyAgreement (1), saltEnc (2),
