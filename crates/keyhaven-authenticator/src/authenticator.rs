@@ -57,6 +57,16 @@ impl UserInteraction for AlwaysApprove {
     }
 }
 
+/// A batch attestation key and its certificate chain (leaf first), for
+/// packed attestation with x5c (L3 §8.2; the leaf should meet §8.2.1).
+#[derive(Debug)]
+pub struct BatchAttestation {
+    /// The attestation private key.
+    pub key: SigningKey,
+    /// DER certificates, leaf first (the root is left to the relying party).
+    pub x5c: Vec<Vec<u8>>,
+}
+
 /// Static settings of the authenticator.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -70,6 +80,8 @@ pub struct Settings {
     pub next_assertion_timeout: Duration,
     /// How long after power-up authenticatorReset is allowed (§6.6: 10 s).
     pub reset_window: Duration,
+    /// Packed attestation with this batch key instead of self attestation.
+    pub batch_attestation: Option<std::sync::Arc<BatchAttestation>>,
 }
 
 impl Default for Settings {
@@ -80,6 +92,7 @@ impl Default for Settings {
             max_cred_blob_length: 32,
             next_assertion_timeout: Duration::from_secs(30),
             reset_window: Duration::from_secs(10),
+            batch_attestation: None,
         }
     }
 }
@@ -589,17 +602,29 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     .cloned()
             })
             .unwrap_or_else(|| "packed".to_owned());
-        let att_stmt = if fmt == "packed" {
-            let sig = key
-                .sign(&[ad_raw.as_slice(), &r.client_data_hash].concat())
-                .map_err(crypto_err)?;
+        let signed = [ad_raw.as_slice(), &r.client_data_hash].concat();
+        let att_stmt = if fmt != "packed" {
+            Value::Map(vec![])
+        } else if let Some(batch) = &self.settings.batch_attestation {
+            // Basic attestation: the batch key signs, x5c carries its certificate chain.
+            let sig = batch.key.sign(&signed).map_err(crypto_err)?;
+            Value::canonical_map(vec![
+                (Value::from("alg"), Value::from(batch.key.algorithm().id())),
+                (Value::from("sig"), Value::Bytes(sig)),
+                (
+                    Value::from("x5c"),
+                    Value::Array(batch.x5c.iter().map(|c| Value::Bytes(c.clone())).collect()),
+                ),
+            ])
+        } else {
+            // Self attestation: the credential key signs.
+            let sig = key.sign(&signed).map_err(crypto_err)?;
             Value::canonical_map(vec![
                 (Value::from("alg"), Value::from(alg.id())),
                 (Value::from("sig"), Value::Bytes(sig)),
             ])
-        } else {
-            Value::Map(vec![])
         };
+
         Ok(MakeCredentialResponse {
             fmt,
             auth_data: ad,

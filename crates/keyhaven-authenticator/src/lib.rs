@@ -28,5 +28,7 @@ pub mod pin_protocol;
 pub mod stdio;
 pub mod store;
 
-pub use authenticator::{AlwaysApprove, Authenticator, Settings, UserInteraction};
+pub use authenticator::{
+    AlwaysApprove, Authenticator, BatchAttestation, Settings, UserInteraction,
+};
 pub use store::{CredentialStore, MemoryStore, StoredCredential};
