@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Serve on stdin/stdout with 4-byte big-endian length framing.
     #[arg(long)]
     stdio: bool,
+    /// Serve CTAPHID (64-byte reports) on this Unix socket path instead.
+    #[arg(long, value_name = "PATH")]
+    hid_socket: Option<PathBuf>,
     /// The credential store (default: $XDG_DATA_HOME/keyhaven/authenticator.khs).
     #[arg(long)]
     store: Option<PathBuf>,
@@ -129,8 +132,8 @@ fn open_store(store: Option<PathBuf>, passphrase_env: Option<&str>) -> Result<Fi
 
 /// keyhaven authenticator serve.
 pub fn serve(a: ServeArgs) -> ExitCode {
-    if !a.stdio {
-        return fail("only --stdio is available so far (CTAPHID comes next)");
+    if a.stdio == a.hid_socket.is_some() {
+        return fail("choose one transport: --stdio or --hid-socket PATH");
     }
     let store = match open_store(a.store, a.passphrase_env.as_deref()) {
         Ok(s) => s,
@@ -144,6 +147,13 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
+    if let Some(path) = &a.hid_socket {
+        let mut device = keyhaven_authenticator::ctaphid::HidDevice::new(auth);
+        return match keyhaven_authenticator::ctaphid::serve_unix(&mut device, path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("{}: {e}", path.display())),
+        };
+    }
     match keyhaven_authenticator::stdio::serve(
         &mut auth,
         std::io::stdin().lock(),

@@ -141,7 +141,7 @@ fn oversized_frames_and_missing_stdio() {
     assert_eq!(out.status.code(), Some(2));
     let mut s = String::new();
     out.stderr.as_slice().read_to_string(&mut s).unwrap();
-    assert!(s.contains("--stdio"), "{s}");
+    assert!(s.contains("--stdio") && s.contains("--hid-socket"), "{s}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -76,6 +76,30 @@ class StdioDevice(CtapDevice):
         return iter(())
 
 
+class SocketConnection:
+    """A CtapHidConnection over keyhaven's CTAPHID Unix socket (64-byte reports)."""
+
+    def __init__(self, path):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+
+    def write_packet(self, data):
+        self.sock.sendall(data.ljust(64, b"\0"))
+
+    def read_packet(self):
+        buf = b""
+        while len(buf) < 64:
+            chunk = self.sock.recv(64 - len(buf))
+            if not chunk:
+                raise OSError("socket closed")
+            buf += chunk
+        return buf
+
+    def close(self):
+        self.sock.close()
+
+
 class PinUser(UserInteraction):
     def __init__(self, pin):
         self.pin = pin
@@ -204,7 +228,41 @@ def main():
         check("Fido2Client assertion verified by py_webauthn", auth.new_sign_count == 1)
         dev.close()
 
+    def ctaphid():
+        import time
+        from fido2.hid import CtapHidDevice
+        from fido2.hid.base import HidDescriptor
+        sock = os.path.join(tmp, "hid.sock")
+        proc = subprocess.Popen([binary, "authenticator", "serve", "--hid-socket", sock, "--presence", "always",
+                                 "--store", os.path.join(tmp, "hid.khs")])
+        try:
+            for _ in range(100):
+                if os.path.exists(sock):
+                    break
+                time.sleep(0.05)
+            desc = HidDescriptor(sock, 0, 0, 64, 64, "keyhaven", None)
+            dev = CtapHidDevice(desc, SocketConnection(sock))
+            check("CTAPHID INIT: python-fido2 sees CTAPHID protocol 2 with CBOR",
+                  dev.version == 2 and bool(dev.capabilities & CAPABILITY.CBOR))
+            payload = os.urandom(3000)
+            check("CTAPHID PING echoes a 3000-byte message", dev.ping(payload) == payload)
+            dev.wink()
+            check("CTAPHID WINK answered", True)
+            ctap = Ctap2(dev)
+            check("CTAP2 over CTAPHID: getInfo", "FIDO_2_2" in ctap.get_info().versions)
+            cdh = hashlib.sha256(b"hid").digest()
+            att = ctap.make_credential(cdh, {"id": "example.org", "name": "Example"}, {"id": b"hid-user", "name": "h"},
+                                       [{"type": "public-key", "alg": -7}], options={"rk": True})
+            assertion = ctap.get_assertion("example.org", cdh)
+            check("CTAP2 over CTAPHID: makeCredential then getAssertion",
+                  att.fmt == "packed" and assertion.user["id"] == b"hid-user")
+            dev.close()
+        finally:
+            proc.kill()
+            proc.wait()
+
     run("Ctap2 and ClientPin", ctap2_and_pin)
+    run("CTAPHID over a Unix socket", ctaphid)
     run("Fido2Client with py_webauthn", webauthn_client)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not passed else 0)

@@ -11,6 +11,7 @@
 //! | [`authenticator`] | `Authenticator::process`: makeCredential, getAssertion, getNextAssertion, getInfo, reset, selection | CTAP 2.2 §6.1 – §6.4, §6.6, §6.9 |
 //! | [`client_pin`] | authenticatorClientPIN: PIN, retries, pinUvAuthToken and permissions | CTAP 2.2 §6.5 |
 //! | [`cred_mgmt`] | authenticatorCredentialManagement | CTAP 2.2 §6.8 |
+//! | [`ctaphid`] | CTAPHID packet and channel layer, over a Unix socket | CTAP 2.2 §11.2 |
 //! | [`file_store`] | the encrypted, append-only, crash-safe persistent store | — |
 //! | [`stdio`] | the length-framed stdio transport | — |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
@@ -21,6 +22,7 @@
 pub mod authenticator;
 pub mod client_pin;
 pub mod cred_mgmt;
+pub mod ctaphid;
 pub mod file_store;
 pub mod hmac_secret;
 pub mod large_blobs;

@@ -1,0 +1,269 @@
+//! CTAPHID (CTAP 2.2 §11.2): the channel and packet layer over 64-byte reports —
+//! INIT, PING, MSG, CBOR, CANCEL, WINK, LOCK and ERROR; message reassembly up to
+//! 7609 bytes; channel allocation; transaction timeouts; busy handling. It is
+//! transport-agnostic: [`HidDevice::handle_report`] takes one report and returns
+//! the reports to send back. [`serve_unix`] runs it over a Unix stream socket
+//! (64 raw bytes per report), which is how it is tested.
+
+use crate::{Authenticator, CredentialStore, UserInteraction};
+use std::time::{Duration, Instant};
+
+/// Report size.
+pub const REPORT: usize = 64;
+/// Largest message: 57 + 128 × 59 bytes.
+pub const MAX_MESSAGE: usize = 7609;
+const BROADCAST: u32 = 0xffff_ffff;
+const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(3000);
+
+/// CTAPHID commands.
+pub mod cmd {
+    /// Echo.
+    pub const PING: u8 = 0x01;
+    /// CTAP1/U2F message.
+    pub const MSG: u8 = 0x03;
+    /// Channel lock.
+    pub const LOCK: u8 = 0x04;
+    /// Channel allocation.
+    pub const INIT: u8 = 0x06;
+    /// Wink.
+    pub const WINK: u8 = 0x08;
+    /// CTAP2 CBOR message.
+    pub const CBOR: u8 = 0x10;
+    /// Cancel.
+    pub const CANCEL: u8 = 0x11;
+    /// Keepalive.
+    pub const KEEPALIVE: u8 = 0x3b;
+    /// Error.
+    pub const ERROR: u8 = 0x3f;
+}
+
+/// CTAPHID error codes (§11.2.9.1.6).
+pub mod err {
+    /// The command is not supported.
+    pub const INVALID_CMD: u8 = 0x01;
+    /// Invalid parameter.
+    pub const INVALID_PAR: u8 = 0x02;
+    /// Invalid message length.
+    pub const INVALID_LEN: u8 = 0x03;
+    /// Invalid message sequencing.
+    pub const INVALID_SEQ: u8 = 0x04;
+    /// Message has timed out.
+    pub const MSG_TIMEOUT: u8 = 0x05;
+    /// Channel busy.
+    pub const CHANNEL_BUSY: u8 = 0x06;
+    /// Invalid channel.
+    pub const INVALID_CHANNEL: u8 = 0x0b;
+}
+
+struct Assembly {
+    cid: u32,
+    cmd: u8,
+    len: usize,
+    data: Vec<u8>,
+    next_seq: u8,
+    started: Instant,
+}
+
+/// One virtual CTAPHID device in front of an authenticator.
+pub struct HidDevice<S: CredentialStore, U: UserInteraction> {
+    /// The authenticator behind the device.
+    pub authenticator: Authenticator<S, U>,
+    next_cid: u32,
+    channels: Vec<u32>,
+    assembly: Option<Assembly>,
+    lock: Option<(u32, Instant)>,
+    /// Wink requests seen (for tests).
+    pub winks: usize,
+}
+
+fn frames(cid: u32, cmd: u8, data: &[u8]) -> Vec<[u8; REPORT]> {
+    let mut out = Vec::new();
+    let mut first = [0u8; REPORT];
+    first[..4].copy_from_slice(&cid.to_be_bytes());
+    first[4] = 0x80 | cmd;
+    first[5..7].copy_from_slice(&(data.len() as u16).to_be_bytes());
+    let n = data.len().min(REPORT - 7);
+    first[7..7 + n].copy_from_slice(&data[..n]);
+    out.push(first);
+    for (seq, chunk) in data[n..].chunks(REPORT - 5).enumerate() {
+        let mut r = [0u8; REPORT];
+        r[..4].copy_from_slice(&cid.to_be_bytes());
+        r[4] = seq as u8;
+        r[5..5 + chunk.len()].copy_from_slice(chunk);
+        out.push(r);
+    }
+    out
+}
+
+fn error(cid: u32, code: u8) -> Vec<[u8; REPORT]> {
+    frames(cid, cmd::ERROR, &[code])
+}
+
+impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
+    /// A device in front of `authenticator`.
+    pub fn new(authenticator: Authenticator<S, U>) -> Self {
+        HidDevice {
+            authenticator,
+            next_cid: 1,
+            channels: Vec::new(),
+            assembly: None,
+            lock: None,
+            winks: 0,
+        }
+    }
+
+    /// Handles one report from the host; returns the reports to send back.
+    pub fn handle_report(&mut self, report: &[u8; REPORT]) -> Vec<[u8; REPORT]> {
+        let now = Instant::now();
+        let cid = u32::from_be_bytes([report[0], report[1], report[2], report[3]]);
+        if self
+            .assembly
+            .as_ref()
+            .is_some_and(|a| now.duration_since(a.started) > TRANSACTION_TIMEOUT)
+        {
+            let a = self.assembly.take().map(|a| a.cid).unwrap_or(cid);
+            return error(a, err::MSG_TIMEOUT);
+        }
+        if cid == 0 || (cid != BROADCAST && !self.channels.contains(&cid)) {
+            return error(cid, err::INVALID_CHANNEL);
+        }
+        if let Some((owner, until)) = self.lock {
+            if now > until {
+                self.lock = None;
+            } else if owner != cid {
+                return error(cid, err::CHANNEL_BUSY);
+            }
+        }
+        if report[4] & 0x80 != 0 {
+            let command = report[4] & 0x7f;
+            let len = usize::from(u16::from_be_bytes([report[5], report[6]]));
+            if let Some(a) = &self.assembly {
+                if a.cid != cid {
+                    return error(cid, err::CHANNEL_BUSY);
+                }
+                // INIT on the busy channel aborts its transaction (§11.2.9.1.3).
+                if command != cmd::INIT {
+                    self.assembly = None;
+                    return error(cid, err::INVALID_SEQ);
+                }
+                self.assembly = None;
+            }
+            if len > MAX_MESSAGE {
+                return error(cid, err::INVALID_LEN);
+            }
+            let n = len.min(REPORT - 7);
+            let a = Assembly {
+                cid,
+                cmd: command,
+                len,
+                data: report[7..7 + n].to_vec(),
+                next_seq: 0,
+                started: now,
+            };
+            if a.data.len() == a.len {
+                return self.execute(a);
+            }
+            self.assembly = Some(a);
+            Vec::new()
+        } else {
+            let Some(a) = self.assembly.as_mut() else {
+                return Vec::new(); // Spurious continuation: ignored.
+            };
+            if a.cid != cid {
+                return error(cid, err::CHANNEL_BUSY);
+            }
+            if report[4] != a.next_seq {
+                self.assembly = None;
+                return error(cid, err::INVALID_SEQ);
+            }
+            a.next_seq += 1;
+            let n = (a.len - a.data.len()).min(REPORT - 5);
+            a.data.extend_from_slice(&report[5..5 + n]);
+            if a.data.len() == a.len {
+                let a = self.assembly.take().expect("assembly in progress");
+                return self.execute(a);
+            }
+            Vec::new()
+        }
+    }
+
+    fn execute(&mut self, a: Assembly) -> Vec<[u8; REPORT]> {
+        match a.cmd {
+            cmd::INIT => {
+                if a.data.len() != 8 {
+                    return error(a.cid, err::INVALID_LEN);
+                }
+                let new_cid = if a.cid == BROADCAST {
+                    let c = self.next_cid;
+                    self.next_cid = self.next_cid.wrapping_add(1).max(1);
+                    if self.next_cid == BROADCAST {
+                        self.next_cid = 1;
+                    }
+                    self.channels.push(c);
+                    if self.channels.len() > 64 {
+                        self.channels.remove(0);
+                    }
+                    c
+                } else {
+                    a.cid
+                };
+                let mut resp = a.data.clone();
+                resp.extend_from_slice(&new_cid.to_be_bytes());
+                // CTAPHID protocol 2, device version 0.1.0, capabilities WINK | CBOR | NMSG.
+                resp.extend_from_slice(&[2, 0, 1, 0, 0x01 | 0x04 | 0x08]);
+                frames(a.cid, cmd::INIT, &resp)
+            }
+            cmd::PING => frames(a.cid, cmd::PING, &a.data),
+            cmd::WINK => {
+                self.winks += 1;
+                frames(a.cid, cmd::WINK, &[])
+            }
+            cmd::LOCK => {
+                let secs = match a.data.as_slice() {
+                    [s] if *s <= 10 => *s,
+                    _ => return error(a.cid, err::INVALID_PAR),
+                };
+                self.lock = (secs > 0)
+                    .then(|| (a.cid, Instant::now() + Duration::from_secs(u64::from(secs))));
+                frames(a.cid, cmd::LOCK, &[])
+            }
+            cmd::CBOR => {
+                if a.data.is_empty() {
+                    return error(a.cid, err::INVALID_LEN);
+                }
+                let resp = self.authenticator.process(&a.data);
+                frames(a.cid, cmd::CBOR, &resp)
+            }
+            // No operation is ever pending between reports: nothing to cancel, no answer (§11.2.9.2.3).
+            cmd::CANCEL => Vec::new(),
+            // CTAP1/U2F is not offered (NMSG capability set).
+            cmd::MSG => error(a.cid, err::INVALID_CMD),
+            _ => error(a.cid, err::INVALID_CMD),
+        }
+    }
+}
+
+/// Serves one connection at a time on a Unix stream socket, 64 raw bytes per report.
+pub fn serve_unix<S: CredentialStore, U: UserInteraction>(
+    device: &mut HidDevice<S, U>,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let _ = std::fs::remove_file(path);
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    for conn in listener.incoming() {
+        let mut conn = conn?;
+        let mut report = [0u8; REPORT];
+        loop {
+            match conn.read_exact(&mut report) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
+            for r in device.handle_report(&report) {
+                conn.write_all(&r)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The CTAPHID packet layer: INIT and channel allocation, reassembly of long
+//! messages, CBOR, the error codes for bad sequences, lengths and channels.
+
+use keyhaven_authenticator::ctaphid::{cmd, err, HidDevice, MAX_MESSAGE, REPORT};
+use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
+
+fn device() -> HidDevice<MemoryStore, AlwaysApprove> {
+    HidDevice::new(
+        Authenticator::new(
+            MemoryStore::new(10),
+            AlwaysApprove::default(),
+            Settings::default(),
+        )
+        .unwrap(),
+    )
+}
+
+fn init_report(cid: u32, command: u8, len: usize, data: &[u8]) -> [u8; REPORT] {
+    let mut r = [0u8; REPORT];
+    r[..4].copy_from_slice(&cid.to_be_bytes());
+    r[4] = 0x80 | command;
+    r[5..7].copy_from_slice(&(len as u16).to_be_bytes());
+    r[7..7 + data.len()].copy_from_slice(data);
+    r
+}
+
+fn cont_report(cid: u32, seq: u8, data: &[u8]) -> [u8; REPORT] {
+    let mut r = [0u8; REPORT];
+    r[..4].copy_from_slice(&cid.to_be_bytes());
+    r[4] = seq;
+    r[5..5 + data.len()].copy_from_slice(data);
+    r
+}
+
+/// Sends a whole message; returns (command, payload) of the answer.
+fn transact(
+    d: &mut HidDevice<MemoryStore, AlwaysApprove>,
+    cid: u32,
+    command: u8,
+    data: &[u8],
+) -> (u8, Vec<u8>) {
+    let first = data.len().min(57);
+    let mut out = d.handle_report(&init_report(cid, command, data.len(), &data[..first]));
+    for (seq, chunk) in data[first..].chunks(59).enumerate() {
+        assert!(out.is_empty(), "no answer before the message is complete");
+        out = d.handle_report(&cont_report(cid, seq as u8, chunk));
+    }
+    let head = out[0];
+    assert_eq!(u32::from_be_bytes(head[..4].try_into().unwrap()), cid);
+    let len = usize::from(u16::from_be_bytes([head[5], head[6]]));
+    let mut payload = head[7..7 + len.min(57)].to_vec();
+    for r in &out[1..] {
+        let n = (len - payload.len()).min(59);
+        payload.extend_from_slice(&r[5..5 + n]);
+    }
+    (head[4] & 0x7f, payload)
+}
+
+#[test]
+fn init_ping_cbor_and_errors() {
+    let mut d = device();
+    // INIT on the broadcast channel allocates a channel.
+    let (c, resp) = transact(&mut d, 0xffff_ffff, cmd::INIT, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(c, cmd::INIT);
+    assert_eq!(resp[..8], [1, 2, 3, 4, 5, 6, 7, 8], "nonce echoed");
+    let cid = u32::from_be_bytes(resp[8..12].try_into().unwrap());
+    assert_eq!(resp[12], 2, "CTAPHID protocol version 2");
+    assert_eq!(resp[16] & 0x04, 0x04, "CBOR capability");
+    // PING of the largest message: 7609 bytes in 1 + 128 reports.
+    let big: Vec<u8> = (0..MAX_MESSAGE).map(|i| i as u8).collect();
+    assert_eq!(
+        transact(&mut d, cid, cmd::PING, &big),
+        (cmd::PING, big.clone())
+    );
+    // CBOR: getInfo.
+    let (c, resp) = transact(&mut d, cid, cmd::CBOR, &[0x04]);
+    assert_eq!(c, cmd::CBOR);
+    assert_eq!(resp[0], 0, "CTAP2_OK");
+    // Errors.
+    assert_eq!(
+        transact(&mut d, 0x1234_5678, cmd::PING, &[1]),
+        (cmd::ERROR, vec![err::INVALID_CHANNEL])
+    );
+    assert_eq!(
+        transact(&mut d, cid, 0x55, &[1]),
+        (cmd::ERROR, vec![err::INVALID_CMD])
+    );
+    assert_eq!(
+        transact(&mut d, cid, cmd::MSG, &[1]),
+        (cmd::ERROR, vec![err::INVALID_CMD])
+    );
+    let too_long = d.handle_report(&init_report(cid, cmd::PING, MAX_MESSAGE + 1, &[]));
+    assert_eq!(too_long[0][4], 0x80 | cmd::ERROR);
+    assert_eq!(too_long[0][7], err::INVALID_LEN);
+    // A wrong continuation sequence number.
+    assert!(d
+        .handle_report(&init_report(cid, cmd::PING, 100, &[0; 57]))
+        .is_empty());
+    let bad = d.handle_report(&cont_report(cid, 5, &[0; 43]));
+    assert_eq!(
+        (bad[0][4], bad[0][7]),
+        (0x80 | cmd::ERROR, err::INVALID_SEQ)
+    );
+    // Another channel while a transaction is in progress is busy.
+    let (_, resp) = transact(&mut d, 0xffff_ffff, cmd::INIT, &[9; 8]);
+    let other = u32::from_be_bytes(resp[8..12].try_into().unwrap());
+    assert!(d
+        .handle_report(&init_report(cid, cmd::PING, 100, &[0; 57]))
+        .is_empty());
+    let busy = d.handle_report(&init_report(other, cmd::PING, 1, &[1]));
+    assert_eq!(
+        (busy[0][4], busy[0][7]),
+        (0x80 | cmd::ERROR, err::CHANNEL_BUSY)
+    );
+    // INIT on the busy channel aborts its transaction; then the other channel works.
+    assert_eq!(transact(&mut d, cid, cmd::INIT, &[3; 8]).0, cmd::INIT);
+    assert_eq!(transact(&mut d, other, cmd::WINK, &[]).0, cmd::WINK);
+    assert_eq!(d.winks, 1);
+}
