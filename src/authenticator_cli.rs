@@ -49,6 +49,57 @@ pub struct ServeArgs {
     /// Name of an environment variable holding the store passphrase (instead of a key file).
     #[arg(long)]
     passphrase_env: Option<String>,
+    /// The authenticator's AAGUID (default: all zero).
+    #[arg(long)]
+    aaguid: Option<String>,
+    /// A PKCS#8 PEM private key (ES256, ES384, ES512 or Ed25519) for packed batch attestation.
+    #[arg(long, requires = "attestation_cert")]
+    attestation_key: Option<PathBuf>,
+    /// The PEM certificate chain (leaf first) of --attestation-key.
+    #[arg(long, requires = "attestation_key")]
+    attestation_cert: Option<PathBuf>,
+}
+
+/// Settings from the serve flags: AAGUID and batch attestation.
+fn settings(a: &ServeArgs) -> Result<Settings, String> {
+    let mut s = Settings::default();
+    if let Some(text) = &a.aaguid {
+        s.aaguid = keyhaven_proto::authdata::Aaguid::parse(text)
+            .ok_or_else(|| format!("--aaguid: not a UUID: {text:?}"))?;
+    }
+    if let (Some(key), Some(cert)) = (&a.attestation_key, &a.attestation_cert) {
+        let pem = std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        let body: String = pem
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        let der = keyhaven_proto::b64::decode(&body)
+            .map_err(|e| format!("{}: not a PKCS#8 PEM key: {e}", key.display()))?;
+        let signing = [
+            keyhaven_proto::cose::CoseAlgorithm::Es256,
+            keyhaven_proto::cose::CoseAlgorithm::Es384,
+            keyhaven_proto::cose::CoseAlgorithm::Es512,
+            keyhaven_proto::cose::CoseAlgorithm::EdDsa,
+        ]
+        .into_iter()
+        .find_map(|alg| keyhaven_crypto::signature::SigningKey::from_pkcs8(alg, &der).ok())
+        .ok_or_else(|| {
+            format!(
+                "{}: not an ES256/ES384/ES512/Ed25519 PKCS#8 key",
+                key.display()
+            )
+        })?;
+        let chain =
+            std::fs::read_to_string(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let x5c = keyhaven_rp::util::pem_certificates(&chain)
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        s.batch_attestation = Some(std::sync::Arc::new(
+            keyhaven_authenticator::BatchAttestation { key: signing, x5c },
+        ));
+    }
+    Ok(s)
 }
 
 struct CliUser {
@@ -135,7 +186,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
     if a.stdio == a.hid_socket.is_some() {
         return fail("choose one transport: --stdio or --hid-socket PATH");
     }
-    let store = match open_store(a.store, a.passphrase_env.as_deref()) {
+    let store = match open_store(a.store.clone(), a.passphrase_env.as_deref()) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -143,7 +194,11 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         presence: a.presence,
         uv: a.uv,
     };
-    let mut auth = match Authenticator::new(store, user, Settings::default()) {
+    let settings = match settings(&a) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut auth = match Authenticator::new(store, user, settings) {
         Ok(a) => a,
         Err(e) => return fail(e),
     };

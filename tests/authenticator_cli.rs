@@ -232,3 +232,117 @@ fn maintenance_subcommands() {
     assert_eq!(info["options"]["clientPin"], false, "reset removed the PIN");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn batch_attestation_flags() {
+    use keyhaven_crypto::signature::SigningKey;
+    use keyhaven_proto::attestation::AttestationObject;
+    use keyhaven_proto::b64;
+    use keyhaven_proto::cose::CoseAlgorithm;
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
+    let v = vectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "packed-es256.registration")
+        .unwrap();
+    let b = |x: &serde_json::Value| b64::decode(x.as_str().unwrap()).unwrap();
+    let pem = |label: &str, der: &[u8]| {
+        let body = b64::encode(der).replace('-', "+").replace('_', "/");
+        let lines: Vec<String> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    };
+    // The W3C attestation key and its certificate (the x5c leaf of the vector).
+    let key = SigningKey::from_ec_scalar(
+        CoseAlgorithm::Es256,
+        &b(&v["spec_inputs"]["attestation_private_key_b64url"]),
+    )
+    .unwrap();
+    let ao = AttestationObject::from_bytes(&b(&v["attestation_object_b64url"])).unwrap();
+    let leaf = ao.att_stmt.get_text("x5c").unwrap().as_array().unwrap()[0]
+        .as_bytes()
+        .unwrap()
+        .to_vec();
+    let dir = std::env::temp_dir().join(format!("keyhaven-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("att.key"),
+        pem("PRIVATE KEY", key.to_pkcs8().unwrap().expose()),
+    )
+    .unwrap();
+    std::fs::write(dir.join("att.pem"), pem("CERTIFICATE", &leaf)).unwrap();
+    let mut child = Process::new(env!("CARGO_BIN_EXE_keyhaven"))
+        .args([
+            "authenticator",
+            "serve",
+            "--stdio",
+            "--presence",
+            "always",
+            "--aaguid",
+            "876ca4f5-2071-c3e9-b255-09ef2cdf7ed6",
+        ])
+        .arg("--store")
+        .arg(dir.join("s.khs"))
+        .arg("--attestation-key")
+        .arg(dir.join("att.key"))
+        .arg("--attestation-cert")
+        .arg(dir.join("att.pem"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let make = Request::MakeCredential(MakeCredentialRequest {
+        client_data_hash: vec![1; 32],
+        rp: RpEntity {
+            id: "example.org".into(),
+            name: None,
+        },
+        user: UserEntity {
+            id: b"u".to_vec(),
+            name: None,
+            display_name: None,
+        },
+        pub_key_cred_params: vec![CredentialParameters {
+            type_: "public-key".into(),
+            alg: -7,
+        }],
+        ..Default::default()
+    })
+    .to_bytes();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&frame(&make))
+        .unwrap();
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    child.wait().unwrap();
+    let ResponseBody::MakeCredential(mc) = Response::from_bytes(Command::MakeCredential, &out[4..])
+        .unwrap()
+        .body
+    else {
+        panic!("makeCredential")
+    };
+    assert_eq!(mc.fmt, "packed");
+    let x5c = mc.att_stmt.get_text("x5c").unwrap().as_array().unwrap();
+    assert_eq!(x5c[0].as_bytes().unwrap(), leaf.as_slice());
+    assert_eq!(
+        mc.auth_data
+            .attested_credential_data
+            .unwrap()
+            .aaguid
+            .to_string(),
+        "876ca4f5-2071-c3e9-b255-09ef2cdf7ed6"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
