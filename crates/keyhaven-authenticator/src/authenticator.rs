@@ -139,9 +139,15 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     ) -> Result<Self, keyhaven_crypto::CryptoError> {
         // The PIN and config survive restarts: restore them from the store.
         let mut pin = PinState::new()?;
-        if let Ok(Some(saved)) = store.authenticator_state() {
-            pin.restore(&saved)
-                .map_err(|_| keyhaven_crypto::CryptoError::Library("stored authenticator state"))?;
+        let mut store = store;
+        match store.authenticator_state() {
+            Ok(Some(saved)) => pin
+                .restore(&saved)
+                .map_err(|_| keyhaven_crypto::CryptoError::Library("stored authenticator state"))?,
+            // First start: persist the fresh state (the device secret) right away.
+            _ => store
+                .set_authenticator_state(pin.persistent())
+                .map_err(|_| keyhaven_crypto::CryptoError::Library("store authenticator state"))?,
         }
         let counter = store
             .all()
@@ -301,7 +307,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             pin_uv_auth_protocols: Some(vec![2, 1]),
             force_pin_change: Some(self.pin.force_change),
             min_pin_length: Some(self.pin.min_pin_length as u64),
-            max_credential_id_length: Some(64),
+            max_credential_id_length: Some(1023),
             transports: Some(vec!["usb".into()]),
             algorithms: Some(
                 self.settings
@@ -468,8 +474,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         // Step 11: excludeList.
         if let Some(list) = &r.exclude_list {
             for d in list {
-                if let Some(c) = self.store.get(&d.id).map_err(store_err)? {
-                    if c.rp_id_hash == rp_id_hash && Self::visible(&c, uv, true) {
+                if let Some(c) = self.lookup(&d.id, &rp_id_hash)? {
+                    if Self::visible(&c, uv, true) {
                         let _ = self.user.presence(&r.rp.id);
                         return Err(StatusCode::Ctap2ErrCredentialExcluded);
                     }
@@ -516,8 +522,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             .as_ref()
             .is_some_and(|b| b.len() <= self.settings.max_cred_blob_length);
         self.counter += 1;
-        let cred = StoredCredential {
-            id: id.clone(),
+        let mut cred = StoredCredential {
+            id,
             rp_id: r.rp.id.clone(),
             rp_id_hash,
             user: r.user.clone(),
@@ -540,6 +546,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             third_party_payment,
             created: self.counter,
         };
+        // A non-discoverable credential's ID carries the credential, encrypted under
+        // the device secret (it also stays in the store for its counter).
+        if !rk {
+            if let Some(wrapped) = crate::wrap::wrap(self.pin.device_secret(), &cred) {
+                cred.id = wrapped;
+            }
+        }
+        let id = cred.id.clone();
         self.store.put(cred.clone()).map_err(store_err)?;
         // Extension outputs in authenticator data.
         let mut out = Vec::new();
@@ -672,8 +686,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             Some(list) => {
                 let mut found = Vec::new();
                 for d in list {
-                    if let Some(c) = self.store.get(&d.id).map_err(store_err)? {
-                        if c.rp_id_hash == rp_id_hash && Self::visible(&c, uv, true) {
+                    if let Some(c) = self.lookup(&d.id, &rp_id_hash)? {
+                        if Self::visible(&c, uv, true) {
                             found.push(c);
                         }
                     }
@@ -808,6 +822,21 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             resp.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         }
         Ok(resp)
+    }
+
+    /// A credential of this RP by ID: from the store, or unwrapped from a
+    /// credential ID this device issued (then stored, so its counter persists).
+    fn lookup(&mut self, id: &[u8], rp_id_hash: &[u8; 32]) -> CtapResult<Option<StoredCredential>> {
+        if let Some(c) = self.store.get(id).map_err(store_err)? {
+            return Ok((c.rp_id_hash == *rp_id_hash).then_some(c));
+        }
+        match crate::wrap::unwrap(self.pin.device_secret(), rp_id_hash, id) {
+            Some(c) => {
+                self.store.put(c.clone()).map_err(store_err)?;
+                Ok(Some(c))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The credential's parsed signing key, from a bounded cache (parsing and

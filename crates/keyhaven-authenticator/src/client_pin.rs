@@ -36,6 +36,8 @@ pub struct PinState {
     pub always_uv: bool,
     /// Code points of the current PIN.
     pin_length: usize,
+    /// The device secret that wraps non-discoverable credential IDs.
+    device_secret: SecretBytes,
     key_agreement: KeyAgreement,
     token: SecretBytes,
     token_protocol: Option<PinProtocol>,
@@ -57,6 +59,7 @@ impl PinState {
             force_change: false,
             always_uv: false,
             pin_length: 0,
+            device_secret: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
             key_agreement: KeyAgreement::generate()?,
             token: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
             token_protocol: None,
@@ -84,6 +87,10 @@ impl PinState {
             (Value::from(5), Value::Bool(self.force_change)),
             (Value::from(6), Value::Bool(self.always_uv)),
             (Value::from(7), Value::from(self.pin_length as u64)),
+            (
+                Value::from(8),
+                Value::Bytes(self.device_secret.expose().to_vec()),
+            ),
         ];
         if let Some(h) = self.pin_hash {
             m.push((Value::from(1), Value::Bytes(h.to_vec())));
@@ -120,7 +127,18 @@ impl PinState {
         self.force_change = v.get_int(5).and_then(Value::as_bool).ok_or_else(bad)?;
         self.always_uv = v.get_int(6).and_then(Value::as_bool).ok_or_else(bad)?;
         self.pin_length = v.get_int(7).and_then(Value::as_u64).ok_or_else(bad)? as usize;
+        let secret = v
+            .get_int(8)
+            .and_then(Value::as_bytes)
+            .filter(|s| s.len() == 32)
+            .ok_or_else(bad)?;
+        self.device_secret = SecretBytes::new(secret.to_vec());
         Ok(())
+    }
+
+    /// The device secret for wrapped credential IDs.
+    pub fn device_secret(&self) -> &[u8] {
+        self.device_secret.expose()
     }
 
     /// Whether a PIN is set.

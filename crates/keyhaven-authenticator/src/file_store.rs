@@ -20,12 +20,13 @@
 //! The master key is Argon2id(passphrase, salt) or 32 random bytes in a key
 //! file created with mode 0600.
 
-use crate::store::{CredentialIndex, CredentialStore, StoreError, StoredCredential};
+use crate::store::{
+    cred_from_value, cred_to_value, CredentialIndex, CredentialStore, StoreError, StoredCredential,
+};
 use keyhaven_crypto::cipher::{aes256_gcm_open, aes256_gcm_seal};
 use keyhaven_crypto::mac::{argon2id, hkdf_sha256, Argon2Params};
 use keyhaven_crypto::SecretBytes;
 use keyhaven_proto::cbor::{self, Value};
-use keyhaven_proto::ctap2::types::UserEntity;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -98,73 +99,6 @@ fn key_file(path: &Path) -> Result<SecretBytes, StoreError> {
 
 fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-
-fn cred_to_value(c: &StoredCredential) -> Value {
-    let bytes = |b: &[u8]| Value::Bytes(b.to_vec());
-    let opt_text = |t: &Option<String>| t.as_deref().map(Value::from).unwrap_or(Value::Null);
-    let mut m = vec![
-        (Value::from(1), bytes(&c.id)),
-        (Value::from(2), Value::from(c.rp_id.as_str())),
-        (Value::from(3), bytes(&c.user.id)),
-        (Value::from(4), opt_text(&c.user.name)),
-        (Value::from(5), opt_text(&c.user.display_name)),
-        (Value::from(6), Value::from(c.alg)),
-        (Value::from(7), bytes(c.private_key.expose())),
-        (Value::from(8), Value::from(c.sign_count)),
-        (Value::from(9), Value::Bool(c.discoverable)),
-        (Value::from(10), Value::from(c.cred_protect)),
-        (Value::from(14), Value::Bool(c.third_party_payment)),
-        (Value::from(15), Value::from(c.created)),
-    ];
-    if let Some((a, b)) = &c.cred_random {
-        m.push((
-            Value::from(11),
-            Value::Array(vec![bytes(a.expose()), bytes(b.expose())]),
-        ));
-    }
-    if let Some(blob) = &c.cred_blob {
-        m.push((Value::from(12), bytes(blob)));
-    }
-    if let Some(k) = &c.large_blob_key {
-        m.push((Value::from(13), bytes(k.expose())));
-    }
-    Value::canonical_map(m)
-}
-
-fn cred_from_value(v: &Value) -> Option<StoredCredential> {
-    let b = |k| v.get_int(k).and_then(Value::as_bytes).map(<[u8]>::to_vec);
-    let t = |k| v.get_int(k).and_then(Value::as_text).map(str::to_owned);
-    let rp_id = t(2)?;
-    Some(StoredCredential {
-        id: b(1)?,
-        rp_id_hash: keyhaven_crypto::digest::sha256(rp_id.as_bytes()),
-        rp_id,
-        user: UserEntity {
-            id: b(3)?,
-            name: t(4),
-            display_name: t(5),
-        },
-        alg: v.get_int(6)?.as_i64()?,
-        private_key: SecretBytes::new(b(7)?),
-        sign_count: u32::try_from(v.get_int(8)?.as_u64()?).ok()?,
-        discoverable: v.get_int(9)?.as_bool()?,
-        cred_protect: u8::try_from(v.get_int(10)?.as_u64()?).ok()?,
-        cred_random: v
-            .get_int(11)
-            .and_then(Value::as_array)
-            .and_then(|a| match a {
-                [x, y] => Some((
-                    SecretBytes::new(x.as_bytes()?.to_vec()),
-                    SecretBytes::new(y.as_bytes()?.to_vec()),
-                )),
-                _ => None,
-            }),
-        cred_blob: b(12),
-        large_blob_key: b(13).map(SecretBytes::new),
-        third_party_payment: v.get_int(14)?.as_bool()?,
-        created: v.get_int(15)?.as_u64()?,
-    })
 }
 
 impl FileStore {

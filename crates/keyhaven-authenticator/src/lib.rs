@@ -14,6 +14,7 @@
 //! | [`ctaphid`] | CTAPHID packet and channel layer, over a Unix socket | CTAP 2.2 §11.2 |
 //! | [`file_store`] | the encrypted, append-only, crash-safe persistent store | — |
 //! | [`stdio`] | the length-framed stdio transport | — |
+//! | [`wrap`] | credential IDs that carry their encrypted credential (non-discoverable) | CTAP 2.2 §6.1.2 |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod large_blobs;
 pub mod pin_protocol;
 pub mod stdio;
 pub mod store;
+pub mod wrap;
 
 pub use authenticator::{
     AlwaysApprove, Authenticator, BatchAttestation, Settings, UserInteraction,

@@ -558,3 +558,54 @@ fn refused_presence_is_operation_denied() {
         StatusCode::Ctap2ErrOperationDenied
     );
 }
+
+#[test]
+fn non_discoverable_ids_carry_their_credential() {
+    use keyhaven_authenticator::CredentialStore;
+    let mut a = authenticator(false);
+    let record = register(&mut a, -7, false, b"user-1");
+    assert!(
+        record.id.len() > 32 && record.id.len() <= 1023,
+        "a wrapped ID, {} bytes",
+        record.id.len()
+    );
+    assert_eq!(record.id[0], 1, "format version");
+    let (r, cd, ch) = get(&mut a, Some(record.id.clone()), None);
+    let ResponseBody::GetAssertion(ga) = r.unwrap() else {
+        panic!()
+    };
+    let updated = verify_assertion(&ga, cd, ch, &record);
+    // Even with the stored copy gone, the ID alone still authenticates (and the
+    // credential is stored again so its counter persists).
+    assert!(a.store_mut().delete(&record.id).unwrap());
+    let (r, cd, ch) = get(&mut a, Some(record.id.clone()), None);
+    let ResponseBody::GetAssertion(ga) = r.unwrap() else {
+        panic!()
+    };
+    let mut stale = updated.clone();
+    stale.sign_count = 0;
+    verify_assertion(&ga, cd, ch, &stale);
+    assert!(a.store().get(&record.id).unwrap().is_some());
+    // Bound to the RP: another RP ID cannot use it.
+    let mut other = GetAssertionRequest::new("example.com", vec![0; 32]);
+    other.allow_list = Some(vec![CredentialDescriptor::public_key(record.id.clone())]);
+    assert!(a.store_mut().delete(&record.id).unwrap());
+    assert_eq!(
+        send(&mut a, Request::GetAssertion(other)).unwrap_err(),
+        StatusCode::Ctap2ErrNoCredentials
+    );
+    // A tampered ID is not ours.
+    let mut tampered = record.id.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert_eq!(
+        get(&mut a, Some(tampered), None).0.unwrap_err(),
+        StatusCode::Ctap2ErrNoCredentials
+    );
+    // After a reset the device secret is new: old IDs are dead.
+    send(&mut a, Request::Reset).unwrap();
+    assert_eq!(
+        get(&mut a, Some(record.id), None).0.unwrap_err(),
+        StatusCode::Ctap2ErrNoCredentials
+    );
+}
