@@ -47,6 +47,19 @@ pub struct PinState {
 
 type R<T> = Result<T, StatusCode>;
 
+/// The permissions of a getPinUvAuthToken…WithPermissions request (§6.5.5.7):
+/// present, non-zero, and only ones this authenticator can grant.
+fn requested_permissions(r: &ClientPinRequest) -> R<u64> {
+    let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+    if perms == 0 {
+        return Err(StatusCode::Ctap1ErrInvalidParameter);
+    }
+    if perms & !SUPPORTED_PERMISSIONS != 0 {
+        return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
+    }
+    Ok(perms)
+}
+
 impl PinState {
     /// Fresh state at power-up: no PIN, a new key agreement key and token.
     pub fn new() -> Result<Self, keyhaven_crypto::CryptoError> {
@@ -178,14 +191,7 @@ impl PinState {
         permission: u64,
         rp_id: &str,
     ) -> R<()> {
-        let p =
-            PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
-        if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-        }
-        if self.token_permissions & permission == 0 {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-        }
+        self.check_token_for(protocol, param, message, permission)?;
         match &self.token_rp_id {
             Some(bound) if bound != rp_id => return Err(StatusCode::Ctap2ErrPinAuthInvalid),
             Some(_) => {}
@@ -204,14 +210,7 @@ impl PinState {
         message: &[u8],
         rp_id: Option<&str>,
     ) -> R<()> {
-        let p =
-            PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
-        if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-        }
-        if self.token_permissions & permissions::CM == 0 {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-        }
+        self.check_token_for(protocol, param, message, permissions::CM)?;
         match (&self.token_rp_id, rp_id) {
             (Some(bound), Some(rp)) if bound != rp => Err(StatusCode::Ctap2ErrPinAuthInvalid),
             (Some(_), None) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
@@ -374,14 +373,7 @@ impl PinState {
                     }
                     permissions::MC | permissions::GA
                 } else {
-                    let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                    if perms == 0 {
-                        return Err(StatusCode::Ctap1ErrInvalidParameter);
-                    }
-                    if perms & !SUPPORTED_PERMISSIONS != 0 {
-                        return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
-                    }
-                    perms
+                    requested_permissions(r)?
                 };
                 if !self.is_set() {
                     return Err(StatusCode::Ctap2ErrPinNotSet);
@@ -401,13 +393,7 @@ impl PinState {
                     .key_agreement
                     .as_ref()
                     .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                if perms == 0 {
-                    return Err(StatusCode::Ctap1ErrInvalidParameter);
-                }
-                if perms & !SUPPORTED_PERMISSIONS != 0 {
-                    return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
-                }
+                let perms = requested_permissions(r)?;
                 let secret = p
                     .decapsulate(&self.key_agreement, ka)
                     .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
