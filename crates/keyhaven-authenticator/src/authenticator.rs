@@ -9,6 +9,7 @@
 //! none / packed self attestation; built-in user verification through
 //! [`UserInteraction`].
 
+use crate::attestation::{attest, NewCredential, Statement};
 use crate::client_pin::PinState;
 use crate::cred_mgmt::{self, CredMgmtState};
 use crate::hmac_secret;
@@ -18,7 +19,7 @@ use crate::store::{CredentialStore, StoreError, StoredCredential};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_crypto::SecretBytes;
-use keyhaven_proto::authdata::{Aaguid, AttestedCredentialData, AuthenticatorData, Flags};
+use keyhaven_proto::authdata::{Aaguid, AuthenticatorData, Flags};
 use keyhaven_proto::cbor::Value;
 use keyhaven_proto::cose::{CoseAlgorithm, CoseKey};
 use keyhaven_proto::ctap2::get_assertion::{GetAssertionRequest, GetAssertionResponse};
@@ -57,15 +58,7 @@ impl UserInteraction for AlwaysApprove {
     }
 }
 
-/// A batch attestation key and its certificate chain (leaf first), for
-/// packed attestation with x5c (L3 §8.2; the leaf should meet §8.2.1).
-#[derive(Debug)]
-pub struct BatchAttestation {
-    /// The attestation private key.
-    pub key: SigningKey,
-    /// DER certificates, leaf first (the root is left to the relying party).
-    pub x5c: Vec<Vec<u8>>,
-}
+pub use crate::attestation::BatchAttestation;
 
 /// Static settings of the authenticator.
 #[derive(Clone, Debug)]
@@ -594,60 +587,29 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if uv {
             flags = flags | Flags::UV;
         }
-        let mut ad = AuthenticatorData::new(rp_id_hash, flags, 0).with_attested_credential_data(
-            AttestedCredentialData {
-                aaguid: self.settings.aaguid,
-                credential_id: id,
-                credential_public_key: key.public_key(),
-            },
-        );
-        if !out.is_empty() {
-            ad = ad.with_extensions(Value::canonical_map(out));
-        }
-        let ad_raw = ad.to_bytes();
         // Step 18: attestation, honouring attestationFormatsPreference.
         let fmt = r
             .attestation_formats_preference
             .as_ref()
-            .and_then(|prefs| {
-                prefs
-                    .iter()
-                    .find(|f| *f == "packed" || *f == "none")
-                    .cloned()
-            })
-            .unwrap_or_else(|| "packed".to_owned());
-        let signed = [ad_raw.as_slice(), &r.client_data_hash].concat();
-        let att_stmt = if fmt != "packed" {
-            Value::Map(vec![])
-        } else if let Some(batch) = &self.settings.batch_attestation {
-            // Basic attestation: the batch key signs, x5c carries its certificate chain.
-            let sig = batch.key.sign(&signed).map_err(crypto_err)?;
-            Value::canonical_map(vec![
-                (Value::from("alg"), Value::from(batch.key.algorithm().id())),
-                (Value::from("sig"), Value::Bytes(sig)),
-                (
-                    Value::from("x5c"),
-                    Value::Array(batch.x5c.iter().map(|c| Value::Bytes(c.clone())).collect()),
-                ),
-            ])
-        } else {
-            // Self attestation: the credential key signs.
-            let sig = key.sign(&signed).map_err(crypto_err)?;
-            Value::canonical_map(vec![
-                (Value::from("alg"), Value::from(alg.id())),
-                (Value::from("sig"), Value::Bytes(sig)),
-            ])
+            .and_then(|prefs| prefs.iter().find(|f| *f == "packed" || *f == "none"))
+            .map_or("packed", String::as_str);
+        let statement = match (fmt, &self.settings.batch_attestation) {
+            ("none", _) => Statement::None,
+            (_, Some(batch)) => Statement::PackedBatch(batch),
+            (_, None) => Statement::PackedSelf,
         };
-
-        Ok(MakeCredentialResponse {
-            fmt,
-            auth_data: ad,
-            auth_data_raw: ad_raw,
-            att_stmt,
-            ep_att: None,
-            large_blob_key: cred.large_blob_key.as_ref().map(|k| k.expose().to_vec()),
-            unsigned_extension_outputs: None,
-        })
+        let new = NewCredential {
+            rp_id_hash,
+            flags,
+            sign_count: 0,
+            aaguid: self.settings.aaguid,
+            credential_id: id,
+            key: &key,
+            extensions: (!out.is_empty()).then(|| Value::canonical_map(out)),
+        };
+        let mut response = attest(new, &r.client_data_hash, statement).map_err(crypto_err)?;
+        response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
+        Ok(response)
     }
 
     /// authenticatorGetAssertion (§6.2.2).

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attestation;
 pub mod authenticator;
 pub mod client_pin;
 pub mod cred_mgmt;
