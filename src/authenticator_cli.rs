@@ -198,17 +198,28 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut auth = match Authenticator::new(store, user, settings) {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
     if let Some(path) = &a.hid_socket {
-        let mut device = keyhaven_authenticator::ctaphid::HidDevice::new(auth);
-        return match keyhaven_authenticator::ctaphid::serve_unix(&mut device, path) {
+        use keyhaven_authenticator::ctaphid::{serve_unix, HidDevice, KeepaliveStatus, Signalling};
+        // KEEPALIVE reports say UPNEEDED while the terminal prompt waits.
+        let status = KeepaliveStatus::default();
+        let user = Signalling {
+            inner: user,
+            status: status.clone(),
+        };
+        let auth = match Authenticator::new(store, user, settings) {
+            Ok(a) => a,
+            Err(e) => return fail(e),
+        };
+        let mut device = HidDevice::with_keepalive(auth, status);
+        return match serve_unix(&mut device, path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(format!("{}: {e}", path.display())),
         };
     }
+    let mut auth = match Authenticator::new(store, user, settings) {
+        Ok(a) => a,
+        Err(e) => return fail(e),
+    };
     match keyhaven_authenticator::stdio::serve(
         &mut auth,
         std::io::stdin().lock(),

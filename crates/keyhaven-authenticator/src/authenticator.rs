@@ -110,7 +110,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     powered_up: Instant,
     next: Option<PendingAssertions>,
     counter: u64,
-    keys: std::collections::HashMap<Vec<u8>, std::rc::Rc<SigningKey>>,
+    keys: std::collections::HashMap<Vec<u8>, std::sync::Arc<SigningKey>>,
 }
 
 type CtapResult<T> = Result<T, StatusCode>;
@@ -803,12 +803,12 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// The credential's parsed signing key, from a bounded cache (parsing and
     /// validating PKCS#8 costs as much as a signature).
-    fn signing_key(&mut self, cred: &StoredCredential) -> CtapResult<std::rc::Rc<SigningKey>> {
+    fn signing_key(&mut self, cred: &StoredCredential) -> CtapResult<std::sync::Arc<SigningKey>> {
         if let Some(k) = self.keys.get(&cred.id) {
             return Ok(k.clone());
         }
         let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-        let key = std::rc::Rc::new(
+        let key = std::sync::Arc::new(
             SigningKey::from_pkcs8(alg, cred.private_key.expose()).map_err(crypto_err)?,
         );
         if self.keys.len() >= 1024 {

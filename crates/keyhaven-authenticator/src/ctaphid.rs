@@ -3,9 +3,14 @@
 //! 7609 bytes; channel allocation; transaction timeouts; busy handling. It is
 //! transport-agnostic: [`HidDevice::handle_report`] takes one report and returns
 //! the reports to send back. [`serve_unix`] runs it over a Unix stream socket
-//! (64 raw bytes per report), which is how it is tested.
+//! (64 raw bytes per report), which is how it is tested; there a CBOR command
+//! runs on a worker thread while KEEPALIVE reports (§11.2.9.2.4) go out every
+//! 100 ms, with STATUS_UPNEEDED while the user is asked for presence (wrap the
+//! user interaction in [`Signalling`] to report that).
 
 use crate::{Authenticator, CredentialStore, UserInteraction};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Report size.
@@ -55,6 +60,74 @@ pub mod err {
     pub const INVALID_CHANNEL: u8 = 0x0b;
 }
 
+/// KEEPALIVE status codes (§11.2.9.2.4).
+pub mod keepalive {
+    /// The authenticator is still processing the request.
+    pub const PROCESSING: u8 = 1;
+    /// The authenticator is waiting for user presence.
+    pub const UPNEEDED: u8 = 2;
+}
+
+/// Interval between KEEPALIVE reports while a CBOR command runs.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The status the next KEEPALIVE report carries, shared between the device and
+/// a [`Signalling`] user interaction.
+#[derive(Debug, Clone)]
+pub struct KeepaliveStatus(Arc<AtomicU8>);
+
+impl Default for KeepaliveStatus {
+    fn default() -> Self {
+        KeepaliveStatus(Arc::new(AtomicU8::new(keepalive::PROCESSING)))
+    }
+}
+
+impl KeepaliveStatus {
+    /// The current status code.
+    pub fn get(&self) -> u8 {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn set(&self, v: u8) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+}
+
+/// A user interaction that reports STATUS_UPNEEDED through `status` while it
+/// waits for presence.
+#[derive(Debug)]
+pub struct Signalling<U> {
+    /// The wrapped interaction.
+    pub inner: U,
+    /// Where the waiting state is reported.
+    pub status: KeepaliveStatus,
+}
+
+impl<U: UserInteraction> UserInteraction for Signalling<U> {
+    fn presence(&mut self, rp_id: &str) -> bool {
+        self.status.set(keepalive::UPNEEDED);
+        let given = self.inner.presence(rp_id);
+        self.status.set(keepalive::PROCESSING);
+        given
+    }
+    fn has_built_in_uv(&self) -> bool {
+        self.inner.has_built_in_uv()
+    }
+    fn verify_user(&mut self, rp_id: &str) -> bool {
+        self.status.set(keepalive::UPNEEDED);
+        let verified = self.inner.verify_user(rp_id);
+        self.status.set(keepalive::PROCESSING);
+        verified
+    }
+}
+
+/// What one report asks of the device.
+enum Step {
+    /// Reports to send now.
+    Reports(Vec<[u8; REPORT]>),
+    /// A complete CTAPHID_CBOR request on a channel, to run.
+    Cbor(u32, Vec<u8>),
+}
+
 struct Assembly {
     cid: u32,
     cmd: u8,
@@ -74,6 +147,8 @@ pub struct HidDevice<S: CredentialStore, U: UserInteraction> {
     lock: Option<(u32, Instant)>,
     /// Wink requests seen (for tests).
     pub winks: usize,
+    /// The status KEEPALIVE reports carry.
+    pub keepalive: KeepaliveStatus,
 }
 
 fn frames(cid: u32, cmd: u8, data: &[u8]) -> Vec<[u8; REPORT]> {
@@ -109,11 +184,38 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
             assembly: None,
             lock: None,
             winks: 0,
+            keepalive: KeepaliveStatus::default(),
+        }
+    }
+
+    /// A device whose KEEPALIVE reports carry `status` (shared with a
+    /// [`Signalling`] user interaction).
+    pub fn with_keepalive(authenticator: Authenticator<S, U>, status: KeepaliveStatus) -> Self {
+        HidDevice {
+            keepalive: status,
+            ..Self::new(authenticator)
         }
     }
 
     /// Handles one report from the host; returns the reports to send back.
+    /// A CBOR command runs inline (no KEEPALIVE reports; [`serve_unix`] sends them).
     pub fn handle_report(&mut self, report: &[u8; REPORT]) -> Vec<[u8; REPORT]> {
+        match self.step(report) {
+            Step::Reports(r) => r,
+            Step::Cbor(cid, data) => frames(cid, cmd::CBOR, &self.authenticator.process(&data)),
+        }
+    }
+
+    fn step(&mut self, report: &[u8; REPORT]) -> Step {
+        Step::Reports(match self.assemble(report) {
+            Ok(a) => return self.execute(a),
+            Err(reports) => reports,
+        })
+    }
+
+    /// Adds one report to the message being assembled: the complete message,
+    /// or the reports to answer with now.
+    fn assemble(&mut self, report: &[u8; REPORT]) -> Result<Assembly, Vec<[u8; REPORT]>> {
         let now = Instant::now();
         let cid = u32::from_be_bytes([report[0], report[1], report[2], report[3]]);
         if self
@@ -122,16 +224,16 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
             .is_some_and(|a| now.duration_since(a.started) > TRANSACTION_TIMEOUT)
         {
             let a = self.assembly.take().map(|a| a.cid).unwrap_or(cid);
-            return error(a, err::MSG_TIMEOUT);
+            return Err(error(a, err::MSG_TIMEOUT));
         }
         if cid == 0 || (cid != BROADCAST && !self.channels.contains(&cid)) {
-            return error(cid, err::INVALID_CHANNEL);
+            return Err(error(cid, err::INVALID_CHANNEL));
         }
         if let Some((owner, until)) = self.lock {
             if now > until {
                 self.lock = None;
             } else if owner != cid {
-                return error(cid, err::CHANNEL_BUSY);
+                return Err(error(cid, err::CHANNEL_BUSY));
             }
         }
         if report[4] & 0x80 != 0 {
@@ -139,17 +241,17 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
             let len = usize::from(u16::from_be_bytes([report[5], report[6]]));
             if let Some(a) = &self.assembly {
                 if a.cid != cid {
-                    return error(cid, err::CHANNEL_BUSY);
+                    return Err(error(cid, err::CHANNEL_BUSY));
                 }
                 // INIT on the busy channel aborts its transaction (§11.2.9.1.3).
                 if command != cmd::INIT {
                     self.assembly = None;
-                    return error(cid, err::INVALID_SEQ);
+                    return Err(error(cid, err::INVALID_SEQ));
                 }
                 self.assembly = None;
             }
             if len > MAX_MESSAGE {
-                return error(cid, err::INVALID_LEN);
+                return Err(error(cid, err::INVALID_LEN));
             }
             let n = len.min(REPORT - 7);
             let a = Assembly {
@@ -161,37 +263,37 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
                 started: now,
             };
             if a.data.len() == a.len {
-                return self.execute(a);
+                return Ok(a);
             }
             self.assembly = Some(a);
-            Vec::new()
+            Err(Vec::new())
         } else {
             let Some(a) = self.assembly.as_mut() else {
-                return Vec::new(); // Spurious continuation: ignored.
+                return Err(Vec::new()); // Spurious continuation: ignored.
             };
             if a.cid != cid {
-                return error(cid, err::CHANNEL_BUSY);
+                return Err(error(cid, err::CHANNEL_BUSY));
             }
             if report[4] != a.next_seq {
                 self.assembly = None;
-                return error(cid, err::INVALID_SEQ);
+                return Err(error(cid, err::INVALID_SEQ));
             }
             a.next_seq += 1;
             let n = (a.len - a.data.len()).min(REPORT - 5);
             a.data.extend_from_slice(&report[5..5 + n]);
             if a.data.len() == a.len {
                 let a = self.assembly.take().expect("assembly in progress");
-                return self.execute(a);
+                return Ok(a);
             }
-            Vec::new()
+            Err(Vec::new())
         }
     }
 
-    fn execute(&mut self, a: Assembly) -> Vec<[u8; REPORT]> {
-        match a.cmd {
+    fn execute(&mut self, a: Assembly) -> Step {
+        Step::Reports(match a.cmd {
             cmd::INIT => {
                 if a.data.len() != 8 {
-                    return error(a.cid, err::INVALID_LEN);
+                    return Step::Reports(error(a.cid, err::INVALID_LEN));
                 }
                 let new_cid = if a.cid == BROADCAST {
                     let c = self.next_cid;
@@ -221,7 +323,7 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
             cmd::LOCK => {
                 let secs = match a.data.as_slice() {
                     [s] if *s <= 10 => *s,
-                    _ => return error(a.cid, err::INVALID_PAR),
+                    _ => return Step::Reports(error(a.cid, err::INVALID_PAR)),
                 };
                 self.lock = (secs > 0)
                     .then(|| (a.cid, Instant::now() + Duration::from_secs(u64::from(secs))));
@@ -229,22 +331,25 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
             }
             cmd::CBOR => {
                 if a.data.is_empty() {
-                    return error(a.cid, err::INVALID_LEN);
+                    return Step::Reports(error(a.cid, err::INVALID_LEN));
                 }
-                let resp = self.authenticator.process(&a.data);
-                frames(a.cid, cmd::CBOR, &resp)
+                return Step::Cbor(a.cid, a.data);
             }
             // No operation is ever pending between reports: nothing to cancel, no answer (§11.2.9.2.3).
             cmd::CANCEL => Vec::new(),
             // CTAP1/U2F is not offered (NMSG capability set).
             cmd::MSG => error(a.cid, err::INVALID_CMD),
             _ => error(a.cid, err::INVALID_CMD),
-        }
+        })
     }
 }
 
-/// Serves one connection at a time on a Unix stream socket, 64 raw bytes per report.
-pub fn serve_unix<S: CredentialStore, U: UserInteraction>(
+/// Serves one connection at a time on a Unix stream socket, 64 raw bytes per
+/// report. A CBOR command runs on a worker thread; until it answers, a KEEPALIVE
+/// report with the current [`KeepaliveStatus`] goes out every
+/// [`KEEPALIVE_INTERVAL`]. Reports that arrive meanwhile wait in the socket and
+/// are handled after the answer (so a CANCEL cannot interrupt a presence prompt).
+pub fn serve_unix<S: CredentialStore + Send, U: UserInteraction + Send>(
     device: &mut HidDevice<S, U>,
     path: &std::path::Path,
 ) -> std::io::Result<()> {
@@ -260,7 +365,33 @@ pub fn serve_unix<S: CredentialStore, U: UserInteraction>(
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(e),
             }
-            for r in device.handle_report(&report) {
+            let reports = match device.step(&report) {
+                Step::Reports(r) => r,
+                Step::Cbor(cid, data) => {
+                    let status = device.keepalive.clone();
+                    let auth = &mut device.authenticator;
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let resp = std::thread::scope(|s| {
+                        s.spawn(move || {
+                            let _ = tx.send(auth.process(&data));
+                        });
+                        loop {
+                            match rx.recv_timeout(KEEPALIVE_INTERVAL) {
+                                Ok(resp) => return Ok(resp),
+                                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                    // §11.2.9.2.4: CTAPHID_KEEPALIVE while processing.
+                                    for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
+                                        conn.write_all(&r)?;
+                                    }
+                                }
+                                Err(e) => return Err(std::io::Error::other(e)),
+                            }
+                        }
+                    })?;
+                    frames(cid, cmd::CBOR, &resp)
+                }
+            };
+            for r in reports {
                 conn.write_all(&r)?;
             }
         }

@@ -117,3 +117,82 @@ fn init_ping_cbor_and_errors() {
     assert_eq!(transact(&mut d, other, cmd::WINK, &[]).0, cmd::WINK);
     assert_eq!(d.winks, 1);
 }
+
+/// Presence that takes a while, as a person would.
+struct SlowTouch;
+
+impl keyhaven_authenticator::UserInteraction for SlowTouch {
+    fn presence(&mut self, _: &str) -> bool {
+        std::thread::sleep(std::time::Duration::from_millis(450));
+        true
+    }
+    fn has_built_in_uv(&self) -> bool {
+        false
+    }
+    fn verify_user(&mut self, _: &str) -> bool {
+        false
+    }
+}
+
+#[test]
+fn keepalive_upneeded_while_waiting_for_presence() {
+    use keyhaven_authenticator::ctaphid::{keepalive, serve_unix, KeepaliveStatus, Signalling};
+    use std::io::{Read, Write};
+    let status = KeepaliveStatus::default();
+    let user = Signalling {
+        inner: SlowTouch,
+        status: status.clone(),
+    };
+    let auth = Authenticator::new(MemoryStore::new(10), user, Settings::default()).unwrap();
+    let mut device = HidDevice::with_keepalive(auth, status);
+    let dir = std::env::temp_dir().join(format!("keyhaven-keepalive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hid.sock");
+    let server_path = path.clone();
+    std::thread::spawn(move || serve_unix(&mut device, &server_path));
+    let mut conn = loop {
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(c) => break c,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    let read = |conn: &mut std::os::unix::net::UnixStream| {
+        let mut r = [0u8; REPORT];
+        conn.read_exact(&mut r).unwrap();
+        r
+    };
+    conn.write_all(&init_report(0xffff_ffff, cmd::INIT, 8, &[7; 8]))
+        .unwrap();
+    let init = read(&mut conn);
+    assert_eq!(init[4], 0x80 | cmd::INIT);
+    let cid = u32::from_be_bytes(init[15..19].try_into().unwrap());
+    // authenticatorSelection (0x0B) waits for a touch.
+    conn.write_all(&init_report(cid, cmd::CBOR, 1, &[0x0b]))
+        .unwrap();
+    let mut keepalives = Vec::new();
+    let answer = loop {
+        let r = read(&mut conn);
+        assert_eq!(u32::from_be_bytes(r[..4].try_into().unwrap()), cid);
+        if r[4] == 0x80 | cmd::KEEPALIVE {
+            assert_eq!(u16::from_be_bytes([r[5], r[6]]), 1, "one status byte");
+            keepalives.push(r[7]);
+        } else {
+            break r;
+        }
+    };
+    assert_eq!(answer[4], 0x80 | cmd::CBOR);
+    assert_eq!(answer[7], 0, "CTAP2_OK after the touch");
+    assert!(
+        keepalives.len() >= 2,
+        "KEEPALIVE every 100 ms during a 450 ms wait, got {keepalives:?}"
+    );
+    assert!(
+        keepalives.iter().all(|s| *s == keepalive::UPNEEDED),
+        "status UPNEEDED while waiting for presence: {keepalives:?}"
+    );
+    // Without a wait there are none: getInfo answers at once.
+    conn.write_all(&init_report(cid, cmd::CBOR, 1, &[0x04]))
+        .unwrap();
+    assert_eq!(read(&mut conn)[4], 0x80 | cmd::CBOR);
+    let _ = std::fs::remove_dir_all(&dir);
+}
