@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Serve CTAPHID (64-byte reports) on this Unix socket path instead.
     #[arg(long, value_name = "PATH")]
     hid_socket: Option<PathBuf>,
+    /// Appear as a USB FIDO security key through Linux /dev/uhid (needs a build
+    /// with `--features uhid` and write access to /dev/uhid).
+    #[arg(long)]
+    uhid: bool,
     /// The credential store (default: $XDG_DATA_HOME/keyhaven/authenticator.khs).
     #[arg(long)]
     store: Option<PathBuf>,
@@ -183,8 +187,16 @@ fn open_store(store: Option<PathBuf>, passphrase_env: Option<&str>) -> Result<Fi
 
 /// keyhaven authenticator serve.
 pub fn serve(a: ServeArgs) -> ExitCode {
-    if a.stdio == a.hid_socket.is_some() {
-        return fail("choose one transport: --stdio or --hid-socket PATH");
+    if [a.stdio, a.hid_socket.is_some(), a.uhid]
+        .iter()
+        .filter(|t| **t)
+        .count()
+        != 1
+    {
+        return fail("choose one transport: --stdio, --hid-socket PATH or --uhid");
+    }
+    if a.uhid && !cfg!(all(feature = "uhid", target_os = "linux")) {
+        return fail("--uhid needs a Linux build with `--features uhid`");
     }
     let store = match open_store(a.store.clone(), a.passphrase_env.as_deref()) {
         Ok(s) => s,
@@ -198,8 +210,8 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    if let Some(path) = &a.hid_socket {
-        use keyhaven_authenticator::ctaphid::{serve_unix, HidDevice, KeepaliveStatus, Signalling};
+    if a.hid_socket.is_some() || a.uhid {
+        use keyhaven_authenticator::ctaphid::{HidDevice, KeepaliveStatus, Signalling};
         // KEEPALIVE reports say UPNEEDED while the terminal prompt waits.
         let status = KeepaliveStatus::default();
         let user = Signalling {
@@ -211,9 +223,12 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             Err(e) => return fail(e),
         };
         let mut device = HidDevice::with_keepalive(auth, status);
-        return match serve_unix(&mut device, path) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(format!("{}: {e}", path.display())),
+        return match &a.hid_socket {
+            Some(path) => match keyhaven_authenticator::ctaphid::serve_unix(&mut device, path) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!("{}: {e}", path.display())),
+            },
+            None => serve_uhid(&mut device),
         };
     }
     let mut auth = match Authenticator::new(store, user, settings) {
@@ -497,4 +512,31 @@ pub fn maintenance(m: Maintenance) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+#[cfg(all(feature = "uhid", target_os = "linux"))]
+fn serve_uhid<S, U>(device: &mut keyhaven_authenticator::ctaphid::HidDevice<S, U>) -> ExitCode
+where
+    S: CredentialStore + Send,
+    U: UserInteraction + Send,
+{
+    use keyhaven_authenticator::uhid::UhidLink;
+    // pid.codes test VID/PID.
+    let mut link = match UhidLink::create("keyhaven authenticator", 0x1209, 0x0001) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("/dev/uhid: {e}")),
+    };
+    match keyhaven_authenticator::ctaphid::serve(device, &mut link) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("/dev/uhid: {e}")),
+    }
+}
+
+#[cfg(not(all(feature = "uhid", target_os = "linux")))]
+fn serve_uhid<S, U>(_: &mut keyhaven_authenticator::ctaphid::HidDevice<S, U>) -> ExitCode
+where
+    S: CredentialStore + Send,
+    U: UserInteraction + Send,
+{
+    fail("--uhid needs a Linux build with `--features uhid`")
 }

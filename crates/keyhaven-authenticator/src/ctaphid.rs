@@ -344,57 +344,83 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
     }
 }
 
+/// A link that carries 64-byte HID reports: a Unix socket, or /dev/uhid.
+pub trait ReportLink {
+    /// The next report from the host; `None` when the host has gone.
+    fn read_report(&mut self) -> std::io::Result<Option<[u8; REPORT]>>;
+    /// Sends one report to the host.
+    fn write_report(&mut self, report: &[u8; REPORT]) -> std::io::Result<()>;
+}
+
+impl ReportLink for std::os::unix::net::UnixStream {
+    fn read_report(&mut self) -> std::io::Result<Option<[u8; REPORT]>> {
+        use std::io::Read;
+        let mut report = [0u8; REPORT];
+        match self.read_exact(&mut report) {
+            Ok(()) => Ok(Some(report)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    fn write_report(&mut self, report: &[u8; REPORT]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.write_all(report)
+    }
+}
+
+/// Runs the device over `link` until the host goes away. A CBOR command runs on
+/// a worker thread; until it answers, a KEEPALIVE report with the current
+/// [`KeepaliveStatus`] goes out every [`KEEPALIVE_INTERVAL`]. Reports that
+/// arrive meanwhile wait in the link and are handled after the answer (so a
+/// CANCEL cannot interrupt a presence prompt).
+pub fn serve<S: CredentialStore + Send, U: UserInteraction + Send, L: ReportLink>(
+    device: &mut HidDevice<S, U>,
+    link: &mut L,
+) -> std::io::Result<()> {
+    while let Some(report) = link.read_report()? {
+        let reports = match device.step(&report) {
+            Step::Reports(r) => r,
+            Step::Cbor(cid, data) => {
+                let status = device.keepalive.clone();
+                let auth = &mut device.authenticator;
+                let (tx, rx) = std::sync::mpsc::channel();
+                let resp = std::thread::scope(|s| {
+                    s.spawn(move || {
+                        let _ = tx.send(auth.process(&data));
+                    });
+                    loop {
+                        match rx.recv_timeout(KEEPALIVE_INTERVAL) {
+                            Ok(resp) => return Ok(resp),
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                // §11.2.9.2.4: CTAPHID_KEEPALIVE while processing.
+                                for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
+                                    link.write_report(&r)?;
+                                }
+                            }
+                            Err(e) => return Err(std::io::Error::other(e)),
+                        }
+                    }
+                })?;
+                frames(cid, cmd::CBOR, &resp)
+            }
+        };
+        for r in reports {
+            link.write_report(&r)?;
+        }
+    }
+    Ok(())
+}
+
 /// Serves one connection at a time on a Unix stream socket, 64 raw bytes per
-/// report. A CBOR command runs on a worker thread; until it answers, a KEEPALIVE
-/// report with the current [`KeepaliveStatus`] goes out every
-/// [`KEEPALIVE_INTERVAL`]. Reports that arrive meanwhile wait in the socket and
-/// are handled after the answer (so a CANCEL cannot interrupt a presence prompt).
+/// report, through [`serve`].
 pub fn serve_unix<S: CredentialStore + Send, U: UserInteraction + Send>(
     device: &mut HidDevice<S, U>,
     path: &std::path::Path,
 ) -> std::io::Result<()> {
-    use std::io::{Read, Write};
     let _ = std::fs::remove_file(path);
     let listener = std::os::unix::net::UnixListener::bind(path)?;
     for conn in listener.incoming() {
-        let mut conn = conn?;
-        let mut report = [0u8; REPORT];
-        loop {
-            match conn.read_exact(&mut report) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(e),
-            }
-            let reports = match device.step(&report) {
-                Step::Reports(r) => r,
-                Step::Cbor(cid, data) => {
-                    let status = device.keepalive.clone();
-                    let auth = &mut device.authenticator;
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    let resp = std::thread::scope(|s| {
-                        s.spawn(move || {
-                            let _ = tx.send(auth.process(&data));
-                        });
-                        loop {
-                            match rx.recv_timeout(KEEPALIVE_INTERVAL) {
-                                Ok(resp) => return Ok(resp),
-                                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                                    // §11.2.9.2.4: CTAPHID_KEEPALIVE while processing.
-                                    for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
-                                        conn.write_all(&r)?;
-                                    }
-                                }
-                                Err(e) => return Err(std::io::Error::other(e)),
-                            }
-                        }
-                    })?;
-                    frames(cid, cmd::CBOR, &resp)
-                }
-            };
-            for r in reports {
-                conn.write_all(&r)?;
-            }
-        }
+        serve(device, &mut conn?)?;
     }
     Ok(())
 }

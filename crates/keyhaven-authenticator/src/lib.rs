@@ -31,6 +31,8 @@ pub mod large_blobs;
 pub mod pin_protocol;
 pub mod stdio;
 pub mod store;
+#[cfg(all(feature = "uhid", target_os = "linux"))]
+pub mod uhid;
 pub mod wrap;
 
 pub use authenticator::{
