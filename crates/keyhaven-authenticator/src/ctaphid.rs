@@ -9,7 +9,8 @@
 //! user interaction in [`Signalling`] to report that).
 
 use crate::{Authenticator, CredentialStore, UserInteraction};
-use std::sync::atomic::{AtomicU8, Ordering};
+use keyhaven_proto::ctap2::StatusCode;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,14 +72,18 @@ pub mod keepalive {
 /// Interval between KEEPALIVE reports while a CBOR command runs.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The status the next KEEPALIVE report carries, shared between the device and
-/// a [`Signalling`] user interaction.
+/// The status the next KEEPALIVE report carries, and whether the host
+/// cancelled the running command; shared between the device and a
+/// [`Signalling`] user interaction.
 #[derive(Debug, Clone)]
-pub struct KeepaliveStatus(Arc<AtomicU8>);
+pub struct KeepaliveStatus(Arc<AtomicU8>, Arc<AtomicBool>);
 
 impl Default for KeepaliveStatus {
     fn default() -> Self {
-        KeepaliveStatus(Arc::new(AtomicU8::new(keepalive::PROCESSING)))
+        KeepaliveStatus(
+            Arc::new(AtomicU8::new(keepalive::PROCESSING)),
+            Arc::new(AtomicBool::new(false)),
+        )
     }
 }
 
@@ -90,10 +95,18 @@ impl KeepaliveStatus {
     fn set(&self, v: u8) {
         self.0.store(v, Ordering::Relaxed);
     }
+    /// Whether the host sent CTAPHID_CANCEL for the running command.
+    pub fn cancelled(&self) -> bool {
+        self.1.load(Ordering::SeqCst)
+    }
+    fn set_cancelled(&self, v: bool) {
+        self.1.store(v, Ordering::SeqCst);
+    }
 }
 
 /// A user interaction that reports STATUS_UPNEEDED through `status` while it
-/// waits for presence.
+/// waits for presence, and counts an answer given after the host cancelled as
+/// a refusal.
 #[derive(Debug)]
 pub struct Signalling<U> {
     /// The wrapped interaction.
@@ -107,7 +120,7 @@ impl<U: UserInteraction> UserInteraction for Signalling<U> {
         self.status.set(keepalive::UPNEEDED);
         let given = self.inner.presence(rp_id);
         self.status.set(keepalive::PROCESSING);
-        given
+        given && !self.status.cancelled()
     }
     fn has_built_in_uv(&self) -> bool {
         self.inner.has_built_in_uv()
@@ -116,7 +129,7 @@ impl<U: UserInteraction> UserInteraction for Signalling<U> {
         self.status.set(keepalive::UPNEEDED);
         let verified = self.inner.verify_user(rp_id);
         self.status.set(keepalive::PROCESSING);
-        verified
+        verified && !self.status.cancelled()
     }
 }
 
@@ -345,11 +358,13 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
 }
 
 /// A link that carries 64-byte HID reports: a Unix socket, or /dev/uhid.
-pub trait ReportLink {
+pub trait ReportLink: Sized {
     /// The next report from the host; `None` when the host has gone.
     fn read_report(&mut self) -> std::io::Result<Option<[u8; REPORT]>>;
     /// Sends one report to the host.
     fn write_report(&mut self, report: &[u8; REPORT]) -> std::io::Result<()>;
+    /// A second handle on the same link, used to read while the first writes.
+    fn try_clone(&self) -> std::io::Result<Self>;
 }
 
 impl ReportLink for std::os::unix::net::UnixStream {
@@ -366,49 +381,127 @@ impl ReportLink for std::os::unix::net::UnixStream {
         use std::io::Write;
         self.write_all(report)
     }
+    fn try_clone(&self) -> std::io::Result<Self> {
+        std::os::unix::net::UnixStream::try_clone(self)
+    }
 }
 
-/// Runs the device over `link` until the host goes away. A CBOR command runs on
-/// a worker thread; until it answers, a KEEPALIVE report with the current
-/// [`KeepaliveStatus`] goes out every [`KEEPALIVE_INTERVAL`]. Reports that
-/// arrive meanwhile wait in the link and are handled after the answer (so a
-/// CANCEL cannot interrupt a presence prompt).
-pub fn serve<S: CredentialStore + Send, U: UserInteraction + Send, L: ReportLink>(
-    device: &mut HidDevice<S, U>,
-    link: &mut L,
-) -> std::io::Result<()> {
-    while let Some(report) = link.read_report()? {
-        let reports = match device.step(&report) {
-            Step::Reports(r) => r,
-            Step::Cbor(cid, data) => {
-                let status = device.keepalive.clone();
-                let auth = &mut device.authenticator;
-                let (tx, rx) = std::sync::mpsc::channel();
-                let resp = std::thread::scope(|s| {
-                    s.spawn(move || {
-                        let _ = tx.send(auth.process(&data));
-                    });
-                    loop {
-                        match rx.recv_timeout(KEEPALIVE_INTERVAL) {
-                            Ok(resp) => return Ok(resp),
-                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                                // §11.2.9.2.4: CTAPHID_KEEPALIVE while processing.
-                                for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
+enum Event {
+    Report(std::io::Result<Option<[u8; REPORT]>>),
+    Done(Vec<u8>),
+}
+
+/// Runs the device over `link` until the host goes away.
+///
+/// A reader thread takes reports off the link. A CBOR command runs on a worker
+/// thread; until it answers, a KEEPALIVE report with the current
+/// [`KeepaliveStatus`] goes out every [`KEEPALIVE_INTERVAL`] (§11.2.9.2.4).
+/// Meanwhile CTAPHID_CANCEL on the command's channel answers at once with
+/// CTAP2_ERR_KEEPALIVE_CANCEL (§11.2.9.1.5; a presence answer given later
+/// counts as a refusal through [`Signalling`], and the command's own answer is
+/// dropped; reports after the CANCEL wait until the command has ended); any
+/// other request gets ERR_CHANNEL_BUSY.
+pub fn serve<S, U, L>(device: &mut HidDevice<S, U>, link: &mut L) -> std::io::Result<()>
+where
+    S: CredentialStore + Send,
+    U: UserInteraction + Send,
+    L: ReportLink + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    let mut reader = link.try_clone()?;
+    let reports_tx = tx.clone();
+    std::thread::spawn(move || loop {
+        let r = reader.read_report();
+        let last = !matches!(r, Ok(Some(_)));
+        if reports_tx.send(Event::Report(r)).is_err() || last {
+            return;
+        }
+    });
+    // Reports that came after a CANCEL, while the cancelled command finished.
+    let mut deferred = std::collections::VecDeque::new();
+    loop {
+        let next = match deferred.pop_front() {
+            Some(r) => Ok(Event::Report(Ok(Some(r)))),
+            None => rx.recv(),
+        };
+        let report = match next {
+            Ok(Event::Report(Ok(Some(r)))) => r,
+            Ok(Event::Report(Err(e))) => return Err(e),
+            Ok(Event::Report(Ok(None))) | Err(_) => return Ok(()),
+            Ok(Event::Done(_)) => continue, // The answer to a cancelled command.
+        };
+        let (cid, data) = match device.step(&report) {
+            Step::Reports(out) => {
+                for r in out {
+                    link.write_report(&r)?;
+                }
+                continue;
+            }
+            Step::Cbor(cid, data) => (cid, data),
+        };
+        let status = device.keepalive.clone();
+        status.set_cancelled(false);
+        let auth = &mut device.authenticator;
+        let done_tx = tx.clone();
+        let host_stays = std::thread::scope(|s| {
+            let mut gone = false;
+            s.spawn(move || {
+                let _ = done_tx.send(Event::Done(auth.process(&data)));
+            });
+            loop {
+                let event = match rx.recv_timeout(KEEPALIVE_INTERVAL) {
+                    Ok(e) => e,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        if !status.cancelled() {
+                            for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
+                                link.write_report(&r)?;
+                            }
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(std::io::Error::other(e)),
+                };
+                match event {
+                    Event::Done(resp) => {
+                        if !status.cancelled() {
+                            for r in frames(cid, cmd::CBOR, &resp) {
+                                link.write_report(&r)?;
+                            }
+                        }
+                        return Ok(!gone);
+                    }
+                    Event::Report(Ok(Some(r))) => {
+                        let from = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+                        if from == cid && r[4] == 0x80 | cmd::CANCEL {
+                            if !status.cancelled() {
+                                status.set_cancelled(true);
+                                let code = [StatusCode::Ctap2ErrKeepaliveCancel.to_byte()];
+                                for r in frames(cid, cmd::CBOR, &code) {
                                     link.write_report(&r)?;
                                 }
                             }
-                            Err(e) => return Err(std::io::Error::other(e)),
+                        } else if status.cancelled() {
+                            // Cancelled, waiting for the command to end: handled after it.
+                            deferred.push_back(r);
+                        } else if r[4] & 0x80 != 0 {
+                            for r in error(from, err::CHANNEL_BUSY) {
+                                link.write_report(&r)?;
+                            }
                         }
                     }
-                })?;
-                frames(cid, cmd::CBOR, &resp)
+                    // The host went away: finish the command, then stop.
+                    Event::Report(Ok(None)) => {
+                        status.set_cancelled(true);
+                        gone = true;
+                    }
+                    Event::Report(Err(e)) => return Err(e),
+                }
             }
-        };
-        for r in reports {
-            link.write_report(&r)?;
+        })?;
+        if !host_stays {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// Serves one connection at a time on a Unix stream socket, 64 raw bytes per
@@ -420,7 +513,12 @@ pub fn serve_unix<S: CredentialStore + Send, U: UserInteraction + Send>(
     let _ = std::fs::remove_file(path);
     let listener = std::os::unix::net::UnixListener::bind(path)?;
     for conn in listener.incoming() {
-        serve(device, &mut conn?)?;
+        match serve(device, &mut conn?) {
+            Ok(()) => {}
+            // A host that vanished mid-write ends its connection, not the server.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

@@ -127,6 +127,8 @@ pub fn parse_event(e: &[u8]) -> Incoming {
 /// `/dev/uhid` with one FIDO device created on it.
 pub struct UhidLink {
     file: std::fs::File,
+    /// The handle that created the device destroys it.
+    owner: bool,
 }
 
 impl UhidLink {
@@ -137,13 +139,15 @@ impl UhidLink {
             .write(true)
             .open("/dev/uhid")?;
         file.write_all(&create2_event(name, vendor, product))?;
-        Ok(UhidLink { file })
+        Ok(UhidLink { file, owner: true })
     }
 }
 
 impl Drop for UhidLink {
     fn drop(&mut self) {
-        let _ = self.file.write_all(&destroy_event());
+        if self.owner {
+            let _ = self.file.write_all(&destroy_event());
+        }
     }
 }
 
@@ -164,6 +168,12 @@ impl ReportLink for UhidLink {
     }
     fn write_report(&mut self, report: &[u8; REPORT]) -> std::io::Result<()> {
         self.file.write_all(&input2_event(report))
+    }
+    fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(UhidLink {
+            file: self.file.try_clone()?,
+            owner: false,
+        })
     }
 }
 

@@ -196,3 +196,111 @@ fn keepalive_upneeded_while_waiting_for_presence() {
     assert_eq!(read(&mut conn)[4], 0x80 | cmd::CBOR);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
+    use keyhaven_authenticator::ctaphid::{serve_unix, KeepaliveStatus, Signalling};
+    use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
+    use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
+    use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+    use keyhaven_proto::ctap2::Request;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let status = KeepaliveStatus::default();
+    let user = Signalling {
+        inner: SlowTouch,
+        status: status.clone(),
+    };
+    let auth = Authenticator::new(MemoryStore::new(10), user, Settings::default()).unwrap();
+    let mut device = HidDevice::with_keepalive(auth, status);
+    let dir = std::env::temp_dir().join(format!("keyhaven-cancel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hid.sock");
+    let server_path = path.clone();
+    std::thread::spawn(move || serve_unix(&mut device, &server_path));
+    let mut conn = loop {
+        match UnixStream::connect(&path) {
+            Ok(c) => break c,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    let read = |conn: &mut UnixStream| {
+        let mut r = [0u8; REPORT];
+        conn.read_exact(&mut r).unwrap();
+        r
+    };
+    // The first report that is not a KEEPALIVE.
+    let answer = |conn: &mut UnixStream| loop {
+        let r = read(conn);
+        if r[4] != 0x80 | cmd::KEEPALIVE {
+            break r;
+        }
+    };
+    let alloc = |conn: &mut UnixStream, nonce: u8| {
+        conn.write_all(&init_report(0xffff_ffff, cmd::INIT, 8, &[nonce; 8]))
+            .unwrap();
+        let r = read(conn);
+        u32::from_be_bytes(r[15..19].try_into().unwrap())
+    };
+    let cid = alloc(&mut conn, 1);
+    let other = alloc(&mut conn, 2);
+    let make = Request::MakeCredential(MakeCredentialRequest {
+        client_data_hash: vec![1; 32],
+        rp: RpEntity {
+            id: "example.org".into(),
+            name: None,
+        },
+        user: UserEntity {
+            id: b"u".to_vec(),
+            name: None,
+            display_name: None,
+        },
+        pub_key_cred_params: vec![CredentialParameters {
+            type_: "public-key".into(),
+            alg: -7,
+        }],
+        options: Some(Options {
+            rk: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .to_bytes();
+    let first = make.len().min(57);
+    conn.write_all(&init_report(cid, cmd::CBOR, make.len(), &make[..first]))
+        .unwrap();
+    for (seq, chunk) in make[first..].chunks(59).enumerate() {
+        conn.write_all(&cont_report(cid, seq as u8, chunk)).unwrap();
+    }
+    // While the touch is awaited: KEEPALIVE, another channel is busy, CANCEL answers at once.
+    assert_eq!(read(&mut conn)[4], 0x80 | cmd::KEEPALIVE);
+    conn.write_all(&init_report(other, cmd::PING, 1, &[9]))
+        .unwrap();
+    let busy = answer(&mut conn);
+    assert_eq!((busy[4], busy[7]), (0x80 | cmd::ERROR, err::CHANNEL_BUSY));
+    conn.write_all(&init_report(cid, cmd::CANCEL, 0, &[]))
+        .unwrap();
+    let cancelled = answer(&mut conn);
+    assert_eq!(
+        (
+            cancelled[4],
+            u16::from_be_bytes([cancelled[5], cancelled[6]]),
+            cancelled[7]
+        ),
+        (0x80 | cmd::CBOR, 1, 0x2d),
+        "CTAP2_ERR_KEEPALIVE_CANCEL"
+    );
+    // The touch that comes later is refused: no credential was made.
+    let get =
+        Request::GetAssertion(GetAssertionRequest::new("example.org", vec![2; 32])).to_bytes();
+    conn.write_all(&init_report(cid, cmd::CBOR, get.len(), &get))
+        .unwrap();
+    let r = answer(&mut conn);
+    assert_eq!(
+        r[4],
+        0x80 | cmd::CBOR,
+        "no stray answer to the cancelled command"
+    );
+    assert_eq!(r[7], 0x2e, "CTAP2_ERR_NO_CREDENTIALS");
+    let _ = std::fs::remove_dir_all(&dir);
+}
