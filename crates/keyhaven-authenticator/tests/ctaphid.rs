@@ -134,10 +134,9 @@ impl keyhaven_authenticator::UserInteraction for SlowTouch {
     }
 }
 
-#[test]
-fn keepalive_upneeded_while_waiting_for_presence() {
-    use keyhaven_authenticator::ctaphid::{keepalive, serve_unix, KeepaliveStatus, Signalling};
-    use std::io::{Read, Write};
+/// A slow-touch device served on a Unix socket in its own directory, and a connection to it.
+fn slow_device_on_socket(name: &str) -> (std::path::PathBuf, std::os::unix::net::UnixStream) {
+    use keyhaven_authenticator::ctaphid::{serve_unix, KeepaliveStatus, Signalling};
     let status = KeepaliveStatus::default();
     let user = Signalling {
         inner: SlowTouch,
@@ -145,17 +144,24 @@ fn keepalive_upneeded_while_waiting_for_presence() {
     };
     let auth = Authenticator::new(MemoryStore::new(10), user, Settings::default()).unwrap();
     let mut device = HidDevice::with_keepalive(auth, status);
-    let dir = std::env::temp_dir().join(format!("keyhaven-keepalive-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hid.sock");
     let server_path = path.clone();
     std::thread::spawn(move || serve_unix(&mut device, &server_path));
-    let mut conn = loop {
+    loop {
         match std::os::unix::net::UnixStream::connect(&path) {
-            Ok(c) => break c,
+            Ok(c) => return (dir, c),
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
-    };
+    }
+}
+
+#[test]
+fn keepalive_upneeded_while_waiting_for_presence() {
+    use keyhaven_authenticator::ctaphid::keepalive;
+    use std::io::{Read, Write};
+    let (dir, mut conn) = slow_device_on_socket("keepalive");
     let read = |conn: &mut std::os::unix::net::UnixStream| {
         let mut r = [0u8; REPORT];
         conn.read_exact(&mut r).unwrap();
@@ -199,31 +205,13 @@ fn keepalive_upneeded_while_waiting_for_presence() {
 
 #[test]
 fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
-    use keyhaven_authenticator::ctaphid::{serve_unix, KeepaliveStatus, Signalling};
     use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
     use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
     use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
     use keyhaven_proto::ctap2::Request;
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
-    let status = KeepaliveStatus::default();
-    let user = Signalling {
-        inner: SlowTouch,
-        status: status.clone(),
-    };
-    let auth = Authenticator::new(MemoryStore::new(10), user, Settings::default()).unwrap();
-    let mut device = HidDevice::with_keepalive(auth, status);
-    let dir = std::env::temp_dir().join(format!("keyhaven-cancel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hid.sock");
-    let server_path = path.clone();
-    std::thread::spawn(move || serve_unix(&mut device, &server_path));
-    let mut conn = loop {
-        match UnixStream::connect(&path) {
-            Ok(c) => break c,
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    };
+    let (dir, mut conn) = slow_device_on_socket("cancel");
     let read = |conn: &mut UnixStream| {
         let mut r = [0u8; REPORT];
         conn.read_exact(&mut r).unwrap();
