@@ -1,7 +1,9 @@
 //! # keyhaven-authenticator
 //!
-//! The CTAP 2.2 software authenticator. This crate is being built in steps
-//! (issue #5); it currently holds the pieces the rest builds on:
+//! The CTAP 2.2 software authenticator: [`Authenticator::process`] takes a
+//! CTAP2 command byte and CBOR and returns a status byte and CBOR, for every
+//! CTAP 2.2 command, over the stdio, CTAPHID and (feature `uhid`) Linux uhid
+//! transports.
 //!
 //! | module | what | spec |
 //! |---|---|---|
@@ -11,7 +13,9 @@
 //! | [`authenticator`] | `Authenticator::process`: makeCredential, getAssertion, getNextAssertion, getInfo, reset, selection | CTAP 2.2 §6.1 – §6.4, §6.6, §6.9 |
 //! | [`client_pin`] | authenticatorClientPIN: PIN, retries, pinUvAuthToken and permissions | CTAP 2.2 §6.5 |
 //! | [`cred_mgmt`] | authenticatorCredentialManagement | CTAP 2.2 §6.8 |
-//! | [`ctaphid`] | CTAPHID packet and channel layer, over a Unix socket | CTAP 2.2 §11.2 |
+//! | [`attestation`] | a new credential's authenticator data and none / packed attestation | CTAP 2.2 §6.1.2; L3 §8.2, §8.7 |
+//! | [`ctaphid`] | CTAPHID packet and channel layer, KEEPALIVE and CANCEL, over any report link (Unix socket) | CTAP 2.2 §11.2 |
+//! | `uhid` (feature `uhid`, Linux) | the virtual USB FIDO device through /dev/uhid | CTAP 2.2 §11.2.8.1 |
 //! | [`file_store`] | the encrypted, append-only, crash-safe persistent store | — |
 //! | [`stdio`] | the length-framed stdio transport | — |
 //! | [`wrap`] | credential IDs that carry their encrypted credential (non-discoverable) | CTAP 2.2 §6.1.2 |
