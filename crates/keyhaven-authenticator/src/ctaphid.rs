@@ -164,7 +164,9 @@ pub struct HidDevice<S: CredentialStore, U: UserInteraction> {
     pub keepalive: KeepaliveStatus,
 }
 
-fn frames(cid: u32, cmd: u8, data: &[u8]) -> Vec<[u8; REPORT]> {
+/// Splits a message into an initialization report and continuation reports
+/// (§11.2.4); hosts (the client's CTAPHID connection) and the device share it.
+pub fn frames(cid: u32, cmd: u8, data: &[u8]) -> Vec<[u8; REPORT]> {
     let mut out = Vec::new();
     let mut first = [0u8; REPORT];
     first[..4].copy_from_slice(&cid.to_be_bytes());

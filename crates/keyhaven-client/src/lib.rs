@@ -1,13 +1,45 @@
 //! # keyhaven-client
 //!
 //! The WebAuthn client: what a browser does between a web page and an
-//! authenticator. Built in steps (issue #6); so far:
+//! authenticator. [`Client::create`] and [`Client::get`] take the options a
+//! relying party sends (PublicKeyCredentialCreationOptionsJSON /
+//! RequestOptionsJSON), check the caller's origin and RP ID, build
+//! clientDataJSON, talk CTAP 2.2 to every connected authenticator at once and
+//! return a [`PublicKeyCredential`] whose `to_json()` is what a browser's
+//! `toJSON()` gives.
 //!
 //! | module | what | spec |
 //! |---|---|---|
-//! | [`origin`] | the caller's origin and the RP ID: secure contexts, valid domains, registrable domain suffixes with the Public Suffix List | L3 §5.1.3 steps 5–8, §5.1.4.1 steps 5–7; HTML "is a registrable domain suffix of or is equal to" |
+//! | [`origin`] | the caller's origin and the RP ID (Public Suffix List), related origins | L3 §5.1.3 steps 5–8, §5.1.4.1 steps 5–7, §5.11 |
+//! | [`client`] | `create()` and `get()`: options, timer and abort, clientData, excludeCredentials / allowCredentials with the silent pre-flight, authenticator selection, several authenticators, account choice | L3 §5.1.3, §5.1.4 |
+//! | [`pin`] | PIN/UV auth tokens (protocol 2, else 1), the [`PinProvider`] | CTAP 2.2 §6.5.5 |
+//! | [`extensions`] | credProps, prf, largeBlob, credProtect, credBlob, minPinLength, appid, hmac-secret | L3 §10.1; CTAP 2.2 §12 |
+//! | [`large_blob`] | the large-blob array: read, decrypt, write | CTAP 2.2 §6.10.3 |
+//! | [`response`] | PublicKeyCredential, the attestation and assertion responses, `toJSON()`, the options parsers | L3 §5.1.8 – §5.1.10, §5.2 |
+//! | [`device`] | the [`Device`] trait: in-process, a spawned `serve --stdio` | — |
+//! | [`hid`] | CTAPHID host: a Unix socket, Linux hidraw (feature `hidraw`) | CTAP 2.2 §11.2 |
+//! | [`ctap`] | typed CTAP2 calls on one device | CTAP 2.2 §6 |
+//! | [`error`] | [`ClientError`] and its DOMException names | L3 §5.1.3, §5.1.4 exceptions |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
+pub mod ctap;
+pub mod device;
+pub mod error;
+pub mod extensions;
+pub mod hid;
+pub mod large_blob;
 pub mod origin;
+pub mod pin;
+pub mod response;
+
+pub use client::{Account, AccountChooser, CallOptions, Client, ClientConfig, FirstAccount};
+pub use device::{AbortSignal, Attachment, Device, InProcess, StdioDevice};
+pub use error::{ClientError, DomException, TransportError};
+pub use pin::{FixedPin, NoPin, PinProvider};
+pub use response::{
+    parse_creation_options_from_json, parse_request_options_from_json,
+    AuthenticatorAssertionResponse, AuthenticatorAttestationResponse, PublicKeyCredential,
+};

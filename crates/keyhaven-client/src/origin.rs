@@ -152,3 +152,79 @@ fn is_registrable_domain_suffix(suffix: &str, host: &str) -> bool {
         None => false,
     }
 }
+
+/// The registrable origin label of a domain (L3 §4): the first label of its
+/// registrable domain, or None when it has none.
+pub fn registrable_origin_label(domain: &str) -> Option<String> {
+    let registrable = psl::domain_str(domain)?;
+    let label = registrable.split('.').next()?;
+    (!label.is_empty()).then(|| label.to_owned())
+}
+
+/// Why a related origins document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelatedOriginsError {
+    /// Not a JSON object.
+    #[error("the document is not a JSON object")]
+    NotAnObject,
+    /// `origins` missing or not an array of strings.
+    #[error("`origins` is missing or not an array of strings")]
+    BadOrigins,
+    /// The caller's origin is not listed (within the label limit).
+    #[error("the caller's origin is not listed within the first {0} registrable origin labels")]
+    NotListed(usize),
+}
+
+/// The related origins validation procedure (L3 §5.11.1), given the body of
+/// `https://{rpIdRequested}/.well-known/webauthn` as fetched by the caller.
+/// `max_labels` is the client's limit on registrable origin labels (at least 5).
+///
+/// ```
+/// use keyhaven_client::origin::{related_origin_allowed, Origin};
+/// let doc = r#"{"origins": ["https://example.co.uk", "https://example.de"]}"#;
+/// let caller = Origin::parse("https://example.de").unwrap();
+/// assert!(related_origin_allowed(&caller, doc, 5).is_ok());
+/// ```
+pub fn related_origin_allowed(
+    caller: &Origin,
+    document: &str,
+    max_labels: usize,
+) -> Result<(), RelatedOriginsError> {
+    let v: serde_json::Value =
+        serde_json::from_str(document).map_err(|_| RelatedOriginsError::NotAnObject)?;
+    let obj = v.as_object().ok_or(RelatedOriginsError::NotAnObject)?;
+    let origins = obj
+        .get("origins")
+        .and_then(|o| o.as_array())
+        .ok_or(RelatedOriginsError::BadOrigins)?;
+    if origins.iter().any(|o| !o.is_string()) {
+        return Err(RelatedOriginsError::BadOrigins);
+    }
+    let mut labels_seen: Vec<String> = Vec::new();
+    for item in origins.iter().filter_map(|o| o.as_str()) {
+        // Step 4.1–4.2: the URL and its effective domain (a domain host).
+        let Ok(url) = url::Url::parse(item) else {
+            continue;
+        };
+        let Some(url::Host::Domain(domain)) = url.host() else {
+            continue;
+        };
+        // Step 4.3–4.4: its registrable origin label.
+        let Some(label) = registrable_origin_label(domain) else {
+            continue;
+        };
+        // Step 4.5: past the limit, only labels already seen count.
+        if labels_seen.len() >= max_labels && !labels_seen.contains(&label) {
+            continue;
+        }
+        // Step 4.6: same origin (scheme, host, port).
+        if url.origin().ascii_serialization() == caller.as_str() {
+            return Ok(());
+        }
+        // Step 4.7.
+        if labels_seen.len() < max_labels && !labels_seen.contains(&label) {
+            labels_seen.push(label);
+        }
+    }
+    Err(RelatedOriginsError::NotListed(max_labels))
+}
