@@ -106,9 +106,9 @@ fn settings(a: &ServeArgs) -> Result<Settings, String> {
     Ok(s)
 }
 
-struct CliUser {
-    presence: Presence,
-    uv: Uv,
+pub(crate) struct CliUser {
+    pub(crate) presence: Presence,
+    pub(crate) uv: Uv,
 }
 
 impl CliUser {
@@ -162,7 +162,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// Opens the store named by `--store` / `--passphrase-env` (created on first use,
 /// with its key file beside it, mode 0600).
-fn open_store(store: Option<PathBuf>, passphrase_env: Option<&str>) -> Result<FileStore, String> {
+pub(crate) fn open_store(
+    store: Option<PathBuf>,
+    passphrase_env: Option<&str>,
+) -> Result<FileStore, String> {
     let store_path = store.unwrap_or_else(default_store);
     if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

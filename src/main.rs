@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod authenticator_cli;
+mod client_cli;
 mod rp_cli;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,19 @@ enum Command {
     /// Relying-party verification of WebAuthn responses (L3 §7.1 / §7.2).
     #[command(subcommand)]
     Rp(RpCommand),
+    /// The WebAuthn client: what a browser does for navigator.credentials.create()/get().
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// navigator.credentials.create(): reads PublicKeyCredentialCreationOptionsJSON,
+    /// prints RegistrationResponseJSON. Exit 1 with the DOMException name on refusal.
+    Create(client_cli::ClientArgs),
+    /// navigator.credentials.get(): reads PublicKeyCredentialRequestOptionsJSON,
+    /// prints AuthenticationResponseJSON.
+    Get(client_cli::ClientArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +94,8 @@ fn main() -> ExitCode {
         Command::Authenticator(AuthenticatorCommand::Maintenance(m)) => {
             authenticator_cli::maintenance(m)
         }
+        Command::Client(ClientCommand::Create(a)) => client_cli::create(a),
+        Command::Client(ClientCommand::Get(a)) => client_cli::get(a),
         Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),
         Command::Rp(RpCommand::VerifyAuthentication(a)) => rp_cli::verify_authentication(a),
         Command::Inspect {

@@ -24,6 +24,16 @@ pub struct HidDevice {
     cid: u32,
     report_id_prefix: bool,
     name: String,
+    /// Shut down on drop, so the reader thread's handle does not keep the link open.
+    socket: Option<std::os::unix::net::UnixStream>,
+}
+
+impl Drop for HidDevice {
+    fn drop(&mut self) {
+        if let Some(s) = &self.socket {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 impl HidDevice {
@@ -33,12 +43,15 @@ impl HidDevice {
         let stream = std::os::unix::net::UnixStream::connect(path)
             .map_err(|e| TransportError::Io(format!("{}: {e}", path.display())))?;
         let reader = stream.try_clone()?;
-        Self::open(
+        let closer = stream.try_clone()?;
+        let mut d = Self::open(
             Box::new(reader),
             Box::new(stream),
             false,
             path.display().to_string(),
-        )
+        )?;
+        d.socket = Some(closer);
+        Ok(d)
     }
 
     /// Opens a Linux hidraw node (a real security key). Writes carry the
@@ -102,8 +115,14 @@ impl HidDevice {
             cid: BROADCAST,
             report_id_prefix,
             name,
+            socket: None,
         };
-        d.init()?;
+        d.init().map_err(|e| match e {
+            TransportError::Cancelled => {
+                TransportError::Io("the device did not answer CTAPHID_INIT".into())
+            }
+            e => e,
+        })?;
         Ok(d)
     }
 

@@ -180,7 +180,8 @@ fn every_algorithm_and_attestation_mode_discoverable_or_not() {
                         ..Default::default()
                     }
                 };
-                let (r, a) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), extras).unwrap();
+                let (r, a) =
+                    authenticate(&mut c, &cfg, std::slice::from_ref(&rec), extras).unwrap();
                 assert!(
                     r.record.sign_count > rec.sign_count,
                     "{alg:?} {mode} {rk}: counter"
