@@ -330,39 +330,22 @@ fn ctap(
     }
 }
 
-/// getKeyAgreement, then the platform side of PIN/UV auth protocol 2.
-fn agree(
-    auth: &mut Authenticator<FileStore, CliUser>,
-) -> Result<(keyhaven_proto::cose::CoseKey, SecretBytes), String> {
-    use keyhaven_proto::ctap2::client_pin::{ClientPinRequest, ClientPinSubcommand};
-    let body = ctap(
-        auth,
-        keyhaven_proto::ctap2::Request::ClientPin(ClientPinRequest::new(
-            2,
-            ClientPinSubcommand::GetKeyAgreement,
-        )),
-    )?;
-    let keyhaven_proto::ctap2::ResponseBody::ClientPin(r) = body else {
-        return Err("no key agreement key".into());
-    };
-    let ka = r.key_agreement.ok_or("no key agreement key")?;
-    keyhaven_authenticator::pin_protocol::PinProtocol::Two
-        .encapsulate(&ka)
-        .map_err(|e| e.to_string())
-}
-
-fn padded(pin: &str) -> Result<Vec<u8>, String> {
-    if pin.len() > 63 {
-        return Err("the PIN is longer than 63 bytes".into());
-    }
-    let mut v = pin.as_bytes().to_vec();
-    v.resize(64, 0);
-    Ok(v)
+/// Runs a clientPIN operation through the client's platform side of the PIN protocol.
+fn pin_op(
+    auth: Authenticator<FileStore, CliUser>,
+    op: impl FnOnce(&mut keyhaven_client::ctap::Session) -> Result<(), keyhaven_client::ClientError>,
+) -> Result<(), String> {
+    let mut dev = keyhaven_client::InProcess::new(auth);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut s = keyhaven_client::ctap::Session::open(
+        &mut dev,
+        keyhaven_client::device::Cancel::until(deadline),
+    )
+    .map_err(|e| e.to_string())?;
+    op(&mut s).map_err(|e| e.to_string())
 }
 
 fn maintenance_inner(m: Maintenance) -> Result<(), String> {
-    use keyhaven_authenticator::pin_protocol::PinProtocol;
-    use keyhaven_proto::ctap2::client_pin::{ClientPinRequest, ClientPinSubcommand};
     use keyhaven_proto::ctap2::{Request, ResponseBody};
     let args = match &m {
         Maintenance::Info(s) | Maintenance::List(s) => s,
@@ -379,7 +362,6 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
     let json = args.json;
     let mut auth =
         Authenticator::new(store, user, Settings::default()).map_err(|e| e.to_string())?;
-    let p = PinProtocol::Two;
     match m {
         Maintenance::Info(_) => {
             let ResponseBody::GetInfo(info) = ctap(&mut auth, Request::GetInfo)? else {
@@ -453,16 +435,8 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
             println!("deleted {id}");
         }
         Maintenance::SetPin { pin_env, .. } => {
-            let pin = read_pin(pin_env.as_deref(), "New PIN: ")?;
-            let (key, secret) = agree(&mut auth)?;
-            let new_pin_enc = p
-                .encrypt(secret.expose(), &padded(&pin)?)
-                .map_err(|e| e.to_string())?;
-            let mut r = ClientPinRequest::new(2, ClientPinSubcommand::SetPin);
-            r.key_agreement = Some(key);
-            r.pin_uv_auth_param = Some(p.authenticate(secret.expose(), &new_pin_enc));
-            r.new_pin_enc = Some(new_pin_enc);
-            ctap(&mut auth, Request::ClientPin(r))?;
+            let pin = SecretBytes::new(read_pin(pin_env.as_deref(), "New PIN: ")?.into_bytes());
+            pin_op(auth, |s| keyhaven_client::pin::set_pin(s, &pin))?;
             println!("PIN set");
         }
         Maintenance::ChangePin {
@@ -470,25 +444,9 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
             new_pin_env,
             ..
         } => {
-            let old = read_pin(pin_env.as_deref(), "Current PIN: ")?;
-            let new = read_pin(new_pin_env.as_deref(), "New PIN: ")?;
-            let (key, secret) = agree(&mut auth)?;
-            let new_pin_enc = p
-                .encrypt(secret.expose(), &padded(&new)?)
-                .map_err(|e| e.to_string())?;
-            let hash = keyhaven_crypto::digest::sha256(old.as_bytes());
-            let pin_hash_enc = p
-                .encrypt(secret.expose(), &hash[..16])
-                .map_err(|e| e.to_string())?;
-            let mut r = ClientPinRequest::new(2, ClientPinSubcommand::ChangePin);
-            r.key_agreement = Some(key);
-            r.pin_uv_auth_param = Some(p.authenticate(
-                secret.expose(),
-                &[new_pin_enc.as_slice(), &pin_hash_enc].concat(),
-            ));
-            r.new_pin_enc = Some(new_pin_enc);
-            r.pin_hash_enc = Some(pin_hash_enc);
-            ctap(&mut auth, Request::ClientPin(r))?;
+            let old = SecretBytes::new(read_pin(pin_env.as_deref(), "Current PIN: ")?.into_bytes());
+            let new = SecretBytes::new(read_pin(new_pin_env.as_deref(), "New PIN: ")?.into_bytes());
+            pin_op(auth, |s| keyhaven_client::pin::change_pin(s, &old, &new))?;
             println!("PIN changed");
         }
         Maintenance::Reset { yes, .. } => {

@@ -103,3 +103,34 @@ fn origin_serialization_is_ascii_and_drops_default_ports() {
     let e = Origin::parse("http://example.org").unwrap_err();
     assert!(e.to_string().contains("secure context"), "{e}");
 }
+
+/// Related origins (L3 §5.11.1): (caller origin, document, accepted).
+#[rustfmt::skip]
+const RELATED: &[(&str, &str, bool)] = &[
+    ("https://example.co.uk", r#"{"origins":["https://example.co.uk"]}"#, true),
+    ("https://example.co.uk", r#"{"origins":["https://example.de","https://example.co.uk"]}"#, true),
+    ("https://example.co.uk:8443", r#"{"origins":["https://example.co.uk"]}"#, false),
+    ("https://www.example.co.uk", r#"{"origins":["https://example.co.uk"]}"#, false),
+    ("https://example.co.uk", r#"{"origins":["http://example.co.uk"]}"#, false),
+    // Five labels (a, b, c, d, e) fill the set; a sixth label is skipped …
+    ("https://f.com", r#"{"origins":["https://a.com","https://b.com","https://c.com","https://d.com","https://e.com","https://f.com"]}"#, false),
+    // … but more origins under a label already seen still count.
+    ("https://www.a.de", r#"{"origins":["https://a.com","https://b.com","https://c.com","https://d.com","https://e.com","https://www.a.de"]}"#, true),
+    // Entries that are not URLs, IP addresses and public suffixes are skipped.
+    ("https://x.com", r#"{"origins":["not a url","https://192.0.2.1","https://co.uk","https://x.com"]}"#, true),
+    ("https://x.com", r#"{"origins":"https://x.com"}"#, false),
+    ("https://x.com", r#"{"origins":[1,"https://x.com"]}"#, false),
+    ("https://x.com", r#"["https://x.com"]"#, false),
+    ("https://x.com", "not json", false),
+];
+
+#[test]
+fn related_origins_table() {
+    use keyhaven_client::origin::related_origin_allowed;
+    for (caller, doc, want) in RELATED {
+        let o = Origin::parse(caller).unwrap();
+        let got = related_origin_allowed(&o, doc, 5);
+        assert_eq!(got.is_ok(), *want, "{caller} with {doc}: {got:?}");
+    }
+    assert!(TABLE.len() + RELATED.len() >= 60);
+}
