@@ -271,8 +271,8 @@ pub enum Maintenance {
     List(StoreArgs),
     /// Delete a credential by its ID (base64url).
     Delete {
-        /// The credential ID, base64url.
-        #[arg(value_name = "CREDENTIAL_ID")]
+        /// The credential ID, base64url (it may begin with '-').
+        #[arg(value_name = "CREDENTIAL_ID", allow_hyphen_values = true)]
         id: String,
         #[command(flatten)]
         store: StoreArgs,

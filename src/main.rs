@@ -6,6 +6,7 @@
 mod authenticator_cli;
 mod client_cli;
 mod rp_cli;
+mod serve_cli;
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -49,6 +50,9 @@ enum Command {
     /// Relying-party verification of WebAuthn responses (L3 §7.1 / §7.2).
     #[command(subcommand)]
     Rp(RpCommand),
+    /// The passkey login server with its web page: http://localhost:8080 by default, SQLite
+    /// in ./keyhaven-data (or --database postgres://…).
+    Serve(serve_cli::ServeArgs),
     /// The WebAuthn client: what a browser does for navigator.credentials.create()/get().
     #[command(subcommand)]
     Client(ClientCommand),
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Authenticator(AuthenticatorCommand::Maintenance(m)) => {
             authenticator_cli::maintenance(m)
         }
+        Command::Serve(a) => serve_cli::serve(a),
         Command::Client(ClientCommand::Create(a)) => client_cli::create(a),
         Command::Client(ClientCommand::Get(a)) => client_cli::get(a),
         Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),

@@ -1,0 +1,305 @@
+//! Storage: users, credential records, single-use challenges, sessions.
+//! Embedded SQLite (one writer thread committing in groups, read connections
+//! beside it) or PostgreSQL (a connection pool; several `serve` processes may
+//! share one database). Everything a ceremony needs for correctness lives
+//! here, never only in process memory.
+
+mod postgres;
+mod sqlite;
+
+use keyhaven_rp::CredentialRecord;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection.
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    /// A stored value does not parse.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The writer thread is gone or the batch did not commit.
+    #[error("the database writer failed: {0}")]
+    Writer(String),
+    /// The database URL is not understood.
+    #[error("database: {0}")]
+    Config(String),
+}
+
+/// An account.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Unique username.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// WebAuthn user handle (random, 64 bytes).
+    pub handle: Vec<u8>,
+}
+
+/// A stored credential.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// Owner.
+    pub user_id: i64,
+    /// The user's name for it.
+    pub name: String,
+    /// The record (sign count, backup state and last use from their columns).
+    pub record: CredentialRecord,
+    /// Creation time (ms since the epoch).
+    pub created_at: i64,
+    /// Last login (ms).
+    pub last_used_at: Option<i64>,
+}
+
+/// What a challenge was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Registration options.
+    Registration,
+    /// Authentication options.
+    Authentication,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Registration => "registration",
+            Kind::Authentication => "authentication",
+        }
+    }
+}
+
+/// An issued challenge and the ceremony state kept with it.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    /// The ceremony.
+    pub kind: Kind,
+    /// The ceremony state (JSON).
+    pub state: String,
+    /// Expiry (ms).
+    pub expires_at: i64,
+}
+
+/// Outcome of deleting a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// Gone.
+    Yes,
+    /// Not this user's, or no such credential.
+    NotFound,
+    /// It is the account's last credential and deleting it was not confirmed.
+    LastOne,
+}
+
+/// Outcome of recording a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginUpdate {
+    /// Counter and state stored, session created.
+    Done,
+    /// Another login stored a counter at least as high in the meantime.
+    CounterRace,
+}
+
+/// A new account with its first credential, or a credential for an existing account.
+pub enum Owner {
+    /// Create this user.
+    New {
+        /// Username.
+        username: String,
+        /// Display name.
+        display_name: String,
+        /// User handle.
+        handle: Vec<u8>,
+    },
+    /// An existing user.
+    Existing(i64),
+}
+
+/// Outcome of storing a new credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Stored; the owner's user id.
+    Yes(i64),
+    /// The username was taken in the meantime.
+    UsernameTaken,
+    /// The credential ID is already registered.
+    CredentialExists,
+}
+
+/// The database.
+#[derive(Clone)]
+pub enum Db {
+    /// Embedded SQLite.
+    Sqlite(sqlite::Sqlite),
+    /// PostgreSQL.
+    Postgres(postgres::Postgres),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $db:ident => $e:expr) => {
+        match $self {
+            Db::Sqlite($db) => $e,
+            Db::Postgres($db) => $e,
+        }
+    };
+}
+
+impl Db {
+    /// Opens `database` (`sqlite:PATH`, a plain path, or `postgres://…`),
+    /// creating and migrating the schema.
+    pub async fn open(database: &str) -> Result<Db, DbError> {
+        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            Ok(Db::Postgres(postgres::Postgres::open(database).await?))
+        } else {
+            let path = database.strip_prefix("sqlite:").unwrap_or(database);
+            Ok(Db::Sqlite(sqlite::Sqlite::open(path)?))
+        }
+    }
+
+    /// Which backend, for /healthz and logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A 32-byte server secret, created once and shared by every node.
+    pub async fn server_secret(&self) -> Result<Vec<u8>, DbError> {
+        let fresh = keyhaven_crypto::rand::vec(32).map_err(|e| DbError::Writer(e.to_string()))?;
+        dispatch!(self, db => db.server_secret(fresh).await)
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        dispatch!(self, db => db.ping().await)
+    }
+
+    /// A user by name.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, DbError> {
+        dispatch!(self, db => db.user_by_name(name.to_owned()).await)
+    }
+
+    /// A user by id.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
+        dispatch!(self, db => db.user_by_id(id).await)
+    }
+
+    /// A user's credentials, oldest first.
+    pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
+        dispatch!(self, db => db.credentials_of(user_id).await)
+    }
+
+    /// Stores a challenge under SHA-256(challenge).
+    pub async fn put_challenge(&self, hash: [u8; 32], c: Challenge) -> Result<(), DbError> {
+        dispatch!(self, db => db.put_challenge(hash, c).await)
+    }
+
+    /// Consumes a challenge atomically: exactly one caller gets it, and only
+    /// before it expires. With `credential`, also reads that credential.
+    pub async fn take_challenge(
+        &self,
+        hash: [u8; 32],
+        kind: Kind,
+        now: i64,
+        credential: Option<Vec<u8>>,
+    ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
+        dispatch!(self, db => db.take_challenge(hash, kind, now, credential).await)
+    }
+
+    /// Stores a new credential (and its new user), then a session.
+    pub async fn add_credential(
+        &self,
+        owner: Owner,
+        name: String,
+        record: CredentialRecord,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<Added, DbError> {
+        dispatch!(self, db => db.add_credential(owner, name, record, now, session).await)
+    }
+
+    /// After a verified assertion: stores the new counter, backup state and
+    /// last use if the counter moved forward (or both are zero), and creates
+    /// the session, in one transaction.
+    pub async fn record_login(
+        &self,
+        record: CredentialRecord,
+        user_id: i64,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<LoginUpdate, DbError> {
+        dispatch!(self, db => db.record_login(record, user_id, now, session).await)
+    }
+
+    /// The user of a live session.
+    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+        dispatch!(self, db => db.session_user(hash, now).await)
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, hash: [u8; 32]) -> Result<(), DbError> {
+        dispatch!(self, db => db.delete_session(hash).await)
+    }
+
+    /// Renames one of the user's credentials; false if not theirs.
+    pub async fn rename_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        name: String,
+    ) -> Result<bool, DbError> {
+        dispatch!(self, db => db.rename_credential(user_id, id, name).await)
+    }
+
+    /// Deletes one of the user's credentials.
+    pub async fn delete_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        allow_last: bool,
+    ) -> Result<Deleted, DbError> {
+        dispatch!(self, db => db.delete_credential(user_id, id, allow_last).await)
+    }
+
+    /// Removes expired challenges and sessions.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        dispatch!(self, db => db.purge_expired(now).await)
+    }
+}
+
+/// The record with its mutable fields taken from their columns.
+pub(crate) fn record_from(
+    json: &str,
+    sign_count: i64,
+    backed_up: bool,
+    uv_initialized: bool,
+    last_used_at: Option<i64>,
+) -> Result<CredentialRecord, DbError> {
+    let mut r: CredentialRecord =
+        serde_json::from_str(json).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    r.sign_count = u32::try_from(sign_count).unwrap_or(u32::MAX);
+    r.backup_state = backed_up;
+    r.uv_initialized = uv_initialized;
+    r.last_used_at = last_used_at.map(|ms| (ms / 1000) as u64);
+    Ok(r)
+}
+
+/// The schema, one statement per entry; `{blob}` and `{serial}` are filled per dialect.
+pub(crate) const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value {blob} NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS users (id {serial} PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, handle {blob} NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS credentials (id {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), name TEXT NOT NULL, record TEXT NOT NULL, sign_count BIGINT NOT NULL, backed_up BOOLEAN NOT NULL, uv_initialized BOOLEAN NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT)",
+    "CREATE INDEX IF NOT EXISTS credentials_user ON credentials(user_id)",
+    "CREATE TABLE IF NOT EXISTS challenges (hash {blob} PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sessions (hash {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)",
+];

@@ -1,0 +1,371 @@
+//! PostgreSQL through a deadpool connection pool. Every state change is one
+//! statement or one transaction, so several `serve` processes on the same
+//! database behave as one service: `DELETE … RETURNING` hands a challenge to
+//! exactly one caller, and the counter update compares in the database.
+
+use super::{
+    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
+    SCHEMA,
+};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use keyhaven_rp::CredentialRecord;
+use tokio_postgres::{NoTls, Row};
+
+/// The PostgreSQL backend.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+fn pool_err(e: impl std::fmt::Display) -> DbError {
+    DbError::Pool(e.to_string())
+}
+
+fn user(r: &Row) -> User {
+    User {
+        id: r.get(0),
+        username: r.get(1),
+        display_name: r.get(2),
+        handle: r.get(3),
+    }
+}
+
+const CRED_COLUMNS: &str =
+    "user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at";
+
+fn credential(r: &Row) -> Result<Credential, DbError> {
+    let json: String = r.get(2);
+    let last: Option<i64> = r.get(7);
+    Ok(Credential {
+        user_id: r.get(0),
+        name: r.get(1),
+        record: record_from(&json, r.get(3), r.get(4), r.get(5), last)?,
+        created_at: r.get(6),
+        last_used_at: last,
+    })
+}
+
+impl Postgres {
+    /// Connects and migrates (under an advisory lock, so nodes starting together agree).
+    pub async fn open(url: &str) -> Result<Self, DbError> {
+        let cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr).max_size(32).build().map_err(pool_err)?;
+        let mut c = pool.get().await.map_err(pool_err)?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7242026)", &[])
+            .await?;
+        for stmt in SCHEMA {
+            tx.batch_execute(
+                &stmt
+                    .replace("{blob}", "BYTEA")
+                    .replace("{serial}", "BIGSERIAL"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Postgres { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.client().await?.execute("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    pub async fn server_secret(&self, fresh: Vec<u8>) -> Result<Vec<u8>, DbError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO settings (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
+            &[&fresh],
+        )
+        .await?;
+        Ok(
+            c.query_one("SELECT value FROM settings WHERE key = 'secret'", &[])
+                .await?
+                .get(0),
+        )
+    }
+
+    pub async fn user_by_name(&self, name: String) -> Result<Option<User>, DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT id, username, display_name, handle FROM users WHERE username = $1",
+            )
+            .await?;
+        Ok(c.query_opt(&st, &[&name]).await?.as_ref().map(user))
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached("SELECT id, username, display_name, handle FROM users WHERE id = $1")
+            .await?;
+        Ok(c.query_opt(&st, &[&id]).await?.as_ref().map(user))
+    }
+
+    pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(&format!(
+                "SELECT {CRED_COLUMNS} FROM credentials WHERE user_id = $1 ORDER BY created_at, id"
+            ))
+            .await?;
+        c.query(&st, &[&user_id])
+            .await?
+            .iter()
+            .map(credential)
+            .collect()
+    }
+
+    pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "INSERT INTO challenges (hash, kind, state, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        c.execute(
+            &st,
+            &[
+                &hash.as_slice(),
+                &ch.kind.as_str(),
+                &ch.state,
+                &ch.expires_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn take_challenge(
+        &self,
+        hash: [u8; 32],
+        kind: Kind,
+        now: i64,
+        credential_id: Option<Vec<u8>>,
+    ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "DELETE FROM challenges WHERE hash = $1 AND kind = $2 RETURNING state, expires_at",
+            )
+            .await?;
+        let ch = c
+            .query_opt(&st, &[&hash.as_slice(), &kind.as_str()])
+            .await?
+            .map(|r| Challenge {
+                kind,
+                state: r.get(0),
+                expires_at: r.get(1),
+            })
+            .filter(|ch| ch.expires_at > now);
+        let cred = match (&ch, credential_id) {
+            (Some(_), Some(id)) => {
+                let st = c
+                    .prepare_cached(&format!(
+                        "SELECT {CRED_COLUMNS} FROM credentials WHERE id = $1"
+                    ))
+                    .await?;
+                c.query_opt(&st, &[&id])
+                    .await?
+                    .as_ref()
+                    .map(credential)
+                    .transpose()?
+            }
+            _ => None,
+        };
+        Ok((ch, cred))
+    }
+
+    pub async fn add_credential(
+        &self,
+        owner: Owner,
+        name: String,
+        record: CredentialRecord,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<Added, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let user_id = match owner {
+            Owner::Existing(id) => id,
+            Owner::New {
+                username,
+                display_name,
+                handle,
+            } => {
+                let row = tx
+                    .query_opt(
+                        "INSERT INTO users (username, display_name, handle, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (username) DO NOTHING RETURNING id",
+                        &[&username, &display_name, &handle, &now],
+                    )
+                    .await?;
+                match row {
+                    Some(r) => r.get(0),
+                    None => return Ok(Added::UsernameTaken),
+                }
+            }
+        };
+        let json = serde_json::to_string(&record).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO credentials (id, user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &record.id,
+                    &user_id,
+                    &name,
+                    &json,
+                    &i64::from(record.sign_count),
+                    &record.backup_state,
+                    &record.uv_initialized,
+                    &now,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            // Dropping the transaction rolls back a user created above.
+            return Ok(Added::CredentialExists);
+        }
+        tx.execute(
+            "INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&session.0.as_slice(), &user_id, &session.1],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Added::Yes(user_id))
+    }
+
+    pub async fn record_login(
+        &self,
+        record: CredentialRecord,
+        user_id: i64,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<LoginUpdate, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "UPDATE credentials SET sign_count = $1, backed_up = $2, uv_initialized = $3, last_used_at = $4 \
+                 WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+            )
+            .await?;
+        let n = tx
+            .execute(
+                &st,
+                &[
+                    &i64::from(record.sign_count),
+                    &record.backup_state,
+                    &record.uv_initialized,
+                    &now,
+                    &record.id,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(LoginUpdate::CounterRace);
+        }
+        let st = tx
+            .prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .await?;
+        tx.execute(&st, &[&session.0.as_slice(), &user_id, &session.1])
+            .await?;
+        tx.commit().await?;
+        Ok(LoginUpdate::Done)
+    }
+
+    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT u.id, u.username, u.display_name, u.handle FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.hash = $1 AND s.expires_at > $2",
+            )
+            .await?;
+        Ok(c.query_opt(&st, &[&hash.as_slice(), &now])
+            .await?
+            .as_ref()
+            .map(user))
+    }
+
+    pub async fn delete_session(&self, hash: [u8; 32]) -> Result<(), DbError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM sessions WHERE hash = $1", &[&hash.as_slice()])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn rename_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        name: String,
+    ) -> Result<bool, DbError> {
+        Ok(self
+            .client()
+            .await?
+            .execute(
+                "UPDATE credentials SET name = $1 WHERE id = $2 AND user_id = $3",
+                &[&name, &id, &user_id],
+            )
+            .await?
+            == 1)
+    }
+
+    pub async fn delete_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        allow_last: bool,
+    ) -> Result<Deleted, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // Lock the user's credentials so two deletes cannot both see "not the last".
+        let rows = tx
+            .query(
+                "SELECT id FROM credentials WHERE user_id = $1 FOR UPDATE",
+                &[&user_id],
+            )
+            .await?;
+        if !rows.iter().any(|r| r.get::<_, Vec<u8>>(0) == id) {
+            return Ok(Deleted::NotFound);
+        }
+        if rows.len() <= 1 && !allow_last {
+            return Ok(Deleted::LastOne);
+        }
+        tx.execute(
+            "DELETE FROM credentials WHERE id = $1 AND user_id = $2",
+            &[&id, &user_id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Deleted::Yes)
+    }
+
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        let c = self.client().await?;
+        let a = c
+            .execute("DELETE FROM challenges WHERE expires_at <= $1", &[&now])
+            .await?;
+        let b = c
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+            .await?;
+        Ok(a + b)
+    }
+}

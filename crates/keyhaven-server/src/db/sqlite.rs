@@ -1,0 +1,444 @@
+//! SQLite: WAL, `synchronous=FULL`. One writer thread takes every write job
+//! waiting in its queue, runs each in its own savepoint inside one
+//! transaction and commits them together (group commit: one fsync for many
+//! requests); a job's answer is released only after its commit. Reads use
+//! separate connections.
+
+use super::{
+    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
+    SCHEMA,
+};
+use keyhaven_rp::CredentialRecord;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::{mpsc, Arc, Mutex};
+
+type Done = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Done + Send>;
+
+/// Most jobs committed together.
+const MAX_BATCH: usize = 1024;
+
+/// The SQLite backend.
+#[derive(Clone)]
+pub struct Sqlite {
+    jobs: mpsc::Sender<Job>,
+    path: Arc<String>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn connect(path: &str) -> Result<Connection, DbError> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(c)
+}
+
+fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        handle: r.get(3)?,
+    })
+}
+
+const CRED_COLUMNS: &str =
+    "user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at";
+
+fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> {
+    let json: String = r.get(2)?;
+    let last: Option<i64> = r.get(7)?;
+    Ok(
+        record_from(&json, r.get(3)?, r.get(4)?, r.get(5)?, last).map(|record| Credential {
+            user_id: r.get(0).unwrap_or_default(),
+            name: r.get(1).unwrap_or_default(),
+            record,
+            created_at: r.get(6).unwrap_or_default(),
+            last_used_at: last,
+        }),
+    )
+}
+
+impl Sqlite {
+    /// Opens (creating) the database file and starts the writer.
+    pub fn open(path: &str) -> Result<Self, DbError> {
+        let conn = connect(path)?;
+        for stmt in SCHEMA {
+            conn.execute_batch(
+                &stmt
+                    .replace("{blob}", "BLOB")
+                    .replace("{serial}", "INTEGER"),
+            )?;
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("keyhaven-sqlite-writer".into())
+            .spawn(move || writer(conn, rx))
+            .map_err(|e| DbError::Writer(e.to_string()))?;
+        Ok(Sqlite {
+            jobs: tx,
+            path: Arc::new(path.to_owned()),
+            readers: Arc::default(),
+        })
+    }
+
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+    ) -> Result<R, DbError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let r = match conn.execute_batch("SAVEPOINT job") {
+                Ok(()) => {
+                    let r = f(conn);
+                    let end = if r.is_ok() {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
+                    r.and_then(|v| conn.execute_batch(end).map(|_| v).map_err(DbError::from))
+                }
+                Err(e) => Err(e.into()),
+            };
+            Box::new(move |committed: bool| {
+                let _ = tx.send(if committed {
+                    r
+                } else {
+                    Err(DbError::Writer("the transaction did not commit".into()))
+                });
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| DbError::Writer("writer thread stopped".into()))?;
+        rx.await
+            .map_err(|_| DbError::Writer("writer thread stopped".into()))?
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+    ) -> Result<R, DbError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match conn {
+                Some(c) => c,
+                None => connect(&path)?,
+            };
+            let r = f(&conn);
+            if let Ok(mut v) = readers.lock() {
+                if v.len() < 16 {
+                    v.push(conn);
+                }
+            }
+            r
+        })
+        .await
+        .map_err(|e| DbError::Writer(e.to_string()))?
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn server_secret(&self, fresh: Vec<u8>) -> Result<Vec<u8>, DbError> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES ('secret', ?1)",
+                params![fresh],
+            )?;
+            Ok(
+                c.query_row("SELECT value FROM settings WHERE key = 'secret'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
+
+    pub async fn user_by_name(&self, name: String) -> Result<Option<User>, DbError> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT id, username, display_name, handle FROM users WHERE username = ?1",
+                params![name],
+                user_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT id, username, display_name, handle FROM users WHERE id = ?1",
+                params![id],
+                user_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {CRED_COLUMNS} FROM credentials WHERE user_id = ?1 ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map(params![user_id], cred_row)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(r??);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO challenges (hash, kind, state, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                hash.as_slice(),
+                ch.kind.as_str(),
+                ch.state,
+                ch.expires_at
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn take_challenge(
+        &self,
+        hash: [u8; 32],
+        kind: Kind,
+        now: i64,
+        credential: Option<Vec<u8>>,
+    ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
+        self.write(move |c| {
+            let ch = c
+                .prepare_cached(
+                    "DELETE FROM challenges WHERE hash = ?1 AND kind = ?2 RETURNING state, expires_at",
+                )?
+                .query_row(params![hash.as_slice(), kind.as_str()], |r| {
+                    Ok(Challenge {
+                        kind,
+                        state: r.get(0)?,
+                        expires_at: r.get(1)?,
+                    })
+                })
+                .optional()?
+                .filter(|ch| ch.expires_at > now);
+            let cred = match (&ch, credential) {
+                (Some(_), Some(id)) => c
+                    .prepare_cached(&format!(
+                        "SELECT {CRED_COLUMNS} FROM credentials WHERE id = ?1"
+                    ))?
+                    .query_row(params![id], cred_row)
+                    .optional()?
+                    .transpose()?,
+                _ => None,
+            };
+            Ok((ch, cred))
+        })
+        .await
+    }
+
+    pub async fn add_credential(
+        &self,
+        owner: Owner,
+        name: String,
+        record: CredentialRecord,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<Added, DbError> {
+        self.write(move |c| {
+            // Checked first, so a refusal leaves nothing behind.
+            let exists: bool = c
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1)")?
+                .query_row(params![record.id], |r| r.get(0))?;
+            if exists {
+                return Ok(Added::CredentialExists);
+            }
+            let user_id = match owner {
+                Owner::Existing(id) => id,
+                Owner::New {
+                    username,
+                    display_name,
+                    handle,
+                } => {
+                    let taken: bool = c
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)")?
+                        .query_row(params![username], |r| r.get(0))?;
+                    if taken {
+                        return Ok(Added::UsernameTaken);
+                    }
+                    c.prepare_cached(
+                        "INSERT INTO users (username, display_name, handle, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![username, display_name, handle, now])?;
+                    c.last_insert_rowid()
+                }
+            };
+            let json = serde_json::to_string(&record).map_err(|e| DbError::Corrupt(e.to_string()))?;
+            c.prepare_cached(
+                "INSERT INTO credentials (id, user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+            )?
+            .execute(params![
+                record.id,
+                user_id,
+                name,
+                json,
+                i64::from(record.sign_count),
+                record.backup_state,
+                record.uv_initialized,
+                now
+            ])?;
+            c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![session.0.as_slice(), user_id, session.1])?;
+            Ok(Added::Yes(user_id))
+        })
+        .await
+    }
+
+    pub async fn record_login(
+        &self,
+        record: CredentialRecord,
+        user_id: i64,
+        now: i64,
+        session: ([u8; 32], i64),
+    ) -> Result<LoginUpdate, DbError> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE credentials SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
+                     WHERE id = ?5 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
+                )?
+                .execute(params![
+                    i64::from(record.sign_count),
+                    record.backup_state,
+                    record.uv_initialized,
+                    now,
+                    record.id
+                ])?;
+            if n == 0 {
+                return Ok(LoginUpdate::CounterRace);
+            }
+            c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![session.0.as_slice(), user_id, session.1])?;
+            Ok(LoginUpdate::Done)
+        })
+        .await
+    }
+
+    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT u.id, u.username, u.display_name, u.handle FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.hash = ?1 AND s.expires_at > ?2",
+            )?
+            .query_row(params![hash.as_slice(), now], user_row)
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, hash: [u8; 32]) -> Result<(), DbError> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM sessions WHERE hash = ?1",
+                params![hash.as_slice()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn rename_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        name: String,
+    ) -> Result<bool, DbError> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
+                params![name, id, user_id],
+            )? == 1)
+        })
+        .await
+    }
+
+    pub async fn delete_credential(
+        &self,
+        user_id: i64,
+        id: Vec<u8>,
+        allow_last: bool,
+    ) -> Result<Deleted, DbError> {
+        self.write(move |c| {
+            let mine: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
+                params![id, user_id],
+                |r| r.get(0),
+            )?;
+            if !mine {
+                return Ok(Deleted::NotFound);
+            }
+            let count: i64 = c.query_row(
+                "SELECT COUNT(*) FROM credentials WHERE user_id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )?;
+            if count <= 1 && !allow_last {
+                return Ok(Deleted::LastOne);
+            }
+            c.execute(
+                "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
+                params![id, user_id],
+            )?;
+            Ok(Deleted::Yes)
+        })
+        .await
+    }
+
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        self.write(move |c| {
+            let a = c.execute(
+                "DELETE FROM challenges WHERE expires_at <= ?1",
+                params![now],
+            )?;
+            let b = c.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
+            Ok((a + b) as u64)
+        })
+        .await
+    }
+}
+
+/// The writer loop: group commit.
+fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let done: Vec<Done> = batch.into_iter().map(|job| job(&conn)).collect();
+        let committed = began && conn.execute_batch("COMMIT").is_ok();
+        if !committed {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for d in done {
+            d(committed);
+        }
+    }
+}

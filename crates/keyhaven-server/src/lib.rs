@@ -1,0 +1,181 @@
+//! # keyhaven-server
+//!
+//! `keyhaven serve`: a passkey login server with its web page. The relying
+//! party checks are `keyhaven-rp`'s; this crate adds the HTTP API, storage
+//! (embedded SQLite, or PostgreSQL for several nodes), sessions and the rules
+//! a public login service needs (single-use challenges, CSRF, rate limits,
+//! body limits, security headers, no user enumeration).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`api`] | the HTTP routes and their JSON |
+//! | [`db`] | users, credentials, challenges, sessions; SQLite and PostgreSQL |
+//! | [`guard`] | CSRF origin check, rate limits, security headers, metrics |
+//! | [`web`] | the embedded web page, OpenAPI document |
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod db;
+pub mod guard;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Server settings (flags of `keyhaven serve`).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// RP ID.
+    pub rp_id: String,
+    /// RP name.
+    pub rp_name: String,
+    /// Allowed origins (clientDataJSON and the Origin header).
+    pub origins: Vec<String>,
+    /// The database: `sqlite:PATH` or `postgres://…`.
+    pub database: String,
+    /// How long a challenge stays valid.
+    pub challenge_ttl: Duration,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Rate limits.
+    pub limits: guard::Limits,
+}
+
+impl ServerConfig {
+    /// Defaults for http://localhost:8080 with a SQLite file in `data_dir`.
+    pub fn local(data_dir: &std::path::Path) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            rp_id: "localhost".into(),
+            rp_name: "keyhaven".into(),
+            origins: vec!["http://localhost:8080".into()],
+            database: format!("sqlite:{}", data_dir.join("keyhaven.db").display()),
+            challenge_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            limits: guard::Limits::default(),
+        }
+    }
+
+    /// Whether cookies may go without `Secure`: every origin is http://localhost.
+    pub fn insecure_localhost(&self) -> bool {
+        self.origins.iter().all(|o| {
+            o.strip_prefix("http://")
+                .map(|h| h.split(':').next() == Some("localhost"))
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// Shared state of the handlers.
+pub struct AppState {
+    /// Settings.
+    pub config: ServerConfig,
+    /// The relying party.
+    pub rp: keyhaven_rp::RpConfig,
+    /// Storage.
+    pub db: db::Db,
+    /// Secret for deterministic decoy credential IDs (shared by all nodes).
+    pub secret: Vec<u8>,
+    /// Rate limiters.
+    pub limiter: guard::Limiter,
+    /// Counters for /metrics.
+    pub metrics: guard::Metrics,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database.
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    /// The listening socket.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    /// Serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the state: opens and migrates the database.
+pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
+    let db = db::Db::open(&config.database).await?;
+    let secret = db.server_secret().await?;
+    let mut rp = keyhaven_rp::RpConfig::new(config.rp_id.clone(), config.rp_name.clone());
+    rp.origins = config.origins.clone();
+    rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
+    rp.algorithms = vec![
+        keyhaven_proto::cose::CoseAlgorithm::Es256,
+        keyhaven_proto::cose::CoseAlgorithm::EdDsa,
+        keyhaven_proto::cose::CoseAlgorithm::Es384,
+        keyhaven_proto::cose::CoseAlgorithm::Rs256,
+    ];
+    let limiter = guard::Limiter::new(config.limits.clone());
+    Ok(Arc::new(AppState {
+        config,
+        rp,
+        db,
+        secret,
+        limiter,
+        metrics: guard::Metrics::default(),
+    }))
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes open requests.
+pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
+    let listen = config.listen;
+    let st = state(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| ServeError::Listen(listen, e))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        rp_id = %st.config.rp_id,
+        database = st.db.backend(),
+        "keyhaven serve listening"
+    );
+    // Expired challenges and sessions go away in the background.
+    let purge = st.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            if let Err(e) = purge.db.purge_expired(api::now_ms()).await {
+                tracing::warn!(error = %e, "purging expired rows failed");
+            }
+        }
+    });
+    axum::serve(
+        listener,
+        api::router(st).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    tracing::info!("keyhaven serve stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

@@ -1,0 +1,331 @@
+// keyhaven web page: register, sign in (username, usernameless, autofill),
+// manage passkeys. No inline script (the CSP forbids it), no build step.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// ---- base64url and the L3 JSON forms, with a fallback for browsers without
+// PublicKeyCredential.parseCreationOptionsFromJSON / toJSON.
+function fromB64url(s) {
+  const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0)).buffer;
+}
+function toB64url(buf) {
+  const bytes = new Uint8Array(buf);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+const descriptors = (list) => (list || []).map((d) => ({ ...d, id: fromB64url(d.id) }));
+
+function creationOptions(json) {
+  if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+    return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: fromB64url(json.challenge),
+    user: { ...json.user, id: fromB64url(json.user.id) },
+    excludeCredentials: descriptors(json.excludeCredentials),
+  };
+}
+
+function requestOptions(json) {
+  if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
+    return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  }
+  return { ...json, challenge: fromB64url(json.challenge), allowCredentials: descriptors(json.allowCredentials) };
+}
+
+function credentialJSON(cred) {
+  if (typeof cred.toJSON === "function") return cred.toJSON();
+  const r = cred.response;
+  const response = { clientDataJSON: toB64url(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = toB64url(r.attestationObject);
+    if (r.getAuthenticatorData) response.authenticatorData = toB64url(r.getAuthenticatorData());
+    if (r.getTransports) response.transports = r.getTransports();
+    if (r.getPublicKeyAlgorithm) response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
+    const pk = r.getPublicKey && r.getPublicKey();
+    if (pk) response.publicKey = toB64url(pk);
+  } else {
+    response.authenticatorData = toB64url(r.authenticatorData);
+    response.signature = toB64url(r.signature);
+    if (r.userHandle) response.userHandle = toB64url(r.userHandle);
+  }
+  return {
+    id: cred.id,
+    rawId: toB64url(cred.rawId),
+    type: cred.type,
+    authenticatorAttachment: cred.authenticatorAttachment || undefined,
+    clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    response,
+  };
+}
+
+// ---- the server.
+class ServerError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, body, method = "POST") {
+  const init = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  let data = {};
+  try {
+    data = await res.json();
+  } catch {
+    /* empty body */
+  }
+  if (!res.ok) throw new ServerError(res.status, data.error || `HTTP ${res.status}`);
+  return data;
+}
+
+// ---- messages.
+function show(text, kind = "info") {
+  const m = $("message");
+  m.textContent = text;
+  m.className = kind;
+  m.hidden = false;
+}
+function clearMessage() {
+  $("message").hidden = true;
+}
+
+function explain(e, what) {
+  if (e instanceof ServerError) {
+    if (e.status === 429) return "Too many attempts. Wait a minute and try again.";
+    if (e.status === 409) return e.message.charAt(0).toUpperCase() + e.message.slice(1) + ".";
+    if (/unknown credential/.test(e.message)) {
+      return "This passkey is not registered here (it may have been deleted). Try another one or create an account.";
+    }
+    if (/challenge/.test(e.message)) return `The ${what} took too long or was already used. Please try again.`;
+    return `The server refused the ${what}: ${e.message}`;
+  }
+  switch (e && e.name) {
+    case "NotAllowedError":
+      return `The ${what} was cancelled or timed out.`;
+    case "AbortError":
+      return `The ${what} was cancelled.`;
+    case "InvalidStateError":
+      return "This authenticator already holds a passkey for this account.";
+    case "SecurityError":
+      return "Passkeys cannot be used on this address (the site's origin does not match its RP ID).";
+    case "NotSupportedError":
+      return "This browser or authenticator does not support the passkey type this site asks for.";
+    case "ConstraintError":
+      return "Your authenticator cannot verify you (no PIN or biometrics set up).";
+    default:
+      return `The ${what} failed: ${e && e.message ? e.message : e}`;
+  }
+}
+
+// ---- passkey autofill (conditional mediation). A pending conditional request
+// blocks every other WebAuthn call ("A request is already pending"), so it is
+// aborted before any other ceremony and restarted after.
+let conditional = null;
+
+async function stopAutofill() {
+  if (!conditional) return;
+  const { controller, done } = conditional;
+  conditional = null;
+  controller.abort();
+  await done.catch(() => {});
+}
+
+async function startAutofill() {
+  if (conditional || !window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+  const controller = new AbortController();
+  const done = (async () => {
+    const options = await api("/api/authentication/options", {});
+    const cred = await navigator.credentials.get({
+      publicKey: requestOptions(options),
+      mediation: "conditional",
+      signal: controller.signal,
+    });
+    conditional = null;
+    await finishSignIn(cred);
+  })();
+  conditional = { controller, done };
+  done.catch((e) => {
+    if (controller.signal.aborted || (e && e.name === "AbortError")) return;
+    if (conditional && conditional.controller === controller) conditional = null;
+    show(explain(e, "sign-in"), "error");
+    startAutofill();
+  });
+}
+
+// ---- ceremonies.
+async function busy(button, fn) {
+  button.disabled = true;
+  clearMessage();
+  try {
+    await fn();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function register(username, displayName) {
+  await stopAutofill();
+  try {
+    const options = await api("/api/registration/options", { username, displayName: displayName || undefined });
+    const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    await api("/api/registration/verify", credentialJSON(cred));
+    show("Passkey created. You are signed in.", "ok");
+    await refresh();
+  } catch (e) {
+    show(explain(e, "registration"), "error");
+    await refresh();
+  }
+}
+
+async function finishSignIn(cred) {
+  const r = await api("/api/authentication/verify", credentialJSON(cred));
+  show(`Signed in as ${r.username}.`, "ok");
+  await refresh();
+}
+
+async function signIn(username) {
+  await stopAutofill();
+  try {
+    const options = await api("/api/authentication/options", username ? { username } : {});
+    const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    await finishSignIn(cred);
+  } catch (e) {
+    show(explain(e, "sign-in"), "error");
+    await refresh();
+  }
+}
+
+async function addPasskey() {
+  try {
+    const options = await api("/api/registration/options", {});
+    const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    await api("/api/registration/verify", credentialJSON(cred));
+    show("Passkey added.", "ok");
+  } catch (e) {
+    show(explain(e, "registration"), "error");
+  }
+  await refresh();
+}
+
+// ---- the account page.
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "never";
+}
+
+function renderPasskeys(me) {
+  const list = $("passkeys");
+  list.replaceChildren();
+  for (const c of me.credentials) {
+    const li = document.createElement("li");
+    li.dataset.id = c.id;
+    const name = document.createElement("div");
+    name.className = "name";
+    name.textContent = c.name;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `Created ${when(c.createdAt)} · last used ${when(c.lastUsedAt)} · ${c.backedUp ? "synced" : "this device only"}`;
+    const rename = document.createElement("button");
+    rename.type = "button";
+    rename.className = "secondary rename";
+    rename.textContent = "Rename";
+    rename.addEventListener("click", () => startRename(li, c));
+    const del = document.createElement("button");
+    del.type = "button";
+    del.className = "danger delete";
+    del.textContent = "Delete";
+    del.addEventListener("click", () => deletePasskey(c, del, me.credentials.length === 1));
+    li.append(name, meta, rename, del);
+    list.append(li);
+  }
+}
+
+function startRename(li, c) {
+  const input = document.createElement("input");
+  input.value = c.name;
+  input.className = "rename-input";
+  input.setAttribute("aria-label", "New name");
+  const save = document.createElement("button");
+  save.type = "button";
+  save.className = "save";
+  save.textContent = "Save";
+  save.addEventListener("click", async () => {
+    try {
+      await api(`/api/credentials/${encodeURIComponent(c.id)}`, { name: input.value }, "PATCH");
+      show("Passkey renamed.", "ok");
+    } catch (e) {
+      show(explain(e, "rename"), "error");
+    }
+    await refresh();
+  });
+  li.replaceChildren(input, save);
+  input.focus();
+}
+
+async function deletePasskey(c, button, last) {
+  if (last && !button.dataset.armed) {
+    button.dataset.armed = "1";
+    button.textContent = "Delete your only passkey? You will not be able to sign in.";
+    return;
+  }
+  try {
+    await api(`/api/credentials/${encodeURIComponent(c.id)}${last ? "?confirm=true" : ""}`, undefined, "DELETE");
+    show("Passkey deleted.", "ok");
+  } catch (e) {
+    show(explain(e, "deletion"), "error");
+  }
+  await refresh();
+}
+
+async function refresh() {
+  let me = null;
+  try {
+    me = await api("/api/me", undefined, "GET");
+  } catch (e) {
+    if (!(e instanceof ServerError && e.status === 401)) show(explain(e, "page load"), "error");
+  }
+  $("signed-in").hidden = !me;
+  $("signed-out").hidden = !!me;
+  if (me) {
+    await stopAutofill();
+    $("me-name").textContent = me.displayName || me.username;
+    renderPasskeys(me);
+    if (location.pathname !== "/account") history.replaceState(null, "", "/account");
+  } else {
+    if (location.pathname !== "/") history.replaceState(null, "", "/");
+    startAutofill();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.PublicKeyCredential) {
+    show("This browser does not support passkeys.", "error");
+  }
+  $("register-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    busy($("register-button"), () => register($("register-username").value.trim(), $("register-display").value.trim()));
+  });
+  $("signin-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const u = $("signin-username").value.trim();
+    busy($("signin-button"), () => signIn(u));
+  });
+  $("usernameless-button").addEventListener("click", () => busy($("usernameless-button"), () => signIn("")));
+  $("add-passkey").addEventListener("click", () => busy($("add-passkey"), addPasskey));
+  $("logout").addEventListener("click", async () => {
+    await api("/api/logout", {});
+    show("Signed out.", "info");
+    await refresh();
+  });
+  refresh();
+});

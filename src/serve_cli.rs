@@ -1,0 +1,124 @@
+//! `keyhaven serve`: the passkey login server.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Flags of `keyhaven serve` (each also read from the environment).
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "KEYHAVEN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The relying party ID (a domain of the origins).
+    #[arg(long, env = "KEYHAVEN_RP_ID", default_value = "localhost")]
+    rp_id: String,
+    /// The relying party's name, shown by authenticators.
+    #[arg(long, env = "KEYHAVEN_RP_NAME", default_value = "keyhaven")]
+    rp_name: String,
+    /// An allowed origin (repeatable; the environment variable takes a comma-separated list).
+    /// Default: http://localhost:PORT.
+    #[arg(long = "origin", env = "KEYHAVEN_ORIGIN", value_delimiter = ',')]
+    origins: Vec<String>,
+    /// Directory for the embedded SQLite database (created on first run).
+    #[arg(long, env = "KEYHAVEN_DATA_DIR", default_value = "keyhaven-data")]
+    data_dir: PathBuf,
+    /// `postgres://user@host/db` for PostgreSQL (several nodes); default: SQLite in --data-dir.
+    #[arg(long, env = "KEYHAVEN_DATABASE")]
+    database: Option<String>,
+    /// Challenge lifetime in seconds.
+    #[arg(long, env = "KEYHAVEN_CHALLENGE_TTL", default_value_t = 300)]
+    challenge_ttl: u64,
+    /// Session lifetime in seconds.
+    #[arg(long, env = "KEYHAVEN_SESSION_TTL", default_value_t = 7 * 24 * 3600)]
+    session_ttl: u64,
+    /// Ceremony requests per client address: burst.
+    #[arg(long, env = "KEYHAVEN_IP_BURST", default_value_t = 120)]
+    ip_burst: u32,
+    /// Ceremony requests per client address: sustained, per minute.
+    #[arg(long, env = "KEYHAVEN_IP_PER_MINUTE", default_value_t = 600)]
+    ip_per_minute: u32,
+    /// Requests naming one username: burst.
+    #[arg(long, env = "KEYHAVEN_USER_BURST", default_value_t = 30)]
+    user_burst: u32,
+    /// Requests naming one username: sustained, per minute.
+    #[arg(long, env = "KEYHAVEN_USER_PER_MINUTE", default_value_t = 30)]
+    user_per_minute: u32,
+    /// Turn rate limits off (load tests on loopback only).
+    #[arg(long, env = "KEYHAVEN_NO_RATE_LIMIT")]
+    no_rate_limit: bool,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "KEYHAVEN_LOG_JSON")]
+    log_json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "KEYHAVEN_THREADS")]
+    threads: Option<usize>,
+}
+
+/// keyhaven serve.
+pub fn serve(a: ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYHAVEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if a.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let database = match a.database {
+        Some(d) => d,
+        None => {
+            if let Err(e) = std::fs::create_dir_all(&a.data_dir) {
+                eprintln!(
+                    "keyhaven: error: cannot create {}: {e}",
+                    a.data_dir.display()
+                );
+                return ExitCode::from(2);
+            }
+            format!("sqlite:{}", a.data_dir.join("keyhaven.db").display())
+        }
+    };
+    let origins = if a.origins.is_empty() {
+        vec![format!("http://localhost:{}", a.listen.port())]
+    } else {
+        a.origins
+    };
+    let config = keyhaven_server::ServerConfig {
+        listen: a.listen,
+        rp_id: a.rp_id,
+        rp_name: a.rp_name,
+        origins,
+        database,
+        challenge_ttl: Duration::from_secs(a.challenge_ttl.max(1)),
+        session_ttl: Duration::from_secs(a.session_ttl.max(1)),
+        limits: keyhaven_server::guard::Limits {
+            disabled: a.no_rate_limit,
+            ip_burst: a.ip_burst,
+            ip_per_minute: a.ip_per_minute,
+            user_burst: a.user_burst,
+            user_per_minute: a.user_per_minute,
+        },
+    };
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(n) = a.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = match rt.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keyhaven: error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(keyhaven_server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keyhaven: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

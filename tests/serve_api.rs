@@ -1,0 +1,473 @@
+//! `keyhaven serve` as a user runs it, driven over HTTP by keyhaven's own
+//! WebAuthn client: the API contract, the rules (single-use challenges,
+//! CSRF, limits, no enumeration) and a table of bad input — on SQLite, and on
+//! PostgreSQL when `KEYHAVEN_TEST_POSTGRES` names a database (scripts/test
+//! starts one), including two `serve` processes sharing it.
+
+use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
+use keyhaven_client::{CallOptions, Client, InProcess};
+use reqwest::blocking::Client as Http;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+    origin: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `keyhaven serve` on a free port (rp ID localhost, origin http://localhost:PORT).
+fn serve(database: Option<&str>, extra: &[&str], origin_port: Option<u16>) -> Server {
+    let port = free_port();
+    let origin = format!("http://localhost:{}", origin_port.unwrap_or(port));
+    let dir = std::env::temp_dir().join(format!("keyhaven-serve-{}-{port}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhaven"));
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--origin",
+        &origin,
+    ])
+    .arg("--data-dir")
+    .arg(&dir)
+    .args(extra)
+    .env("KEYHAVEN_LOG", "warn")
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    if let Some(db) = database {
+        cmd.args(["--database", db]);
+    }
+    let child = cmd.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz")) {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        base,
+        origin,
+    }
+}
+
+fn browser() -> Http {
+    Http::builder().cookie_store(true).build().unwrap()
+}
+
+fn post(h: &Http, s: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let r = h
+        .post(format!("{}{path}", s.base))
+        .header("Origin", &s.origin)
+        .json(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn get(h: &Http, s: &Server, path: &str) -> (u16, Value) {
+    let r = h.get(format!("{}{path}", s.base)).send().unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn authenticator() -> Client {
+    let a = Authenticator::new(
+        MemoryStore::new(50),
+        AlwaysApprove { uv: true },
+        Settings::default(),
+    )
+    .unwrap();
+    Client::new(vec![Box::new(InProcess::new(a))])
+}
+
+/// registration options → client → verify; returns the verify answer.
+fn register(h: &Http, s: &Server, c: &mut Client, body: Value) -> (u16, Value) {
+    let (st, options) = post(h, s, "/api/registration/options", &body);
+    assert_eq!(st, 200, "{options}");
+    let options = keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
+    let cred = c.create(&CallOptions::new(&s.origin), &options).unwrap();
+    post(
+        h,
+        s,
+        "/api/registration/verify",
+        &serde_json::from_str(&cred.to_json_string()).unwrap(),
+    )
+}
+
+/// authentication options → client → the AuthenticationResponseJSON (not yet sent).
+fn assertion(h: &Http, s: &Server, c: &mut Client, body: Value) -> Value {
+    let (st, options) = post(h, s, "/api/authentication/options", &body);
+    assert_eq!(st, 200, "{options}");
+    let options = keyhaven_client::parse_request_options_from_json(&options.to_string()).unwrap();
+    let cred = c.get(&CallOptions::new(&s.origin), &options).unwrap();
+    serde_json::from_str(&cred.to_json_string()).unwrap()
+}
+
+fn flows(s: &Server) {
+    let h = browser();
+    let mut c = authenticator();
+    let user = format!("alice{}", free_port());
+    // Register: a session cookie comes back; /api/me lists the passkey.
+    let (st, v) = register(
+        &h,
+        s,
+        &mut c,
+        json!({"username": user, "displayName": "Alice"}),
+    );
+    assert_eq!((st, &v["verified"]), (200, &json!(true)), "{v}");
+    let first_id = v["credentialId"].as_str().unwrap().to_owned();
+    let (st, me) = get(&h, s, "/api/me");
+    assert_eq!(st, 200);
+    assert_eq!(me["username"], user.as_str());
+    let cred = &me["credentials"][0];
+    assert_eq!(cred["id"], first_id.as_str());
+    for k in [
+        "name",
+        "signCount",
+        "createdAt",
+        "lastUsedAt",
+        "backupEligible",
+        "backedUp",
+        "transports",
+        "aaguid",
+    ] {
+        assert!(cred.get(k).is_some(), "{k} in {cred}");
+    }
+    // The username is now taken for someone not logged in.
+    let other = browser();
+    let (st, v) = post(
+        &other,
+        s,
+        "/api/registration/options",
+        &json!({"username": user}),
+    );
+    assert_eq!(st, 409, "{v}");
+    // Log out; sign in by username; replaying the same assertion fails.
+    assert_eq!(post(&h, s, "/api/logout", &json!({})).0, 200);
+    assert_eq!(get(&h, s, "/api/me").0, 401);
+    let a = assertion(&h, s, &mut c, json!({"username": user}));
+    let (st, v) = post(&h, s, "/api/authentication/verify", &a);
+    assert_eq!((st, &v["username"]), (200, &json!(user)), "{v}");
+    let (st, v) = post(&h, s, "/api/authentication/verify", &a);
+    assert_eq!((st, &v["verified"]), (400, &json!(false)), "replay: {v}");
+    // Usernameless.
+    let fresh = browser();
+    let a = assertion(&fresh, s, &mut c, json!({}));
+    let (st, v) = post(&fresh, s, "/api/authentication/verify", &a);
+    assert_eq!((st, &v["username"]), (200, &json!(user)), "{v}");
+    // A flipped signature bit is refused, and so is a credential the server does not know.
+    let mut bad = assertion(&fresh, s, &mut c, json!({}));
+    let mut sig =
+        keyhaven_proto::b64::decode(bad["response"]["signature"].as_str().unwrap()).unwrap();
+    let last = sig.len() - 1;
+    sig[last] ^= 1;
+    bad["response"]["signature"] = json!(keyhaven_proto::b64::encode(&sig));
+    let (st, v) = post(&fresh, s, "/api/authentication/verify", &bad);
+    assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
+    let mut stranger = authenticator();
+    let (st, _) = register(
+        &browser(),
+        s,
+        &mut stranger,
+        json!({"username": format!("{user}x")}),
+    );
+    assert_eq!(st, 200);
+    let mut unknown = assertion(&fresh, s, &mut stranger, json!({}));
+    unknown["id"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    unknown["rawId"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    let (st, v) = post(&fresh, s, "/api/authentication/verify", &unknown);
+    assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
+    // A second passkey while logged in (a second authenticator), rename, delete.
+    let mut second = authenticator();
+    let (st, v) = register(&h, s, &mut second, json!({}));
+    assert_eq!(st, 200, "{v}");
+    let second_id = v["credentialId"].as_str().unwrap().to_owned();
+    let (_, me) = get(&h, s, "/api/me");
+    assert_eq!(me["credentials"].as_array().unwrap().len(), 2);
+    let patch = h
+        .patch(format!("{}/api/credentials/{second_id}", s.base))
+        .header("Origin", &s.origin)
+        .json(&json!({"name": "Laptop"}))
+        .send()
+        .unwrap();
+    assert_eq!(patch.status().as_u16(), 200);
+    let (_, me) = get(&h, s, "/api/me");
+    assert!(me["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "Laptop"));
+    let del = |id: &str, q: &str| {
+        h.delete(format!("{}/api/credentials/{id}{q}", s.base))
+            .header("Origin", &s.origin)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(del(&second_id, ""), 200);
+    assert_eq!(del(&first_id, ""), 409, "the last one needs confirm");
+    // Someone else's credential is not found.
+    let (_, them) = register(
+        &browser(),
+        s,
+        &mut authenticator(),
+        json!({"username": format!("{user}y")}),
+    );
+    assert_eq!(
+        del(them["credentialId"].as_str().unwrap(), "?confirm=true"),
+        404
+    );
+    assert_eq!(del(&first_id, "?confirm=true"), 200);
+}
+
+fn rules_and_bad_input(s: &Server) {
+    let h = browser();
+    let p = |path: &str, body: &str, origin: Option<&str>| {
+        let mut r = h
+            .post(format!("{}{path}", s.base))
+            .body(body.to_owned())
+            .header("Content-Type", "application/json");
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        let r = r.send().unwrap();
+        let st = r.status().as_u16();
+        (st, r.text().unwrap())
+    };
+    let o = Some(s.origin.as_str());
+    let big = format!("{{\"username\":\"{}\"}}", "a".repeat(70_000));
+    #[rustfmt::skip]
+    let table: Vec<(&str, String, Option<&str>, u16)> = vec![
+        ("/api/registration/options", "{".into(), o, 400),
+        ("/api/registration/options", "[]".into(), o, 400),
+        ("/api/registration/options", r#"{"username": 5}"#.into(), o, 400),
+        ("/api/registration/options", r#"{"username": "a b"}"#.into(), o, 400),
+        ("/api/registration/options", r#"{"username": ""}"#.into(), o, 400),
+        ("/api/registration/options", format!(r#"{{"username": "{}"}}"#, "a".repeat(65)), o, 400),
+        ("/api/registration/options", r#"{"username": "bob", "admin": true}"#.into(), o, 400),
+        ("/api/registration/options", big.clone(), o, 413),
+        ("/api/registration/options", r#"{"username": "bob"}"#.into(), None, 403),
+        ("/api/registration/options", r#"{"username": "bob"}"#.into(), Some("https://evil.example"), 403),
+        ("/api/authentication/options", r#"{"username": ["x"]}"#.into(), o, 400),
+        ("/api/authentication/options", r#"{"user": "x"}"#.into(), o, 400),
+        ("/api/authentication/verify", "null".into(), o, 400),
+        ("/api/authentication/verify", r#"{"id":"x","rawId":"***","type":"public-key","response":{}}"#.into(), o, 400),
+        ("/api/authentication/verify", r#"{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AA","signature":"AA"}}"#.into(), o, 400),
+        ("/api/authentication/verify", r#"{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"!!","authenticatorData":"AA","signature":"AA"}}"#.into(), o, 400),
+        ("/api/registration/verify", r#"{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"AA"}}"#.into(), o, 400),
+        ("/api/registration/verify", big, o, 413),
+        ("/api/nothing", "{}".into(), o, 404),
+    ];
+    for (path, body, origin, want) in &table {
+        let (st, text) = p(path, body, *origin);
+        assert_eq!(st, *want, "{path} {}: {text}", &body[..body.len().min(80)]);
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON error body: {text}"));
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{text}");
+        if path.ends_with("/verify") && st == 400 {
+            assert_eq!(v["verified"], false, "{text}");
+        }
+    }
+    // Not logged in.
+    assert_eq!(get(&h, s, "/api/me").0, 401);
+    // No enumeration: options for a known and an unknown username look alike.
+    let mut c = authenticator();
+    let known = format!("known{}", free_port());
+    assert_eq!(
+        register(&browser(), s, &mut c, json!({"username": known})).0,
+        200
+    );
+    let (_, a) = post(
+        &h,
+        s,
+        "/api/authentication/options",
+        &json!({"username": known}),
+    );
+    let (_, b) = post(
+        &h,
+        s,
+        "/api/authentication/options",
+        &json!({"username": "nobody-here"}),
+    );
+    let shape = |v: &Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        let ids: Vec<usize> = v["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().len())
+            .collect();
+        let dkeys: Vec<Vec<String>> = v["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_object().unwrap().keys().cloned().collect())
+            .collect();
+        (keys, ids, dkeys)
+    };
+    assert_eq!(shape(&a), shape(&b), "{a} vs {b}");
+    let (_, b2) = post(
+        &h,
+        s,
+        "/api/authentication/options",
+        &json!({"username": "nobody-here"}),
+    );
+    assert_eq!(
+        b["allowCredentials"], b2["allowCredentials"],
+        "decoys are stable"
+    );
+    // Security headers and the other routes.
+    let r = h.get(format!("{}/", s.base)).send().unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().contains_key("referrer-policy"));
+    assert!(r.text().unwrap().contains("<script src=\"/app.js\""));
+    let (st, doc) = get(&h, s, "/api/openapi.json");
+    assert_eq!(st, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/registration/options",
+        "/api/registration/verify",
+        "/api/authentication/options",
+        "/api/authentication/verify",
+        "/api/me",
+        "/api/credentials/{id}",
+        "/api/logout",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} in OpenAPI");
+    }
+    let m = h
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        m.contains("keyhaven_registrations_total") && m.contains("keyhaven_verify_seconds_bucket"),
+        "{m}"
+    );
+}
+
+/// Many concurrent double submits of one assertion to `a` and `b`: exactly one 200 each.
+fn double_submits(a: &Server, b: &Server, rounds: usize) {
+    let h = browser();
+    let mut c = authenticator();
+    let user = format!("dbl{}", free_port());
+    assert_eq!(register(&h, a, &mut c, json!({"username": user})).0, 200);
+    for i in 0..rounds {
+        let resp = assertion(
+            &h,
+            if i % 2 == 0 { a } else { b },
+            &mut c,
+            json!({"username": user}),
+        );
+        let wins: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|k| {
+                    let target = if k % 2 == 0 { a } else { b };
+                    let resp = resp.clone();
+                    scope.spawn(move || {
+                        post(&browser(), target, "/api/authentication/verify", &resp).0
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|s| *s == 200)
+                .count()
+        });
+        assert_eq!(wins, 1, "round {i}: exactly one success");
+    }
+}
+
+#[test]
+fn sqlite_flows_rules_and_double_submit() {
+    let s = serve(None, &[], None);
+    flows(&s);
+    rules_and_bad_input(&s);
+    // Hundreds of submissions from one address: without the rate limits.
+    let s = serve(None, &["--no-rate-limit"], None);
+    double_submits(&s, &s, 20);
+}
+
+#[test]
+fn rate_limits_answer_429() {
+    let s = serve(None, &["--ip-burst", "5", "--ip-per-minute", "1"], None);
+    let h = browser();
+    let codes: Vec<u16> = (0..8)
+        .map(|_| post(&h, &s, "/api/authentication/options", &json!({})).0)
+        .collect();
+    assert_eq!(&codes[..5], &[200; 5]);
+    assert!(codes[5..].iter().all(|c| *c == 429), "{codes:?}");
+    // The defaults let a burst of 60 calls in 10 s through.
+    let s = serve(None, &[], None);
+    for i in 0..60 {
+        assert_eq!(
+            post(
+                &h,
+                &s,
+                "/api/authentication/options",
+                &json!({"username": format!("u{}", i % 2)})
+            )
+            .0,
+            200,
+            "call {i}"
+        );
+    }
+}
+
+#[test]
+fn postgres_flows_and_two_nodes() {
+    let Ok(url) = std::env::var("KEYHAVEN_TEST_POSTGRES") else {
+        eprintln!(
+            "KEYHAVEN_TEST_POSTGRES is not set: PostgreSQL tests skipped (scripts/test sets it)"
+        );
+        return;
+    };
+    // Two nodes behind one origin, as behind a load balancer.
+    let a = serve(Some(&url), &["--no-rate-limit"], None);
+    let port = a.origin.rsplit(':').next().unwrap().parse().unwrap();
+    let b = serve(Some(&url), &["--no-rate-limit"], Some(port));
+    flows(&a);
+    rules_and_bad_input(&b);
+    double_submits(&a, &b, 40);
+}
