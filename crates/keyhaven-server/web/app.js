@@ -156,10 +156,15 @@ async function startAutofill() {
   })();
   conditional = { controller, done };
   done.catch((e) => {
-    if (controller.signal.aborted || (e && e.name === "AbortError")) return;
     if (conditional && conditional.controller === controller) conditional = null;
-    show(explain(e, "sign-in"), "error");
-    startAutofill();
+    if (controller.signal.aborted || (e && e.name === "AbortError")) return;
+    // The user picked a passkey and the server refused it: say why, and offer
+    // autofill again. A browser-side failure of a request the user never saw
+    // (no passkey for this site, autofill unsupported) stays silent.
+    if (e instanceof ServerError) {
+      show(explain(e, "sign-in"), "error");
+      startAutofill();
+    }
   });
 }
 

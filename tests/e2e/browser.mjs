@@ -1,0 +1,290 @@
+// End to end in real headless Chromium: keyhaven serve's web page with a CDP
+// virtual authenticator (WebAuthn.addVirtualAuthenticator). Registers, signs
+// in by username, usernameless and through autofill, adds a second passkey,
+// renames, deletes, logs out; then the negative cases: a replayed assertion,
+// a reused challenge, a flipped signature bit, an unknown credential.
+// argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
+// Prints one line per check and "N passed, M failed".
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const keyhaven = process.argv[2];
+const shots = process.argv[3] || "target/e2e-screenshots";
+mkdirSync(shots, { recursive: true });
+let passed = 0;
+let failed = 0;
+const check = (name, ok, detail = "") => {
+  ok ? passed++ : failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : ": " + detail}`);
+};
+
+const port = await new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const origin = `http://localhost:${port}`;
+const server = spawn(
+  keyhaven,
+  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", mkdtempSync(join(tmpdir(), "keyhaven-e2e-"))],
+  { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, KEYHAVEN_LOG: "warn" } },
+);
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+  } catch {}
+  if (i > 300) throw new Error("serve did not start");
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+let exitCode = 1;
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const addAuthenticator = async () =>
+    (
+      await cdp.send("WebAuthn.addVirtualAuthenticator", {
+        options: {
+          protocol: "ctap2",
+          ctap2Version: "ctap2_1",
+          transport: "internal",
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
+      })
+    ).authenticatorId;
+  let auth = await addAuthenticator();
+
+  // Capture what the page sends to the verify endpoints.
+  const sent = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/api/authentication/verify")) sent.push(r.postData());
+  });
+
+  const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const signedIn = () => page.locator("#signed-in").waitFor({ state: "visible", timeout: 15000 });
+  const signedOut = () => page.locator("#signed-out").waitFor({ state: "visible", timeout: 15000 });
+  const message = async () => (await page.locator("#message").textContent()) || "";
+  const step = async (name, fn) => {
+    try {
+      await fn();
+      check(name, true);
+    } catch (e) {
+      check(name, false, String(e && e.message ? e.message.split("\n")[0] : e));
+      await shot(`failed-${name.replace(/[^a-z0-9]+/gi, "-")}`).catch(() => {});
+    }
+  };
+  const logout = async () => {
+    await page.click("#logout");
+    await signedOut();
+  };
+
+  await page.goto(`${origin}/`);
+  await shot("01-home");
+
+  await step("register alice through the page", async () => {
+    await page.fill("#register-username", "alice");
+    await page.fill("#register-display", "Alice Liddell");
+    await page.click("#register-button");
+    await signedIn();
+    if (!(await page.locator("#me-name").textContent()).includes("Alice")) throw new Error("name not shown");
+    if ((await page.locator("#passkeys li").count()) !== 1) throw new Error("one passkey expected");
+    await shot("02-registered-account");
+  });
+
+  await step("a taken username is reported", async () => {
+    const r = await page.evaluate(async () => {
+      const res = await fetch("/api/registration/options", { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "alice" }) });
+      return res.status;
+    });
+    if (r !== 409) throw new Error(`status ${r}`);
+  });
+
+  // While signed out the page keeps a conditional (autofill) request open, and
+  // the virtual authenticator would answer it at once: presence simulation is
+  // switched off around the sign-out and on again right before each ceremony,
+  // so the explicit sign-ins below first have to abort that pending request.
+  const presence = (enabled) =>
+    cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId: auth, enabled });
+  const quietLogout = async () => {
+    await presence(false);
+    await logout();
+    await page.waitForTimeout(300);
+  };
+
+  await step("log out", async () => {
+    await quietLogout();
+    await shot("03-signed-out");
+  });
+
+  await step("sign in with a username (aborting the pending autofill request)", async () => {
+    await page.fill("#signin-username", "alice");
+    await presence(true);
+    await page.click("#signin-button");
+    await signedIn();
+    if (!(await message()).includes("Signed in as alice")) throw new Error(await message());
+    await shot("04-signed-in-username");
+  });
+
+  await step("usernameless sign in", async () => {
+    await quietLogout();
+    await presence(true);
+    await page.click("#usernameless-button");
+    await signedIn();
+  });
+
+  await step("sign in through passkey autofill (conditional mediation)", async () => {
+    await presence(true);
+    // Signing out starts the conditional request; the (virtual) user picks the
+    // passkey from the autofill list without clicking any button.
+    await page.click("#logout");
+    await page.waitForFunction(
+      () => /Signed in as alice/.test(document.getElementById("message").textContent),
+      null,
+      { timeout: 15000 },
+    );
+    await signedIn();
+    await shot("05-signed-in-autofill");
+  });
+
+  await step("add a second passkey from another authenticator", async () => {
+    await cdp.send("WebAuthn.setUserVerified", { authenticatorId: auth, isUserVerified: true });
+    const first = auth;
+    const creds = (await cdp.send("WebAuthn.getCredentials", { authenticatorId: first })).credentials;
+    await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: first });
+    const second = await addAuthenticator();
+    await page.click("#add-passkey");
+    await page.locator("#passkeys li").nth(1).waitFor({ timeout: 15000 });
+    await shot("06-two-passkeys");
+    // Bring the first authenticator back (with its credential) for later sign-ins.
+    await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: second });
+    auth = await addAuthenticator();
+    for (const c of creds) await cdp.send("WebAuthn.addCredential", { authenticatorId: auth, credential: c });
+  });
+
+  await step("rename a passkey", async () => {
+    await page.locator("#passkeys li").nth(0).locator("button.rename").click();
+    await page.fill(".rename-input", "Work laptop");
+    await page.click("button.save");
+    await page.locator("#passkeys li .name", { hasText: "Work laptop" }).waitFor({ timeout: 10000 });
+    await shot("07-renamed");
+  });
+
+  await step("delete the second passkey", async () => {
+    await page.locator("#passkeys li").nth(1).locator("button.delete").click();
+    await page.waitForFunction(() => document.querySelectorAll("#passkeys li").length === 1);
+    await shot("08-deleted-second");
+  });
+
+  await step("the last passkey needs a confirmation", async () => {
+    await page.locator("#passkeys li").nth(0).locator("button.delete").click();
+    const text = await page.locator("#passkeys li button.delete").textContent();
+    if (!/only passkey/.test(text)) throw new Error(text);
+    await shot("09-confirm-last");
+    await page.reload();
+    await signedIn();
+  });
+
+  // Negative cases, from the page's own context (same origin, real browser requests).
+  const verify = (body) =>
+    page.evaluate(async (b) => {
+      const res = await fetch("/api/authentication/verify", { method: "POST", headers: { "Content-Type": "application/json" }, body: b });
+      return [res.status, await res.json()];
+    }, body);
+
+  await step("a replayed assertion is refused", async () => {
+    const last = sent[sent.length - 1];
+    const [status, body] = await verify(last);
+    if (status !== 400 || body.verified !== false) throw new Error(`${status} ${JSON.stringify(body)}`);
+  });
+
+  await step("a reused challenge is refused", async () => {
+    const r = await page.evaluate(async () => {
+      const toJSON = (c) => c.toJSON();
+      const opts = await (await fetch("/api/authentication/options", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).json();
+      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(opts);
+      const a = await navigator.credentials.get({ publicKey });
+      const b = await navigator.credentials.get({ publicKey });
+      const out = [];
+      for (const c of [a, b]) {
+        const res = await fetch("/api/authentication/verify", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(toJSON(c)) });
+        out.push(res.status);
+      }
+      return out;
+    });
+    if (r[0] !== 200 || r[1] !== 400) throw new Error(JSON.stringify(r));
+  });
+
+  await step("a flipped signature bit is refused", async () => {
+    const r = await page.evaluate(async () => {
+      const opts = await (await fetch("/api/authentication/options", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).json();
+      const c = (await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(opts) })).toJSON();
+      const sig = c.response.signature;
+      const last = sig.slice(-2, -1);
+      const flipped = last === "A" ? "B" : "A";
+      c.response.signature = sig.slice(0, -2) + flipped + sig.slice(-1);
+      const res = await fetch("/api/authentication/verify", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(c) });
+      return [res.status, await res.json()];
+    });
+    if (r[0] !== 400 || r[1].verified !== false) throw new Error(JSON.stringify(r));
+  });
+
+  await step("an unknown passkey is explained on the page", async () => {
+    // Delete alice's passkey on the server; the authenticator still offers it.
+    const id = await page.locator("#passkeys li").nth(0).getAttribute("data-id");
+    const status = await page.evaluate(async (id) => (await fetch(`/api/credentials/${id}?confirm=true`, { method: "DELETE" })).status, id);
+    if (status !== 200) throw new Error(`delete ${status}`);
+    await logout();
+    await page.click("#usernameless-button");
+    await page.locator("#message.error").waitFor({ timeout: 10000 });
+    const text = await message();
+    if (!/not registered here/.test(text)) throw new Error(text);
+    await shot("10-unknown-passkey");
+  });
+
+  await step("a cancelled ceremony is explained", async () => {
+    await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: auth });
+    const lonely = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: { protocol: "ctap2", ctap2Version: "ctap2_1", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: false, automaticPresenceSimulation: false },
+    });
+    await page.evaluate(() => {
+      // Shorten the wait: the page's own timeout handling is what is under test.
+      const get = navigator.credentials.get.bind(navigator.credentials);
+      navigator.credentials.get = (o) => {
+        if (o.publicKey && !o.mediation) o.publicKey.timeout = 1500;
+        return get(o);
+      };
+    });
+    await page.fill("#signin-username", "bob");
+    await page.click("#signin-button");
+    await page.locator("#message.error").waitFor({ timeout: 20000 });
+    const text = await message();
+    if (!/cancelled or timed out/.test(text)) throw new Error(text);
+    await shot("11-cancelled");
+    await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: lonely.authenticatorId });
+  });
+
+  exitCode = failed === 0 ? 0 : 1;
+} finally {
+  await browser.close();
+  server.kill();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(exitCode);
