@@ -50,6 +50,8 @@ pub struct User {
 pub struct Credential {
     /// Owner.
     pub user_id: i64,
+    /// The owner's username.
+    pub username: String,
     /// The user's name for it.
     pub name: String,
     /// The record (sign count, backup state and last use from their columns).

@@ -31,13 +31,15 @@ fn user(r: &Row) -> User {
 }
 
 const CRED_COLUMNS: &str =
-    "user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at";
+    "c.user_id, c.name, c.record, c.sign_count, c.backed_up, c.uv_initialized, \
+     c.created_at, c.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id";
 
 fn credential(r: &Row) -> Result<Credential, DbError> {
     let json: String = r.get(2);
     let last: Option<i64> = r.get(7);
     Ok(Credential {
         user_id: r.get(0),
+        username: r.get(8),
         name: r.get(1),
         record: record_from(&json, r.get(3), r.get(4), r.get(5), last)?,
         created_at: r.get(6),
@@ -120,7 +122,7 @@ impl Postgres {
         let c = self.client().await?;
         let st = c
             .prepare_cached(&format!(
-                "SELECT {CRED_COLUMNS} FROM credentials WHERE user_id = $1 ORDER BY created_at, id"
+                "SELECT {CRED_COLUMNS} WHERE c.user_id = $1 ORDER BY c.created_at, c.id"
             ))
             .await?;
         c.query(&st, &[&user_id])
@@ -158,36 +160,47 @@ impl Postgres {
         credential_id: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
         let c = self.client().await?;
+        // One statement: the challenge is deleted (exactly one caller gets it)
+        // and the credential read with it.
         let st = c
-            .prepare_cached(
-                "DELETE FROM challenges WHERE hash = $1 AND kind = $2 RETURNING state, expires_at",
-            )
+            .prepare_cached(&format!(
+                "WITH ch AS (DELETE FROM challenges WHERE hash = $1 AND kind = $2 RETURNING state, expires_at) \
+                 SELECT ch.state, ch.expires_at, cr.* FROM ch LEFT JOIN \
+                 (SELECT c.id AS cid, {CRED_COLUMNS} WHERE c.id = $3) cr ON TRUE"
+            ))
             .await?;
-        let ch = c
-            .query_opt(&st, &[&hash.as_slice(), &kind.as_str()])
+        let id = credential_id.unwrap_or_default();
+        let Some(r) = c
+            .query_opt(&st, &[&hash.as_slice(), &kind.as_str(), &id])
             .await?
-            .map(|r| Challenge {
-                kind,
-                state: r.get(0),
-                expires_at: r.get(1),
-            })
-            .filter(|ch| ch.expires_at > now);
-        let cred = match (&ch, credential_id) {
-            (Some(_), Some(id)) => {
-                let st = c
-                    .prepare_cached(&format!(
-                        "SELECT {CRED_COLUMNS} FROM credentials WHERE id = $1"
-                    ))
-                    .await?;
-                c.query_opt(&st, &[&id])
-                    .await?
-                    .as_ref()
-                    .map(credential)
-                    .transpose()?
-            }
-            _ => None,
+        else {
+            return Ok((None, None));
         };
-        Ok((ch, cred))
+        let ch = Challenge {
+            kind,
+            state: r.get(0),
+            expires_at: r.get(1),
+        };
+        if ch.expires_at <= now {
+            return Ok((None, None));
+        }
+        let cid: Option<Vec<u8>> = r.get(2);
+        let cred = match cid {
+            Some(_) => {
+                let json: String = r.get(5);
+                let last: Option<i64> = r.get(10);
+                Some(Credential {
+                    user_id: r.get(3),
+                    username: r.get(11),
+                    name: r.get(4),
+                    record: record_from(&json, r.get(6), r.get(7), r.get(8), last)?,
+                    created_at: r.get(9),
+                    last_used_at: last,
+                })
+            }
+            None => None,
+        };
+        Ok((Some(ch), cred))
     }
 
     pub async fn add_credential(
@@ -257,15 +270,17 @@ impl Postgres {
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let st = tx
+        let c = self.client().await?;
+        // One statement (one implicit transaction): the counter moves forward
+        // only if it grew, and the session exists only if it did.
+        let st = c
             .prepare_cached(
-                "UPDATE credentials SET sign_count = $1, backed_up = $2, uv_initialized = $3, last_used_at = $4 \
-                 WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+                "WITH u AS (UPDATE credentials SET sign_count = $1, backed_up = $2, uv_initialized = $3, last_used_at = $4 \
+                 WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0)) RETURNING user_id) \
+                 INSERT INTO sessions (hash, user_id, expires_at) SELECT $6, $7, $8 FROM u",
             )
             .await?;
-        let n = tx
+        let n = c
             .execute(
                 &st,
                 &[
@@ -274,19 +289,17 @@ impl Postgres {
                     &record.uv_initialized,
                     &now,
                     &record.id,
+                    &session.0.as_slice(),
+                    &user_id,
+                    &session.1,
                 ],
             )
             .await?;
-        if n == 0 {
-            return Ok(LoginUpdate::CounterRace);
-        }
-        let st = tx
-            .prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, $3)")
-            .await?;
-        tx.execute(&st, &[&session.0.as_slice(), &user_id, &session.1])
-            .await?;
-        tx.commit().await?;
-        Ok(LoginUpdate::Done)
+        Ok(if n == 1 {
+            LoginUpdate::Done
+        } else {
+            LoginUpdate::CounterRace
+        })
     }
 
     pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {

@@ -22,6 +22,9 @@ const MAX_BATCH: usize = 1024;
 #[derive(Clone)]
 pub struct Sqlite {
     jobs: mpsc::Sender<Job>,
+    /// Set when a commit failed: every later write fails (fail-stop), so an
+    /// answer released before its commit can never be contradicted.
+    failed: Arc<std::sync::atomic::AtomicBool>,
     path: Arc<String>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
@@ -43,7 +46,8 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
 }
 
 const CRED_COLUMNS: &str =
-    "user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at";
+    "c.user_id, c.name, c.record, c.sign_count, c.backed_up, c.uv_initialized, \
+     c.created_at, c.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id";
 
 fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> {
     let json: String = r.get(2)?;
@@ -51,6 +55,7 @@ fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> 
     Ok(
         record_from(&json, r.get(3)?, r.get(4)?, r.get(5)?, last).map(|record| Credential {
             user_id: r.get(0).unwrap_or_default(),
+            username: r.get(8).unwrap_or_default(),
             name: r.get(1).unwrap_or_default(),
             record,
             created_at: r.get(6).unwrap_or_default(),
@@ -71,21 +76,50 @@ impl Sqlite {
             )?;
         }
         let (tx, rx) = mpsc::channel::<Job>();
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = failed.clone();
         std::thread::Builder::new()
             .name("keyhaven-sqlite-writer".into())
-            .spawn(move || writer(conn, rx))
+            .spawn(move || writer(conn, rx, flag))
             .map_err(|e| DbError::Writer(e.to_string()))?;
         Ok(Sqlite {
             jobs: tx,
+            failed,
             path: Arc::new(path.to_owned()),
             readers: Arc::default(),
         })
     }
 
+    /// A write whose answer waits for its commit (durable).
     async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
     ) -> Result<R, DbError> {
+        self.submit(f, false).await
+    }
+
+    /// A write whose answer is released as soon as it ran, before its batch
+    /// commits. Later jobs on the single writer already see its effect, so a
+    /// consumed challenge cannot be consumed twice; it becomes durable with
+    /// the commit that makes the ceremony's outcome durable (a later job in
+    /// the same order); and a failed commit stops all writing (fail-stop).
+    async fn write_early<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+    ) -> Result<R, DbError> {
+        self.submit(f, true).await
+    }
+
+    async fn submit<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+        early: bool,
+    ) -> Result<R, DbError> {
+        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(DbError::Writer(
+                "an earlier commit failed; writes are stopped".into(),
+            ));
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn: &Connection| {
             let r = match conn.execute_batch("SAVEPOINT job") {
@@ -100,6 +134,10 @@ impl Sqlite {
                 }
                 Err(e) => Err(e.into()),
             };
+            if early {
+                let _ = tx.send(r);
+                return Box::new(|_| {});
+            }
             Box::new(move |committed: bool| {
                 let _ = tx.send(if committed {
                     r
@@ -187,7 +225,7 @@ impl Sqlite {
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         self.read(move |c| {
             let mut st = c.prepare_cached(&format!(
-                "SELECT {CRED_COLUMNS} FROM credentials WHERE user_id = ?1 ORDER BY created_at, id"
+                "SELECT {CRED_COLUMNS} WHERE c.user_id = ?1 ORDER BY c.created_at, c.id"
             ))?;
             let rows = st.query_map(params![user_id], cred_row)?;
             let mut out = Vec::new();
@@ -200,7 +238,9 @@ impl Sqlite {
     }
 
     pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
-        self.write(move |c| {
+        // Not durable before the answer: a challenge lost in a crash only
+        // makes its ceremony fail.
+        self.write_early(move |c| {
             c.prepare_cached(
                 "INSERT INTO challenges (hash, kind, state, expires_at) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -222,7 +262,7 @@ impl Sqlite {
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        self.write(move |c| {
+        self.write_early(move |c| {
             let ch = c
                 .prepare_cached(
                     "DELETE FROM challenges WHERE hash = ?1 AND kind = ?2 RETURNING state, expires_at",
@@ -239,7 +279,7 @@ impl Sqlite {
             let cred = match (&ch, credential) {
                 (Some(_), Some(id)) => c
                     .prepare_cached(&format!(
-                        "SELECT {CRED_COLUMNS} FROM credentials WHERE id = ?1"
+                        "SELECT {CRED_COLUMNS} WHERE c.id = ?1"
                     ))?
                     .query_row(params![id], cred_row)
                     .optional()?
@@ -421,9 +461,13 @@ impl Sqlite {
     }
 }
 
-/// The writer loop: group commit.
-fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
+/// The writer loop: group commit; fail-stop after a failed commit.
+fn writer(conn: Connection, rx: mpsc::Receiver<Job>, failed: Arc<std::sync::atomic::AtomicBool>) {
     while let Ok(first) = rx.recv() {
+        if failed.load(std::sync::atomic::Ordering::SeqCst) {
+            drop(first);
+            continue;
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -436,6 +480,8 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
         let committed = began && conn.execute_batch("COMMIT").is_ok();
         if !committed {
             let _ = conn.execute_batch("ROLLBACK");
+            failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::error!("SQLite commit failed: writes stop until restart");
         }
         for d in done {
             d(committed);
