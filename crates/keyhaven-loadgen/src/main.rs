@@ -294,8 +294,13 @@ fn main() {
                             Ok((200, _)) => {
                                 ok.fetch_add(1, Ordering::Relaxed);
                             }
-                            Ok(_) => {
-                                bad.fetch_add(1, Ordering::Relaxed);
+                            Ok((status, body)) => {
+                                if bad.fetch_add(1, Ordering::Relaxed) < 3 {
+                                    eprintln!(
+                                        "refused: HTTP {status}: {}",
+                                        String::from_utf8_lossy(&body)
+                                    );
+                                }
                             }
                             Err(_) => {
                                 bad.fetch_add(1, Ordering::Relaxed);

@@ -417,7 +417,7 @@ async fn registration_verify(
     let now = now_ms();
     let pending = match st
         .db
-        .take_challenge(hash, Kind::Registration, now, None)
+        .peek_challenge(hash, Kind::Registration, now, None)
         .await
     {
         Ok((Some(c), _)) => c,
@@ -453,7 +453,14 @@ async fn registration_verify(
     let id = result.record.id.clone();
     match st
         .db
-        .add_credential(owner, name, result.record, now, (session_hash, expires))
+        .add_credential(
+            hash,
+            owner,
+            name,
+            result.record,
+            now,
+            (session_hash, expires),
+        )
         .await
     {
         Ok(Added::Yes(_)) => {}
@@ -461,6 +468,7 @@ async fn registration_verify(
         Ok(Added::CredentialExists) => {
             return refused(&st, "this credential is already registered")
         }
+        Ok(Added::ChallengeGone) => return refused(&st, "unknown, used or expired challenge"),
         Err(e) => return db_error(e),
     }
     st.metrics.registrations.fetch_add(1, Ordering::Relaxed);
@@ -583,10 +591,11 @@ async fn authentication_verify(
         Err(e) => return refused(&st, e),
     };
     let now = now_ms();
-    // The challenge is consumed here, atomically: a second submission finds nothing.
+    // The challenge is looked up here and consumed below, atomically with the
+    // counter update and the session: of two submissions only one gets it.
     let (pending, cred) = match st
         .db
-        .take_challenge(hash, Kind::Authentication, now, Some(resp.raw_id.clone()))
+        .peek_challenge(hash, Kind::Authentication, now, Some(resp.raw_id.clone()))
         .await
     {
         Ok((Some(c), cred)) => (c, cred),
@@ -615,12 +624,21 @@ async fn authentication_verify(
     };
     match st
         .db
-        .record_login(result.record, cred.user_id, now, (session_hash, expires))
+        .record_login(
+            hash,
+            result.record,
+            cred.user_id,
+            now,
+            (session_hash, expires),
+        )
         .await
     {
         Ok(LoginUpdate::Done) => {}
         Ok(LoginUpdate::CounterRace) => {
             return refused(&st, "the signature counter did not increase")
+        }
+        Ok(LoginUpdate::ChallengeGone) => {
+            return refused(&st, "unknown, used or expired challenge")
         }
         Err(e) => return db_error(e),
     }

@@ -109,6 +109,8 @@ pub enum LoginUpdate {
     Done,
     /// Another login stored a counter at least as high in the meantime.
     CounterRace,
+    /// The challenge was consumed by another submission, or expired.
+    ChallengeGone,
 }
 
 /// A new account with its first credential, or a credential for an existing account.
@@ -135,6 +137,8 @@ pub enum Added {
     UsernameTaken,
     /// The credential ID is already registered.
     CredentialExists,
+    /// The challenge was consumed by another submission, or expired.
+    ChallengeGone,
 }
 
 /// The database.
@@ -206,41 +210,45 @@ impl Db {
         dispatch!(self, db => db.put_challenge(hash, c).await)
     }
 
-    /// Consumes a challenge atomically: exactly one caller gets it, and only
-    /// before it expires. With `credential`, also reads that credential.
-    pub async fn take_challenge(
+    /// A live challenge and, with `credential`, that credential; nothing is
+    /// consumed (that happens atomically with the ceremony's outcome).
+    pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
         kind: Kind,
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        dispatch!(self, db => db.take_challenge(hash, kind, now, credential).await)
+        dispatch!(self, db => db.peek_challenge(hash, kind, now, credential).await)
     }
 
-    /// Stores a new credential (and its new user), then a session.
+    /// In one transaction: consumes the registration challenge (exactly one
+    /// submission gets it), stores the credential (and its new user) and a session.
     pub async fn add_credential(
         &self,
+        challenge: [u8; 32],
         owner: Owner,
         name: String,
         record: CredentialRecord,
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<Added, DbError> {
-        dispatch!(self, db => db.add_credential(owner, name, record, now, session).await)
+        dispatch!(self, db => db.add_credential(challenge, owner, name, record, now, session).await)
     }
 
-    /// After a verified assertion: stores the new counter, backup state and
-    /// last use if the counter moved forward (or both are zero), and creates
-    /// the session, in one transaction.
+    /// After a verified assertion, in one transaction: consumes the challenge
+    /// (exactly one submission gets it), stores the new counter, backup state
+    /// and last use if the counter moved forward (or both are zero), and
+    /// creates the session.
     pub async fn record_login(
         &self,
+        challenge: [u8; 32],
         record: CredentialRecord,
         user_id: i64,
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
-        dispatch!(self, db => db.record_login(record, user_id, now, session).await)
+        dispatch!(self, db => db.record_login(challenge, record, user_id, now, session).await)
     }
 
     /// The user of a live session.

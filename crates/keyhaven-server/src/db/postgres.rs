@@ -152,7 +152,7 @@ impl Postgres {
         Ok(())
     }
 
-    pub async fn take_challenge(
+    pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
         kind: Kind,
@@ -160,18 +160,17 @@ impl Postgres {
         credential_id: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
         let c = self.client().await?;
-        // One statement: the challenge is deleted (exactly one caller gets it)
-        // and the credential read with it.
+        // One round trip: the live challenge and the credential beside it.
         let st = c
             .prepare_cached(&format!(
-                "WITH ch AS (DELETE FROM challenges WHERE hash = $1 AND kind = $2 RETURNING state, expires_at) \
-                 SELECT ch.state, ch.expires_at, cr.* FROM ch LEFT JOIN \
-                 (SELECT c.id AS cid, {CRED_COLUMNS} WHERE c.id = $3) cr ON TRUE"
+                "SELECT ch.state, ch.expires_at, cr.* FROM challenges ch LEFT JOIN \
+                 (SELECT c.id AS cid, {CRED_COLUMNS} WHERE c.id = $4) cr ON TRUE \
+                 WHERE ch.hash = $1 AND ch.kind = $2 AND ch.expires_at > $3"
             ))
             .await?;
         let id = credential_id.unwrap_or_default();
         let Some(r) = c
-            .query_opt(&st, &[&hash.as_slice(), &kind.as_str(), &id])
+            .query_opt(&st, &[&hash.as_slice(), &kind.as_str(), &now, &id])
             .await?
         else {
             return Ok((None, None));
@@ -181,9 +180,6 @@ impl Postgres {
             state: r.get(0),
             expires_at: r.get(1),
         };
-        if ch.expires_at <= now {
-            return Ok((None, None));
-        }
         let cid: Option<Vec<u8>> = r.get(2);
         let cred = match cid {
             Some(_) => {
@@ -205,6 +201,7 @@ impl Postgres {
 
     pub async fn add_credential(
         &self,
+        challenge: [u8; 32],
         owner: Owner,
         name: String,
         record: CredentialRecord,
@@ -213,6 +210,16 @@ impl Postgres {
     ) -> Result<Added, DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // The challenge first: a concurrent submission waits on this row and then finds it gone.
+        let got = tx
+            .execute(
+                "DELETE FROM challenges WHERE hash = $1 AND kind = 'registration' AND expires_at > $2",
+                &[&challenge.as_slice(), &now],
+            )
+            .await?;
+        if got != 1 {
+            return Ok(Added::ChallengeGone);
+        }
         let user_id = match owner {
             Owner::Existing(id) => id,
             Owner::New {
@@ -229,7 +236,18 @@ impl Postgres {
                     .await?;
                 match row {
                     Some(r) => r.get(0),
-                    None => return Ok(Added::UsernameTaken),
+                    None => {
+                        // Keep the challenge consumed, create nothing else.
+                        tx.rollback().await?;
+                        self.client()
+                            .await?
+                            .execute(
+                                "DELETE FROM challenges WHERE hash = $1",
+                                &[&challenge.as_slice()],
+                            )
+                            .await?;
+                        return Ok(Added::UsernameTaken);
+                    }
                 }
             }
         };
@@ -265,29 +283,35 @@ impl Postgres {
 
     pub async fn record_login(
         &self,
+        challenge: [u8; 32],
         record: CredentialRecord,
         user_id: i64,
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
         let c = self.client().await?;
-        // One statement (one implicit transaction): the counter moves forward
-        // only if it grew, and the session exists only if it did.
+        // One statement (one implicit transaction): the challenge is consumed
+        // (a concurrent submission waits on its row, then finds it gone), the
+        // counter moves forward only if it grew, and the session exists only
+        // if both happened.
         let st = c
             .prepare_cached(
-                "WITH u AS (UPDATE credentials SET sign_count = $1, backed_up = $2, uv_initialized = $3, last_used_at = $4 \
-                 WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0)) RETURNING user_id) \
-                 INSERT INTO sessions (hash, user_id, expires_at) SELECT $6, $7, $8 FROM u",
+                "WITH ch AS (DELETE FROM challenges WHERE hash = $1 AND kind = 'authentication' AND expires_at > $2 RETURNING 1), \
+                 u AS (UPDATE credentials SET sign_count = $3, backed_up = $4, uv_initialized = $5, last_used_at = $2 \
+                       WHERE id = $6 AND EXISTS (SELECT 1 FROM ch) AND (sign_count < $3 OR (sign_count = 0 AND $3 = 0)) RETURNING user_id), \
+                 s AS (INSERT INTO sessions (hash, user_id, expires_at) SELECT $7, $8, $9 FROM u RETURNING 1) \
+                 SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM s)",
             )
             .await?;
-        let n = c
-            .execute(
+        let r = c
+            .query_one(
                 &st,
                 &[
+                    &challenge.as_slice(),
+                    &now,
                     &i64::from(record.sign_count),
                     &record.backup_state,
                     &record.uv_initialized,
-                    &now,
                     &record.id,
                     &session.0.as_slice(),
                     &user_id,
@@ -295,10 +319,11 @@ impl Postgres {
                 ],
             )
             .await?;
-        Ok(if n == 1 {
-            LoginUpdate::Done
-        } else {
-            LoginUpdate::CounterRace
+        let (consumed, sessions): (i64, i64) = (r.get(0), r.get(1));
+        Ok(match (consumed, sessions) {
+            (0, _) => LoginUpdate::ChallengeGone,
+            (_, 1) => LoginUpdate::Done,
+            _ => LoginUpdate::CounterRace,
         })
     }
 

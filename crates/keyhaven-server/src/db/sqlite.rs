@@ -13,7 +13,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{mpsc, Arc, Mutex};
 
 type Done = Box<dyn FnOnce(bool) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Done + Send>;
+/// A write job: runs on the writer's connection inside the batch transaction;
+/// returns whether it failed, and what to do once the batch is settled.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Done) + Send>;
 
 /// Most jobs committed together.
 const MAX_BATCH: usize = 1024;
@@ -122,29 +124,25 @@ impl Sqlite {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn: &Connection| {
-            let r = match conn.execute_batch("SAVEPOINT job") {
-                Ok(()) => {
-                    let r = f(conn);
-                    let end = if r.is_ok() {
-                        "RELEASE job"
-                    } else {
-                        "ROLLBACK TO job; RELEASE job"
-                    };
-                    r.and_then(|v| conn.execute_batch(end).map(|_| v).map_err(DbError::from))
-                }
-                Err(e) => Err(e.into()),
-            };
+            // No savepoint per job: a job that fails rolls its whole batch back
+            // (every durable job in it then fails; an early-released one only
+            // loses a fresh challenge, which fails its ceremony).
+            let r = f(conn);
+            let errored = r.is_err();
             if early {
                 let _ = tx.send(r);
-                return Box::new(|_| {});
+                return (errored, Box::new(|_| {}) as Done);
             }
-            Box::new(move |committed: bool| {
-                let _ = tx.send(if committed {
-                    r
-                } else {
-                    Err(DbError::Writer("the transaction did not commit".into()))
-                });
-            })
+            (
+                errored,
+                Box::new(move |committed: bool| {
+                    let _ = tx.send(if committed {
+                        r
+                    } else {
+                        Err(DbError::Writer("the transaction did not commit".into()))
+                    });
+                }) as Done,
+            )
         });
         self.jobs
             .send(job)
@@ -159,7 +157,9 @@ impl Sqlite {
     ) -> Result<R, DbError> {
         let readers = self.readers.clone();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        // A read on a WAL database never waits for the writer and takes
+        // microseconds: it runs right here, like a short critical section.
+        (move || {
             let conn = readers.lock().ok().and_then(|mut v| v.pop());
             let conn = match conn {
                 Some(c) => c,
@@ -172,9 +172,7 @@ impl Sqlite {
                 }
             }
             r
-        })
-        .await
-        .map_err(|e| DbError::Writer(e.to_string()))?
+        })()
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
@@ -255,44 +253,28 @@ impl Sqlite {
         .await
     }
 
-    pub async fn take_challenge(
+    /// The challenge and (optionally) a credential, without consuming
+    /// anything: from a read connection, or, for a challenge too fresh to be
+    /// committed yet, from the writer.
+    pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
         kind: Kind,
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        self.write_early(move |c| {
-            let ch = c
-                .prepare_cached(
-                    "DELETE FROM challenges WHERE hash = ?1 AND kind = ?2 RETURNING state, expires_at",
-                )?
-                .query_row(params![hash.as_slice(), kind.as_str()], |r| {
-                    Ok(Challenge {
-                        kind,
-                        state: r.get(0)?,
-                        expires_at: r.get(1)?,
-                    })
-                })
-                .optional()?
-                .filter(|ch| ch.expires_at > now);
-            let cred = match (&ch, credential) {
-                (Some(_), Some(id)) => c
-                    .prepare_cached(&format!(
-                        "SELECT {CRED_COLUMNS} WHERE c.id = ?1"
-                    ))?
-                    .query_row(params![id], cred_row)
-                    .optional()?
-                    .transpose()?,
-                _ => None,
-            };
-            Ok((ch, cred))
-        })
-        .await
+        let cred = credential.clone();
+        let seen = self.read(move |c| peek(c, hash, kind, now, cred)).await?;
+        if seen.0.is_some() {
+            return Ok(seen);
+        }
+        self.write_early(move |c| peek(c, hash, kind, now, credential))
+            .await
     }
 
     pub async fn add_credential(
         &self,
+        challenge: [u8; 32],
         owner: Owner,
         name: String,
         record: CredentialRecord,
@@ -300,7 +282,11 @@ impl Sqlite {
         session: ([u8; 32], i64),
     ) -> Result<Added, DbError> {
         self.write(move |c| {
-            // Checked first, so a refusal leaves nothing behind.
+            // The challenge first: exactly one submission gets it.
+            if !consume(c, &challenge, Kind::Registration, now)? {
+                return Ok(Added::ChallengeGone);
+            }
+            // Checked next, so a refusal leaves nothing else behind.
             let exists: bool = c
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1)")?
                 .query_row(params![record.id], |r| r.get(0))?;
@@ -350,12 +336,16 @@ impl Sqlite {
 
     pub async fn record_login(
         &self,
+        challenge: [u8; 32],
         record: CredentialRecord,
         user_id: i64,
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
         self.write(move |c| {
+            if !consume(c, &challenge, Kind::Authentication, now)? {
+                return Ok(LoginUpdate::ChallengeGone);
+            }
             let n = c
                 .prepare_cached(
                     "UPDATE credentials SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
@@ -461,6 +451,45 @@ impl Sqlite {
     }
 }
 
+fn peek(
+    c: &Connection,
+    hash: [u8; 32],
+    kind: Kind,
+    now: i64,
+    credential: Option<Vec<u8>>,
+) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
+    let ch = c
+        .prepare_cached(
+            "SELECT state, expires_at FROM challenges WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3",
+        )?
+        .query_row(params![hash.as_slice(), kind.as_str(), now], |r| {
+            Ok(Challenge {
+                kind,
+                state: r.get(0)?,
+                expires_at: r.get(1)?,
+            })
+        })
+        .optional()?;
+    let cred = match (&ch, credential) {
+        (Some(_), Some(id)) => c
+            .prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = ?1"))?
+            .query_row(params![id], cred_row)
+            .optional()?
+            .transpose()?,
+        _ => None,
+    };
+    Ok((ch, cred))
+}
+
+/// Consumes a challenge inside a write job: true if this job got it.
+fn consume(c: &Connection, hash: &[u8; 32], kind: Kind, now: i64) -> Result<bool, DbError> {
+    Ok(c.prepare_cached(
+        "DELETE FROM challenges WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3",
+    )?
+    .execute(params![hash.as_slice(), kind.as_str(), now])?
+        == 1)
+}
+
 /// The writer loop: group commit; fail-stop after a failed commit.
 fn writer(conn: Connection, rx: mpsc::Receiver<Job>, failed: Arc<std::sync::atomic::AtomicBool>) {
     while let Ok(first) = rx.recv() {
@@ -476,13 +505,27 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>, failed: Arc<std::sync::atom
             }
         }
         let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
-        let done: Vec<Done> = batch.into_iter().map(|job| job(&conn)).collect();
-        let committed = began && conn.execute_batch("COMMIT").is_ok();
-        if !committed {
+        let mut errored = !began;
+        let done: Vec<Done> = batch
+            .into_iter()
+            .map(|job| {
+                let (e, d) = job(&conn);
+                errored |= e;
+                d
+            })
+            .collect();
+        let committed = if errored {
+            let _ = conn.execute_batch("ROLLBACK");
+            false
+        } else if conn.execute_batch("COMMIT").is_ok() {
+            true
+        } else {
+            // Answers released before this commit may now be wrong: stop writing.
             let _ = conn.execute_batch("ROLLBACK");
             failed.store(true, std::sync::atomic::Ordering::SeqCst);
             tracing::error!("SQLite commit failed: writes stop until restart");
-        }
+            false
+        };
         for d in done {
             d(committed);
         }
