@@ -35,8 +35,28 @@ fn free_port() -> u16 {
 /// Starts `keyhaven serve` on a free port (rp ID localhost, origin http://localhost:PORT).
 fn serve(database: Option<&str>, extra: &[&str], origin_port: Option<u16>) -> Server {
     let port = free_port();
-    let origin = format!("http://localhost:{}", origin_port.unwrap_or(port));
     let dir = std::env::temp_dir().join(format!("keyhaven-serve-{}-{port}", std::process::id()));
+    serve_in(
+        database,
+        extra,
+        origin_port,
+        port,
+        &dir,
+        Stdio::inherit(),
+        "warn",
+    )
+}
+
+fn serve_in(
+    database: Option<&str>,
+    extra: &[&str],
+    origin_port: Option<u16>,
+    port: u16,
+    dir: &std::path::Path,
+    stderr: Stdio,
+    log: &str,
+) -> Server {
+    let origin = format!("http://localhost:{}", origin_port.unwrap_or(port));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhaven"));
     cmd.args([
         "serve",
@@ -46,11 +66,11 @@ fn serve(database: Option<&str>, extra: &[&str], origin_port: Option<u16>) -> Se
         &origin,
     ])
     .arg("--data-dir")
-    .arg(&dir)
+    .arg(dir)
     .args(extra)
-    .env("KEYHAVEN_LOG", "warn")
+    .env("KEYHAVEN_LOG", log)
     .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
+    .stderr(stderr);
     if let Some(db) = database {
         cmd.args(["--database", db]);
     }
@@ -470,4 +490,103 @@ fn postgres_flows_and_two_nodes() {
     flows(&a);
     rules_and_bad_input(&b);
     double_submits(&a, &b, 40);
+}
+
+#[test]
+fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("keyhaven-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("serve.log");
+    let s = serve_in(
+        None,
+        &["--log-json"],
+        None,
+        port,
+        &dir,
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+        "info",
+    );
+    let h = browser();
+    let mut c = authenticator();
+    let (st, options) = post(
+        &h,
+        &s,
+        "/api/registration/options",
+        &json!({"username": "carol"}),
+    );
+    assert_eq!(st, 200);
+    let challenge = options["challenge"].as_str().unwrap().to_owned();
+    let options = keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
+    let cred = c.create(&CallOptions::new(&s.origin), &options).unwrap();
+    let r = h
+        .post(format!("{}/api/registration/verify", s.base))
+        .header("Origin", &s.origin)
+        .body(cred.to_json_string())
+        .send()
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let session = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    assert_eq!(r.status().as_u16(), 200);
+    // SIGTERM: the server finishes and exits 0.
+    let mut s = s;
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    // The log is JSON lines with the requests, and none of the secrets.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() >= 3, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{text}"
+    );
+    assert!(text.contains("/api/registration/verify"), "{text}");
+    for secret in [&challenge, &session] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the log holds a secret: {text}"
+        );
+    }
+    // Restart on the same data: migrations are not re-applied, the account is there.
+    let s2 = serve_in(None, &[], None, port, &dir, Stdio::inherit(), "warn");
+    let a = assertion(&h, &s2, &mut c, json!({"username": "carol"}));
+    let (st, v) = post(&h, &s2, "/api/authentication/verify", &a);
+    assert_eq!((st, &v["username"]), (200, &json!("carol")), "{v}");
+    let (st, _) = post(
+        &browser(),
+        &s2,
+        "/api/registration/options",
+        &json!({"username": "carol"}),
+    );
+    assert_eq!(st, 409);
 }

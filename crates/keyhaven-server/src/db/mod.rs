@@ -304,12 +304,39 @@ pub(crate) fn record_from(
     Ok(r)
 }
 
-/// The schema, one statement per entry; `{blob}` and `{serial}` are filled per dialect.
-pub(crate) const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value {blob} NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS users (id {serial} PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, handle {blob} NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS credentials (id {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), name TEXT NOT NULL, record TEXT NOT NULL, sign_count BIGINT NOT NULL, backed_up BOOLEAN NOT NULL, uv_initialized BOOLEAN NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT)",
-    "CREATE INDEX IF NOT EXISTS credentials_user ON credentials(user_id)",
-    "CREATE TABLE IF NOT EXISTS challenges (hash {blob} PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, expires_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS sessions (hash {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)",
-];
+/// The schema migrations, in order: (version, statements). `{blob}` and
+/// `{serial}` are filled per dialect. Applied on start, each in one
+/// transaction, and recorded in `schema_migrations`; a database migrated by a
+/// newer keyhaven is refused.
+pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value {blob} NOT NULL)",
+        "CREATE TABLE users (id {serial} PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, handle {blob} NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
+        "CREATE TABLE credentials (id {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), name TEXT NOT NULL, record TEXT NOT NULL, sign_count BIGINT NOT NULL, backed_up BOOLEAN NOT NULL, uv_initialized BOOLEAN NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT)",
+        "CREATE INDEX credentials_user ON credentials(user_id)",
+        "CREATE TABLE challenges (hash {blob} PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+        "CREATE INDEX challenges_expiry ON challenges(expires_at)",
+        "CREATE TABLE sessions (hash {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)",
+        "CREATE INDEX sessions_expiry ON sessions(expires_at)",
+    ],
+)];
+
+/// The table recording applied migrations.
+pub(crate) const MIGRATIONS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+/// The migrations after `current`, or an error if the database is newer than this binary.
+pub(crate) fn pending(current: i64) -> Result<Vec<(i64, &'static [&'static str])>, DbError> {
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(DbError::Config(format!(
+            "the database schema is at version {current}, newer than this keyhaven knows ({newest})"
+        )));
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|m| m.0 > current)
+        .copied()
+        .collect())
+}

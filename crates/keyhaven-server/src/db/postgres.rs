@@ -4,8 +4,8 @@
 //! exactly one caller, and the counter update compares in the database.
 
 use super::{
-    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
-    SCHEMA,
+    pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner,
+    User, MIGRATIONS_TABLE,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::CredentialRecord;
@@ -65,11 +65,27 @@ impl Postgres {
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(7242026)", &[])
             .await?;
-        for stmt in SCHEMA {
-            tx.batch_execute(
-                &stmt
-                    .replace("{blob}", "BYTEA")
-                    .replace("{serial}", "BIGSERIAL"),
+        // Nodes starting together wait on the advisory lock; each migration runs once.
+        tx.batch_execute(MIGRATIONS_TABLE).await?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (version, statements) in pending(current)? {
+            for stmt in statements {
+                tx.batch_execute(
+                    &stmt
+                        .replace("{blob}", "BYTEA")
+                        .replace("{serial}", "BIGSERIAL"),
+                )
+                .await?;
+            }
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&version, &crate::api::now_ms()],
             )
             .await?;
         }

@@ -5,8 +5,8 @@
 //! separate connections.
 
 use super::{
-    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
-    SCHEMA,
+    pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner,
+    User, MIGRATIONS_TABLE,
 };
 use keyhaven_rp::CredentialRecord;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -69,13 +69,35 @@ fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> 
 impl Sqlite {
     /// Opens (creating) the database file and starts the writer.
     pub fn open(path: &str) -> Result<Self, DbError> {
-        let conn = connect(path)?;
-        for stmt in SCHEMA {
-            conn.execute_batch(
-                &stmt
-                    .replace("{blob}", "BLOB")
-                    .replace("{serial}", "INTEGER"),
+        let mut conn = connect(path)?;
+        // Migrations, each in one transaction (BEGIN IMMEDIATE: one process at a time).
+        conn.execute_batch(MIGRATIONS_TABLE)?;
+        let current: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        for (version, statements) in pending(current)? {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let done: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                params![version],
+                |r| r.get(0),
             )?;
+            if !done {
+                for stmt in statements {
+                    tx.execute_batch(
+                        &stmt
+                            .replace("{blob}", "BLOB")
+                            .replace("{serial}", "INTEGER"),
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![version, crate::api::now_ms()],
+                )?;
+            }
+            tx.commit()?;
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
