@@ -104,27 +104,18 @@ fn over_ctaphid_on_a_unix_socket() {
     let (reg, _) = ceremony(vec![Box::new(dev)]);
     assert!(reg.contains(r#""publicKeyAlgorithm":-7"#), "{reg}");
     // The CLI reaches the same device; the credential made above signs in.
-    let out = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
-        .args([
-            "client",
-            "get",
-            "--origin",
-            ORIGIN,
-            "--options",
-            "-",
-            "--hid-socket",
-        ])
-        .arg(&sock)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(GET.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhaven"));
+    cmd.args([
+        "client",
+        "get",
+        "--origin",
+        ORIGIN,
+        "--options",
+        "-",
+        "--hid-socket",
+    ])
+    .arg(&sock);
+    let out = with_stdin(&mut cmd, GET.as_bytes());
     assert!(
         out.status.success(),
         "{}",
@@ -132,6 +123,19 @@ fn over_ctaphid_on_a_unix_socket() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["response"]["userHandle"], "dXNlcjE");
+}
+
+/// Runs `cmd` with `input` on its stdin; collects its output.
+fn with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut c = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(input).unwrap();
+    c.wait_with_output().unwrap()
 }
 
 fn cli(args: &[&str], store: &Path, options: &str) -> (i32, String, String) {
@@ -217,32 +221,23 @@ fn cli_prints_the_json_and_names_refusals() {
         code == 1 && err.starts_with("keyhaven: NotAllowedError: PIN"),
         "{err}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
-        .args([
-            "client",
-            "get",
-            "--origin",
-            ORIGIN,
-            "--options",
-            "-",
-            "--presence",
-            "always",
-            "--pin-env",
-            "KH_PIN",
-            "--store",
-        ])
-        .arg(&store)
-        .env("KH_PIN", "4321")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(required.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhaven"));
+    cmd.args([
+        "client",
+        "get",
+        "--origin",
+        ORIGIN,
+        "--options",
+        "-",
+        "--presence",
+        "always",
+        "--pin-env",
+        "KH_PIN",
+        "--store",
+    ])
+    .arg(&store)
+    .env("KH_PIN", "4321");
+    let out = with_stdin(&mut cmd, required.as_bytes());
     assert!(
         out.status.success(),
         "{}",

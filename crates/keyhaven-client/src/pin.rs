@@ -230,15 +230,25 @@ fn padded(pin: &SecretBytes) -> Result<Vec<u8>, ClientError> {
     Ok(v)
 }
 
-/// setPIN (0x03) on an authenticator without a PIN.
-pub fn set_pin(s: &mut Session, new_pin: &SecretBytes) -> Result<(), ClientError> {
+/// The common start of setPIN and changePIN: the protocol, the key agreement
+/// and newPinEnc.
+fn new_pin_enc(
+    s: &mut Session,
+    new_pin: &SecretBytes,
+) -> Result<(PinProtocol, CoseKey, SecretBytes, Vec<u8>), ClientError> {
     let p = s
         .protocol()
         .ok_or_else(|| ClientError::Pin("the authenticator has no PIN protocol".into()))?;
     let (key, secret) = shared_secret(s, p)?;
-    let new_pin_enc = p
+    let enc = p
         .encrypt(secret.expose(), &padded(new_pin)?)
         .map_err(|e| ClientError::Pin(e.to_string()))?;
+    Ok((p, key, secret, enc))
+}
+
+/// setPIN (0x03) on an authenticator without a PIN.
+pub fn set_pin(s: &mut Session, new_pin: &SecretBytes) -> Result<(), ClientError> {
+    let (p, key, secret, new_pin_enc) = new_pin_enc(s, new_pin)?;
     let mut r = ClientPinRequest::new(p.number(), ClientPinSubcommand::SetPin);
     r.key_agreement = Some(key);
     r.pin_uv_auth_param = Some(p.authenticate(secret.expose(), &new_pin_enc));
@@ -252,13 +262,7 @@ pub fn change_pin(
     current: &SecretBytes,
     new_pin: &SecretBytes,
 ) -> Result<(), ClientError> {
-    let p = s
-        .protocol()
-        .ok_or_else(|| ClientError::Pin("the authenticator has no PIN protocol".into()))?;
-    let (key, secret) = shared_secret(s, p)?;
-    let new_pin_enc = p
-        .encrypt(secret.expose(), &padded(new_pin)?)
-        .map_err(|e| ClientError::Pin(e.to_string()))?;
+    let (p, key, secret, new_pin_enc) = new_pin_enc(s, new_pin)?;
     let hash = sha256(current.expose());
     let pin_hash_enc = p
         .encrypt(secret.expose(), &hash[..16])

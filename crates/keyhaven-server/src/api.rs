@@ -397,33 +397,47 @@ fn answered_challenge(client_data_json: &[u8]) -> Result<[u8; 32], String> {
     Ok(sha256(&c))
 }
 
+type Opened<T> = (T, [u8; 32], i64, Challenge, Option<Credential>);
+
+/// The first steps of both verify endpoints: the rate limit, the body, the
+/// challenge the response answers and the state kept with it (and, for an
+/// assertion, the credential), read without consuming anything.
+async fn open_ceremony<T: serde::de::DeserializeOwned>(
+    st: &AppState,
+    addr: SocketAddr,
+    body: Body,
+    kind: Kind,
+    parts: impl Fn(&T) -> (&[u8], Option<Vec<u8>>),
+) -> Result<Opened<T>, Response> {
+    if !st.limiter.ip(addr.ip()) {
+        return Err(limited(st));
+    }
+    let resp: T = ceremony_body(st, body).await?;
+    let (client_data, credential) = parts(&resp);
+    let hash = answered_challenge(client_data).map_err(|e| refused(st, e))?;
+    let now = now_ms();
+    match st.db.peek_challenge(hash, kind, now, credential).await {
+        Ok((Some(c), cred)) => Ok((resp, hash, now, c, cred)),
+        Ok((None, _)) => Err(refused(st, "unknown, used or expired challenge")),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
 async fn registration_verify(
     State(st): St,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Body,
 ) -> Response {
     let start = Instant::now();
-    if !st.limiter.ip(addr.ip()) {
-        return limited(&st);
-    }
-    let resp: RegistrationResponseJson = match ceremony_body(&st, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let hash = match answered_challenge(&resp.response.client_data_json) {
-        Ok(h) => h,
-        Err(e) => return refused(&st, e),
-    };
-    let now = now_ms();
-    let pending = match st
-        .db
-        .peek_challenge(hash, Kind::Registration, now, None)
+    let (resp, hash, now, pending, _) =
+        match open_ceremony::<RegistrationResponseJson>(&st, addr, body, Kind::Registration, |r| {
+            (&r.response.client_data_json, None)
+        })
         .await
-    {
-        Ok((Some(c), _)) => c,
-        Ok((None, _)) => return refused(&st, "unknown, used or expired challenge"),
-        Err(e) => return db_error(e),
-    };
+        {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let pending: RegPending = match serde_json::from_str(&pending.state) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -579,28 +593,19 @@ async fn authentication_verify(
     body: Body,
 ) -> Response {
     let start = Instant::now();
-    if !st.limiter.ip(addr.ip()) {
-        return limited(&st);
-    }
-    let resp: AuthenticationResponseJson = match ceremony_body(&st, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let hash = match answered_challenge(&resp.response.client_data_json) {
-        Ok(h) => h,
-        Err(e) => return refused(&st, e),
-    };
-    let now = now_ms();
     // The challenge is looked up here and consumed below, atomically with the
     // counter update and the session: of two submissions only one gets it.
-    let (pending, cred) = match st
-        .db
-        .peek_challenge(hash, Kind::Authentication, now, Some(resp.raw_id.clone()))
-        .await
+    let (resp, hash, now, pending, cred) = match open_ceremony::<AuthenticationResponseJson>(
+        &st,
+        addr,
+        body,
+        Kind::Authentication,
+        |r| (&r.response.client_data_json, Some(r.raw_id.clone())),
+    )
+    .await
     {
-        Ok((Some(c), cred)) => (c, cred),
-        Ok((None, _)) => return refused(&st, "unknown, used or expired challenge"),
-        Err(e) => return db_error(e),
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let pending: AuthPending = match serde_json::from_str(&pending.state) {
         Ok(p) => p,
