@@ -1110,12 +1110,20 @@ impl GetContext<'_> {
                 ))
             }
         };
-        if let Some(list) = allow_list {
-            if !list.iter().any(|d| d.id == id) {
+        // L3 §5.1.4.2 step 20: a credential outside credentialIdFilter, or a
+        // discoverable answer without a user handle, is not a usable answer.
+        match allow_list {
+            Some(list) if !list.iter().any(|d| d.id == id) => {
                 return Err(ClientError::BadResponse(
                     "the credential used is not in allowCredentials".into(),
-                ));
+                ))
             }
+            None if r.user.as_ref().is_none_or(|u| u.id.is_empty()) => {
+                return Err(ClientError::BadResponse(
+                    "a discoverable credential answered without a user handle".into(),
+                ))
+            }
+            _ => {}
         }
         let ad: &AuthenticatorData = &r.auth_data;
         let mut outputs = ExtensionOutputsJson::default();

@@ -120,7 +120,8 @@ pub struct AuthenticatorAssertionResponse {
     pub signature: Vec<u8>,
     /// userHandle (None for a credential without one).
     pub user_handle: Option<Vec<u8>>,
-    /// attestationObject, when the authenticator attested the assertion.
+    /// attestationObject. Always None here: the current L3 draft's get()
+    /// (§5.1.4.2) no longer builds one, though the JSON form keeps the member.
     pub attestation_object: Option<Vec<u8>>,
 }
 
