@@ -716,3 +716,110 @@ fn option_and_origin_errors_map_to_dom_exceptions() {
         "{text}"
     );
 }
+
+/// An authenticator that offers only PIN/UV auth protocol 1 (a CTAP 2.0-era
+/// device): getInfo is rewritten on the way out.
+struct ProtocolOne(Dev);
+
+impl keyhaven_client::Device for ProtocolOne {
+    fn transact(
+        &mut self,
+        message: &[u8],
+        cancel: &keyhaven_client::device::Cancel,
+    ) -> Result<Vec<u8>, keyhaven_client::TransportError> {
+        use keyhaven_proto::ctap2::{Command, Response, ResponseBody};
+        let out = self.0.transact(message, cancel)?;
+        if message.first() != Some(&0x04) {
+            return Ok(out);
+        }
+        let mut r = Response::from_bytes(Command::GetInfo, &out).unwrap();
+        if let ResponseBody::GetInfo(info) = &mut r.body {
+            info.pin_uv_auth_protocols = Some(vec![1]);
+        }
+        Ok(r.to_bytes())
+    }
+    fn attachment(&self) -> keyhaven_client::Attachment {
+        self.0.attachment()
+    }
+    fn transport(&self) -> &'static str {
+        self.0.transport()
+    }
+    fn name(&self) -> String {
+        "protocol-1 authenticator".into()
+    }
+}
+
+#[test]
+fn pin_protocol_one_when_two_is_not_offered() {
+    let mut dev = ProtocolOne(authenticator(false, Settings::default()));
+    {
+        let mut s = keyhaven_client::ctap::Session::open(
+            &mut dev,
+            keyhaven_client::device::Cancel::until(
+                std::time::Instant::now() + Duration::from_secs(5),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            s.protocol(),
+            Some(keyhaven_authenticator::pin_protocol::PinProtocol::One)
+        );
+        keyhaven_client::pin::set_pin(&mut s, &SecretBytes::new(b"2468".to_vec())).unwrap();
+    }
+    let mut cfg = rp();
+    cfg.user_verification = keyhaven_rp::config::UserVerification::Required;
+    let mut c = Client::new(vec![Box::new(dev)])
+        .with_config(fast())
+        .with_pin_provider(FixedPin(SecretBytes::new(b"2468".to_vec())));
+    let eval = PrfValuesJson {
+        first: b"p1".to_vec(),
+        second: None,
+    };
+    let (rec, _) = register(
+        &mut c,
+        &cfg,
+        "one",
+        RegistrationExtras {
+            resident_key: Some("required".into()),
+            extensions: ext(ExtensionInputsJson {
+                prf: Some(PrfInputsJson {
+                    eval: None,
+                    eval_by_credential: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(rec.uv_initialized, "UV through a protocol-1 token");
+    // The PRF through hmac-secret on protocol 1: the same input, the same output.
+    let get_prf = |c: &mut Client| {
+        let (r, a) = authenticate(
+            c,
+            &cfg,
+            std::slice::from_ref(&rec),
+            AuthenticationExtras {
+                extensions: ext(ExtensionInputsJson {
+                    prf: Some(PrfInputsJson {
+                        eval: Some(eval.clone()),
+                        eval_by_credential: None,
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(r.user_verified);
+        a.client_extension_results
+            .prf
+            .unwrap()
+            .results
+            .unwrap()
+            .first
+    };
+    let first = get_prf(&mut c);
+    assert_eq!(first.len(), 32);
+    assert_eq!(get_prf(&mut c), first);
+}
