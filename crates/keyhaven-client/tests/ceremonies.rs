@@ -397,6 +397,20 @@ fn ext(e: ExtensionInputsJson) -> Option<ExtensionInputsJson> {
     Some(e)
 }
 
+/// Extension inputs with only `prf`.
+fn prf_inputs(
+    eval: Option<PrfValuesJson>,
+    eval_by_credential: Option<std::collections::BTreeMap<String, PrfValuesJson>>,
+) -> Option<ExtensionInputsJson> {
+    ext(ExtensionInputsJson {
+        prf: Some(PrfInputsJson {
+            eval,
+            eval_by_credential,
+        }),
+        ..Default::default()
+    })
+}
+
 #[test]
 fn prf_at_creation_and_assertion() {
     let cfg = rp();
@@ -411,13 +425,7 @@ fn prf_at_creation_and_assertion() {
         "pat",
         RegistrationExtras {
             resident_key: Some("required".into()),
-            extensions: ext(ExtensionInputsJson {
-                prf: Some(PrfInputsJson {
-                    eval: Some(eval.clone()),
-                    eval_by_credential: None,
-                }),
-                ..Default::default()
-            }),
+            extensions: prf_inputs(Some(eval.clone()), None),
             ..Default::default()
         },
     )
@@ -431,13 +439,7 @@ fn prf_at_creation_and_assertion() {
         &cfg,
         std::slice::from_ref(&rec),
         AuthenticationExtras {
-            extensions: ext(ExtensionInputsJson {
-                prf: Some(PrfInputsJson {
-                    eval: Some(eval.clone()),
-                    eval_by_credential: None,
-                }),
-                ..Default::default()
-            }),
+            extensions: prf_inputs(Some(eval.clone()), None),
             ..Default::default()
         },
     )
@@ -483,13 +485,7 @@ fn prf_at_creation_and_assertion() {
     let (opts, _) = authentication_options(
         &cfg,
         AuthenticationExtras {
-            extensions: ext(ExtensionInputsJson {
-                prf: Some(PrfInputsJson {
-                    eval: None,
-                    eval_by_credential: Some(by),
-                }),
-                ..Default::default()
-            }),
+            extensions: prf_inputs(None, Some(by)),
             ..Default::default()
         },
     )
@@ -509,13 +505,7 @@ fn prf_at_creation_and_assertion() {
         AuthenticationExtras {
             allow_credentials: allow(&[&rec]),
             user_handle: rec.user_handle.clone(),
-            extensions: ext(ExtensionInputsJson {
-                prf: Some(PrfInputsJson {
-                    eval: None,
-                    eval_by_credential: Some(bad),
-                }),
-                ..Default::default()
-            }),
+            extensions: prf_inputs(None, Some(bad)),
             ..Default::default()
         },
     )
@@ -781,13 +771,7 @@ fn pin_protocol_one_when_two_is_not_offered() {
         "one",
         RegistrationExtras {
             resident_key: Some("required".into()),
-            extensions: ext(ExtensionInputsJson {
-                prf: Some(PrfInputsJson {
-                    eval: None,
-                    eval_by_credential: None,
-                }),
-                ..Default::default()
-            }),
+            extensions: prf_inputs(None, None),
             ..Default::default()
         },
     )
@@ -800,13 +784,7 @@ fn pin_protocol_one_when_two_is_not_offered() {
             &cfg,
             std::slice::from_ref(&rec),
             AuthenticationExtras {
-                extensions: ext(ExtensionInputsJson {
-                    prf: Some(PrfInputsJson {
-                        eval: Some(eval.clone()),
-                        eval_by_credential: None,
-                    }),
-                    ..Default::default()
-                }),
+                extensions: prf_inputs(Some(eval.clone()), None),
                 ..Default::default()
             },
         )
