@@ -325,13 +325,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         use keyhaven_proto::ctap2::config::ConfigSubcommand as C;
         // Protected by a token with the acfg permission once a PIN or built-in UV exists.
         if self.pin.is_set() || self.user.has_built_in_uv() {
-            let param = r
-                .pin_uv_auth_param
-                .as_deref()
-                .ok_or(StatusCode::Ctap2ErrPuatRequired)?;
-            let protocol = r
-                .pin_uv_auth_protocol
-                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            let (param, protocol) = crate::client_pin::token_param(
+                r.pin_uv_auth_param.as_deref(),
+                r.pin_uv_auth_protocol,
+            )?;
             self.pin.check_token_for(
                 protocol,
                 param,

@@ -489,3 +489,13 @@ impl PinState {
         Ok(())
     }
 }
+
+/// The pinUvAuthParam and pinUvAuthProtocol of a command that needs a
+/// pinUvAuthToken (config, credentialManagement, largeBlobs write):
+/// CTAP2_ERR_PUAT_REQUIRED without the param, CTAP2_ERR_MISSING_PARAMETER
+/// without the protocol.
+pub(crate) fn token_param(param: Option<&[u8]>, protocol: Option<u64>) -> R<(&[u8], u64)> {
+    let param = param.ok_or(StatusCode::Ctap2ErrPuatRequired)?;
+    let protocol = protocol.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+    Ok((param, protocol))
+}

@@ -85,13 +85,8 @@ pub fn process<S2: CredentialStore>(
             .ok_or(StatusCode::Ctap2ErrNoCredentials)
     };
     if needs_auth {
-        let param = r
-            .pin_uv_auth_param
-            .as_deref()
-            .ok_or(StatusCode::Ctap2ErrPuatRequired)?;
-        let protocol = r
-            .pin_uv_auth_protocol
-            .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+        let (param, protocol) =
+            crate::client_pin::token_param(r.pin_uv_auth_param.as_deref(), r.pin_uv_auth_protocol)?;
         let scope = match sub {
             S::EnumerateCredentialsBegin => {
                 let hash = params

@@ -87,13 +87,10 @@ pub fn process<S: CredentialStore>(
                 return Err(StatusCode::Ctap1ErrInvalidSeq);
             }
             if protected {
-                let param = r
-                    .pin_uv_auth_param
-                    .as_deref()
-                    .ok_or(StatusCode::Ctap2ErrPuatRequired)?;
-                let protocol = r
-                    .pin_uv_auth_protocol
-                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                let (param, protocol) = crate::client_pin::token_param(
+                    r.pin_uv_auth_param.as_deref(),
+                    r.pin_uv_auth_protocol,
+                )?;
                 // 32×0xff ‖ h'0c00' ‖ uint32LE(offset) ‖ SHA-256(fragment)
                 let mut msg = vec![0xff; 32];
                 msg.extend_from_slice(&[0x0c, 0x00]);
