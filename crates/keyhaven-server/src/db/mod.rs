@@ -195,11 +195,6 @@ impl Db {
         dispatch!(self, db => db.user_by_name(name.to_owned()).await)
     }
 
-    /// A user by id.
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
-        dispatch!(self, db => db.user_by_id(id).await)
-    }
-
     /// A user's credentials, oldest first.
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         dispatch!(self, db => db.credentials_of(user_id).await)

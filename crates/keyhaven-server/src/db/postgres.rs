@@ -126,14 +126,6 @@ impl Postgres {
         Ok(c.query_opt(&st, &[&name]).await?.as_ref().map(user))
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
-        let c = self.client().await?;
-        let st = c
-            .prepare_cached("SELECT id, username, display_name, handle FROM users WHERE id = $1")
-            .await?;
-        Ok(c.query_opt(&st, &[&id]).await?.as_ref().map(user))
-    }
-
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         let c = self.client().await?;
         let st = c

@@ -230,18 +230,6 @@ impl Sqlite {
         .await
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT id, username, display_name, handle FROM users WHERE id = ?1",
-                params![id],
-                user_row,
-            )
-            .optional()?)
-        })
-        .await
-    }
-
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         self.read(move |c| {
             let mut st = c.prepare_cached(&format!(
