@@ -511,10 +511,7 @@ impl Client {
             sel: &sel,
             attestation: &attestation,
         };
-        let (mut cred, att_obj, transports) = self.run_all(&p, |s, pins, _| ctx.on(s, pins))?;
-        cred.response.transports = transports;
-        cred.response.attestation_object = att_obj;
-        Ok(cred)
+        self.run_all(&p, |s, pins, _| ctx.on(s, pins))
     }
 
     /// `navigator.credentials.get({publicKey})` (L3 §5.1.4).
@@ -588,16 +585,18 @@ impl Client {
 /// the trusted-facets list is not fetched).
 fn check_appid(origin: &Origin, appid: &str) -> Result<String, ClientError> {
     let bad = |why: &str| ClientError::Extension("appid", format!("{appid:?}: {why}"));
+    // SecurityError, with the same text as the extension error it refines.
+    let denied = |why: &str| ClientError::AppIdNotAllowed(bad(why).to_string());
     let url = url::Url::parse(appid).map_err(|_| bad("not a URL"))?;
     if url.scheme() != "https" {
-        return Err(security(bad("not an https URL")));
+        return Err(denied("not an https URL"));
     }
     let host = url.host_str().ok_or_else(|| bad("no host"))?;
+    let registrable = psl::domain_str(host);
     let same = host == origin.effective_domain()
-        || (psl::domain_str(host).is_some()
-            && psl::domain_str(host) == psl::domain_str(origin.effective_domain()));
+        || (registrable.is_some() && registrable == psl::domain_str(origin.effective_domain()));
     if !same {
-        return Err(security(bad("not the caller's registrable domain")));
+        return Err(denied("not the caller's registrable domain"));
     }
     Ok(appid.to_owned())
 }
@@ -610,10 +609,6 @@ fn strict_b64url(s: &str) -> Option<Vec<u8>> {
         .flatten()
 }
 
-fn security(e: ClientError) -> ClientError {
-    ClientError::AppIdNotAllowed(e.to_string())
-}
-
 struct CreateContext<'a> {
     options: &'a CreationOptions,
     p: &'a Prepared,
@@ -623,15 +618,13 @@ struct CreateContext<'a> {
     attestation: &'a str,
 }
 
-type Created = (
-    PublicKeyCredential<AuthenticatorAttestationResponse>,
-    Vec<u8>,
-    Vec<String>,
-);
-
 impl CreateContext<'_> {
     /// §5.1.3 step 20, "if an authenticator becomes available", for one authenticator.
-    fn on(&self, mut s: Session, pins: &Pins) -> Result<Created, ClientError> {
+    fn on(
+        &self,
+        mut s: Session,
+        pins: &Pins,
+    ) -> Result<PublicKeyCredential<AuthenticatorAttestationResponse>, ClientError> {
         let (o, sel, ext) = (self.options, self.sel, self.ext);
         let device_attachment = s.device().attachment();
         // Step 20.2.1: attachment.
@@ -714,13 +707,7 @@ impl CreateContext<'_> {
         if let Some(prf) = &ext.prf {
             hmac = true;
             if let (Some(eval), true) = (&prf.eval, s.supports("hmac-secret-mc")) {
-                if let Some(protocol) = s.protocol() {
-                    let (key, secret) = pin::shared_secret(&mut s, protocol)?;
-                    let hs = HmacSecretSession {
-                        protocol,
-                        key,
-                        secret,
-                    };
+                if let Some(hs) = HmacSecretSession::open(&mut s)? {
                     ctap_ext.push(("hmac-secret-mc".into(), hs.input(&prf_salts(eval))?));
                     hs_mc = Some(hs);
                 }
@@ -827,8 +814,7 @@ impl CreateContext<'_> {
 
         // Extension outputs.
         let ad_ext = |name: &str| resp.auth_data.extension(name);
-        if let Some(prf) = &ext.prf {
-            let _ = prf;
+        if ext.prf.is_some() {
             let mut out = PrfOutputsJson {
                 enabled: Some(ad_ext("hmac-secret").and_then(Value::as_bool) == Some(true)),
                 results: None,
@@ -881,19 +867,18 @@ impl CreateContext<'_> {
         };
         transports.sort();
         transports.dedup();
-        let cred = PublicKeyCredential {
+        Ok(PublicKeyCredential {
             raw_id: acd.credential_id.clone(),
             response: AuthenticatorAttestationResponse {
                 client_data_json: self.p.client_data_json.clone(),
-                attestation_object: Vec::new(),
-                transports: Vec::new(),
+                attestation_object: att.to_bytes(),
+                transports,
                 auth_data: resp.auth_data.clone(),
                 auth_data_raw: resp.auth_data_raw.clone(),
             },
             authenticator_attachment: Some(device_attachment),
             client_extension_results: outputs,
-        };
-        Ok((cred, att.to_bytes(), transports))
+        })
     }
 }
 
@@ -998,13 +983,7 @@ impl GetContext<'_> {
         });
         let salts = prf_input.as_ref().map(prf_salts).or(raw_salts);
         if let (Some(salts), true) = (&salts, s.supports("hmac-secret")) {
-            if let Some(protocol) = s.protocol() {
-                let (key, secret) = pin::shared_secret(&mut s, protocol)?;
-                let session = HmacSecretSession {
-                    protocol,
-                    key,
-                    secret,
-                };
+            if let Some(session) = HmacSecretSession::open(&mut s)? {
                 ctap_ext.push(("hmac-secret".into(), session.input(salts)?));
                 hs = Some(session);
             }

@@ -55,6 +55,20 @@ pub struct HmacSecretSession {
 }
 
 impl HmacSecretSession {
+    /// A key agreement with the authenticator in its preferred PIN/UV auth
+    /// protocol; None when it offers none.
+    pub fn open(s: &mut crate::ctap::Session) -> Result<Option<Self>, ClientError> {
+        let Some(protocol) = s.protocol() else {
+            return Ok(None);
+        };
+        let (key, secret) = crate::pin::shared_secret(s, protocol)?;
+        Ok(Some(HmacSecretSession {
+            protocol,
+            key,
+            secret,
+        }))
+    }
+
     /// The hmac-secret input map {1: keyAgreement, 2: saltEnc, 3: saltAuth, 4: protocol}
     /// for 32 or 64 bytes of salts (CTAP 2.2 §12.5).
     pub fn input(&self, salts: &[u8]) -> Result<Value, ClientError> {
