@@ -114,11 +114,8 @@ async fn not_found(req: Request) -> Response {
 async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", |p| p.as_str())
-        .to_owned();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("(unmatched)", |p| p.as_str());
     let api = req.uri().path().starts_with("/api/");
     let changing = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let mut resp = if changing && !guard::origin_allowed(req.headers(), &st.config.origins) {
@@ -131,7 +128,7 @@ async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
     };
     guard::security_headers(resp.headers_mut(), api);
     let status = resp.status().as_u16();
-    st.metrics.request(&route, status);
+    st.metrics.request(route, status);
     tracing::info!(
         method = %method,
         route = %route,

@@ -143,7 +143,8 @@ pub const BUCKETS: [f64; 10] = [
 /// Counters for `/metrics` (Prometheus text format).
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, u16), u64>>,
+    /// route → status → count (sorted, as /metrics lists them).
+    requests: Mutex<std::collections::BTreeMap<String, std::collections::BTreeMap<u16, u64>>>,
     /// Successful registrations.
     pub registrations: AtomicU64,
     /// Successful logins.
@@ -161,7 +162,12 @@ impl Metrics {
     /// Counts one answered request.
     pub fn request(&self, route: &str, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_owned(), status)).or_default() += 1;
+            // The route's name is allocated once, on its first request.
+            let by_status = match m.get_mut(route) {
+                Some(v) => v,
+                None => m.entry(route.to_owned()).or_default(),
+            };
+            *by_status.entry(status).or_default() += 1;
         }
     }
 
@@ -183,13 +189,13 @@ impl Metrics {
         let mut s = String::new();
         s.push_str("# HELP keyhaven_http_requests_total HTTP requests answered.\n# TYPE keyhaven_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
-            let mut rows: Vec<_> = m.iter().collect();
-            rows.sort();
-            for ((route, status), n) in rows {
-                let _ = writeln!(
-                    s,
-                    "keyhaven_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-                );
+            for (route, by_status) in m.iter() {
+                for (status, n) in by_status {
+                    let _ = writeln!(
+                        s,
+                        "keyhaven_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                    );
+                }
             }
         }
         for (name, help, v) in [
