@@ -4,7 +4,7 @@
 
 use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
 use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::types::UserEntity;
 use keyhaven_proto::ctap2::{Command, Request, Response, ResponseBody, StatusCode};
 use std::io::{Read, Write};
 use std::process::{Command as Process, Stdio};
@@ -59,27 +59,15 @@ fn serve_stdio_persists_credentials_and_counters() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("auth.khs");
-    let make = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: vec![1; 32],
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"user-1".to_vec(),
-            name: Some("alice".into()),
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -7,
-        }],
-        options: Some(Options {
-            rk: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    let make = Request::MakeCredential(
+        MakeCredentialRequest::new(
+            vec![1; 32],
+            "example.org",
+            UserEntity::new(b"user-1".to_vec(), Some("alice")),
+            -7,
+        )
+        .with_rk(true),
+    )
     .to_bytes();
     let (responses, code) = session(&store, &[vec![0x04], make, get_assertion(), vec![0x42]]);
     assert_eq!(code, 0);
@@ -168,27 +156,15 @@ fn maintenance_subcommands() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("m.khs");
-    let make = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: vec![1; 32],
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"u".to_vec(),
-            name: Some("bob".into()),
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -8,
-        }],
-        options: Some(Options {
-            rk: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    let make = Request::MakeCredential(
+        MakeCredentialRequest::new(
+            vec![1; 32],
+            "example.org",
+            UserEntity::new(b"u".to_vec(), Some("bob")),
+            -8,
+        )
+        .with_rk(true),
+    )
     .to_bytes();
     session(&store, &[make]);
     let (code, out, err) = kh(&["list", "--json"], &store, &[]);
@@ -300,23 +276,12 @@ fn batch_attestation_flags() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let make = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: vec![1; 32],
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"u".to_vec(),
-            name: None,
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -7,
-        }],
-        ..Default::default()
-    })
+    let make = Request::MakeCredential(MakeCredentialRequest::new(
+        vec![1; 32],
+        "example.org",
+        UserEntity::new(b"u".to_vec(), None),
+        -7,
+    ))
     .to_bytes();
     child
         .stdin

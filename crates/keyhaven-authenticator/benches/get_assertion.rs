@@ -11,9 +11,7 @@ use keyhaven_authenticator::{
 use keyhaven_proto::cbor::Value;
 use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
 use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-use keyhaven_proto::ctap2::types::{
-    CredentialDescriptor, CredentialParameters, Options, RpEntity, UserEntity,
-};
+use keyhaven_proto::ctap2::types::{CredentialDescriptor, UserEntity};
 use keyhaven_proto::ctap2::{Command, Request, Response, ResponseBody};
 
 #[path = "../../keyhaven-rp/benches/ratios.rs"]
@@ -26,27 +24,15 @@ fn authenticator_with(n_other: usize) -> (Authenticator<MemoryStore, AlwaysAppro
         Settings::default(),
     )
     .unwrap();
-    let make = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: vec![1; 32],
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"user".to_vec(),
-            name: None,
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -7,
-        }],
-        options: Some(Options {
-            rk: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    let make = Request::MakeCredential(
+        MakeCredentialRequest::new(
+            vec![1; 32],
+            "example.org",
+            UserEntity::new(b"user".to_vec(), None),
+            -7,
+        )
+        .with_rk(true),
+    );
     let out = a.process(&make.to_bytes());
     let ResponseBody::MakeCredential(mc) = Response::from_bytes(Command::MakeCredential, &out)
         .unwrap()

@@ -8,7 +8,7 @@ use keyhaven_proto::authdata::Aaguid;
 use keyhaven_proto::b64;
 use keyhaven_proto::client_data::{CollectedClientData, TYPE_CREATE};
 use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-use keyhaven_proto::ctap2::types::{CredentialParameters, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::types::UserEntity;
 use keyhaven_proto::ctap2::{Command, Request, Response, ResponseBody};
 use keyhaven_proto::json::{
     AttestationResponseJson, ExtensionOutputsJson, RegistrationResponseJson,
@@ -30,22 +30,13 @@ fn register(
     let cd =
         CollectedClientData::new(TYPE_CREATE, &challenge, "https://example.org").to_json_bytes();
     let req = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: sha256(&cd).to_vec(),
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"u".to_vec(),
-            name: None,
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -8,
-        }],
         attestation_formats_preference: prefs,
-        ..Default::default()
+        ..MakeCredentialRequest::new(
+            sha256(&cd).to_vec(),
+            "example.org",
+            UserEntity::new(b"u".to_vec(), None),
+            -8,
+        )
     });
     let out = a.process(&req.to_bytes());
     let ResponseBody::MakeCredential(mc) = Response::from_bytes(Command::MakeCredential, &out)

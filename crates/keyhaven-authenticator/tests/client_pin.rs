@@ -12,7 +12,7 @@ use keyhaven_proto::ctap2::client_pin::{
 };
 use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
 use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::types::UserEntity;
 use keyhaven_proto::ctap2::{Request, Response, ResponseBody, StatusCode};
 
 type A = Authenticator<MemoryStore, AlwaysApprove>;
@@ -98,27 +98,15 @@ fn retries(a: &mut A) -> u64 {
 
 fn make(rp: &str, rk: bool, cdh: [u8; 32], auth: Option<(PinProtocol, &[u8])>) -> Request {
     Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: cdh.to_vec(),
-        rp: RpEntity {
-            id: rp.into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"u".to_vec(),
-            name: Some("alice".into()),
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -7,
-        }],
-        options: Some(Options {
-            rk: Some(rk),
-            ..Default::default()
-        }),
         pin_uv_auth_param: auth.map(|(p, t)| p.authenticate(t, &cdh)),
         pin_uv_auth_protocol: auth.map(|(p, _)| p.number()),
-        ..Default::default()
+        ..MakeCredentialRequest::new(
+            cdh.to_vec(),
+            rp,
+            UserEntity::new(b"u".to_vec(), Some("alice")),
+            -7,
+        )
+        .with_rk(rk)
     })
 }
 

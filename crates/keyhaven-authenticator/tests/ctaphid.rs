@@ -172,7 +172,7 @@ fn keepalive_upneeded_while_waiting_for_presence() {
 fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
     use keyhaven_proto::ctap2::get_assertion::GetAssertionRequest;
     use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-    use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+    use keyhaven_proto::ctap2::types::UserEntity;
     use keyhaven_proto::ctap2::Request;
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
@@ -197,27 +197,15 @@ fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
     };
     let cid = alloc(&mut conn, 1);
     let other = alloc(&mut conn, 2);
-    let make = Request::MakeCredential(MakeCredentialRequest {
-        client_data_hash: vec![1; 32],
-        rp: RpEntity {
-            id: "example.org".into(),
-            name: None,
-        },
-        user: UserEntity {
-            id: b"u".to_vec(),
-            name: None,
-            display_name: None,
-        },
-        pub_key_cred_params: vec![CredentialParameters {
-            type_: "public-key".into(),
-            alg: -7,
-        }],
-        options: Some(Options {
-            rk: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    let make = Request::MakeCredential(
+        MakeCredentialRequest::new(
+            vec![1; 32],
+            "example.org",
+            UserEntity::new(b"u".to_vec(), None),
+            -7,
+        )
+        .with_rk(true),
+    )
     .to_bytes();
     let first = make.len().min(57);
     conn.write_all(&init_report(cid, cmd::CBOR, make.len(), &make[..first]))

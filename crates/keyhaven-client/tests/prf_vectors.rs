@@ -12,7 +12,7 @@ use keyhaven_crypto::SecretBytes;
 use keyhaven_proto::b64;
 use keyhaven_proto::cbor::Value;
 use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
-use keyhaven_proto::ctap2::types::{CredentialParameters, Options, RpEntity, UserEntity};
+use keyhaven_proto::ctap2::types::{Options, UserEntity};
 use keyhaven_proto::ctap2::Request;
 use keyhaven_proto::json::{ExtensionInputsJson, PrfInputsJson, PrfValuesJson, RequestOptionsJson};
 use serde_json::Value as Json;
@@ -61,20 +61,6 @@ fn w3c_prf_vectors_through_get() {
         )
         .unwrap();
         let req = MakeCredentialRequest {
-            client_data_hash: vec![1; 32],
-            rp: RpEntity {
-                id: "example.org".into(),
-                name: None,
-            },
-            user: UserEntity {
-                id: vec![1],
-                name: None,
-                display_name: None,
-            },
-            pub_key_cred_params: vec![CredentialParameters {
-                type_: "public-key".into(),
-                alg: -7,
-            }],
             extensions: Some(Value::canonical_map(vec![(
                 "hmac-secret".into(),
                 Value::Bool(true),
@@ -84,7 +70,12 @@ fn w3c_prf_vectors_through_get() {
                 uv: Some(true),
                 ..Default::default()
             }),
-            ..Default::default()
+            ..MakeCredentialRequest::new(
+                vec![1; 32],
+                "example.org",
+                UserEntity::new(vec![1], None),
+                -7,
+            )
         };
         assert_eq!(auth.process(&Request::MakeCredential(req).to_bytes())[0], 0);
         let mut cred = auth.store().all().unwrap().remove(0);

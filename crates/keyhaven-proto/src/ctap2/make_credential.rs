@@ -33,6 +33,38 @@ pub struct MakeCredentialRequest {
 }
 
 impl MakeCredentialRequest {
+    /// A request with the required members: the RP ID, the user and one
+    /// public-key algorithm (like [`GetAssertionRequest::new`](super::get_assertion::GetAssertionRequest::new)).
+    pub fn new(
+        client_data_hash: Vec<u8>,
+        rp_id: impl Into<String>,
+        user: UserEntity,
+        alg: i64,
+    ) -> Self {
+        MakeCredentialRequest {
+            client_data_hash,
+            rp: RpEntity {
+                id: rp_id.into(),
+                name: None,
+            },
+            user,
+            pub_key_cred_params: vec![CredentialParameters {
+                type_: "public-key".into(),
+                alg,
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// The same request with the `rk` option set.
+    pub fn with_rk(mut self, rk: bool) -> Self {
+        self.options = Some(Options {
+            rk: Some(rk),
+            ..Default::default()
+        });
+        self
+    }
+
     /// Parses the parameter map.
     pub fn from_value(v: &Value) -> Result<Self, CtapError> {
         let f = Fields::new(v, "authenticatorMakeCredential")?;

@@ -46,6 +46,15 @@ pub struct UserEntity {
 }
 
 impl UserEntity {
+    /// A user entity with an ID and, optionally, a name (no displayName).
+    pub fn new(id: impl Into<Vec<u8>>, name: Option<&str>) -> Self {
+        UserEntity {
+            id: id.into(),
+            name: name.map(str::to_owned),
+            display_name: None,
+        }
+    }
+
     pub(crate) fn from_value(v: &Value) -> Result<Self, CtapError> {
         let f = Fields::new(v, "PublicKeyCredentialUserEntity")?;
         let id = f.bytes_of(
