@@ -122,40 +122,41 @@ fn setup(a: &ClientArgs) -> Result<(Client, CallOptions, String), String> {
     Ok((client, call, options))
 }
 
-/// keyhaven client create.
-pub fn create(a: ClientArgs) -> ExitCode {
-    let (mut client, call, json) = match setup(&a) {
+/// The common run of `create` and `get`: set up, parse the options (exit 2
+/// when malformed), run the ceremony (exit 1 with the DOMException name when
+/// refused), print the browser's JSON.
+fn run<O>(
+    a: &ClientArgs,
+    parse: fn(&str) -> Result<O, ClientError>,
+    ceremony: impl FnOnce(&mut Client, &CallOptions, &O) -> Result<String, ClientError>,
+) -> ExitCode {
+    let (mut client, call, json) = match setup(a) {
         Ok(v) => v,
         Err(e) => return bad_input(e),
     };
-    let options = match parse_creation_options_from_json(&json) {
+    let options = match parse(&json) {
         Ok(o) => o,
         Err(e) => return bad_input(e),
     };
-    match client.create(&call, &options) {
-        Ok(cred) => {
-            println!("{}", cred.to_json_string());
+    match ceremony(&mut client, &call, &options) {
+        Ok(json) => {
+            println!("{json}");
             ExitCode::SUCCESS
         }
         Err(e) => refused(&e),
     }
 }
 
+/// keyhaven client create.
+pub fn create(a: ClientArgs) -> ExitCode {
+    run(&a, parse_creation_options_from_json, |c, call, o| {
+        c.create(call, o).map(|cred| cred.to_json_string())
+    })
+}
+
 /// keyhaven client get.
 pub fn get(a: ClientArgs) -> ExitCode {
-    let (mut client, call, json) = match setup(&a) {
-        Ok(v) => v,
-        Err(e) => return bad_input(e),
-    };
-    let options = match parse_request_options_from_json(&json) {
-        Ok(o) => o,
-        Err(e) => return bad_input(e),
-    };
-    match client.get(&call, &options) {
-        Ok(cred) => {
-            println!("{}", cred.to_json_string());
-            ExitCode::SUCCESS
-        }
-        Err(e) => refused(&e),
-    }
+    run(&a, parse_request_options_from_json, |c, call, o| {
+        c.get(call, o).map(|cred| cred.to_json_string())
+    })
 }
