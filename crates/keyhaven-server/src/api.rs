@@ -139,15 +139,19 @@ async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
     resp
 }
 
-/// Reads a JSON body of at most [`MAX_BODY`] bytes (413 beyond).
-async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, Response> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+/// The request body, at most [`MAX_BODY`] bytes (413 beyond).
+async fn body_bytes(body: Body) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than {MAX_BODY} bytes"),
         )
-    })?;
-    serde_json::from_slice(&bytes)
+    })
+}
+
+/// Reads a JSON body of at most [`MAX_BODY`] bytes (413 beyond).
+async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, Response> {
+    serde_json::from_slice(&body_bytes(body).await?)
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
 }
 
@@ -156,13 +160,8 @@ async fn ceremony_body<T: serde::de::DeserializeOwned>(
     st: &AppState,
     body: Body,
 ) -> Result<T, Response> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {MAX_BODY} bytes"),
-        )
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| refused(st, format!("malformed JSON body: {e}")))
+    serde_json::from_slice(&body_bytes(body).await?)
+        .map_err(|e| refused(st, format!("malformed JSON body: {e}")))
 }
 
 fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
