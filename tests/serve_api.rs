@@ -542,6 +542,17 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
         .1
         .to_owned();
     assert_eq!(r.status().as_u16(), 200);
+    // A second process on the same SQLite data directory is refused: one line, exit 1.
+    let second = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(err.contains("in use by another keyhaven process"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     // SIGTERM: the server finishes and exits 0.
     let mut s = s;
     let pid = s.child.id().to_string();

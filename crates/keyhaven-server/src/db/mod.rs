@@ -2,8 +2,10 @@
 //! Embedded SQLite (one writer thread committing in groups, read connections
 //! beside it) or PostgreSQL (a connection pool; several `serve` processes may
 //! share one database). Everything a ceremony needs for correctness lives
-//! here, never only in process memory.
+//! here, never only in process memory (SQLite's read cache, `cache.rs`, only
+//! saves reads: the writer re-checks everything it relies on).
 
+mod cache;
 mod postgres;
 mod sqlite;
 

@@ -1,9 +1,19 @@
-//! SQLite: WAL, `synchronous=FULL`. One writer thread takes every write job
-//! waiting in its queue, runs each in its own savepoint inside one
-//! transaction and commits them together (group commit: one fsync for many
-//! requests); a job's answer is released only after its commit. Reads use
-//! separate connections.
+//! SQLite in WAL mode, with a pipelined group commit.
+//!
+//! One writer thread takes every write job waiting in its queue, runs them in
+//! one transaction and commits them together. The commit itself does not wait
+//! for the disk (`synchronous=NORMAL`): the writer hands the batch to a syncer
+//! thread and goes on with the next one, while the syncer `fdatasync`s the WAL
+//! file and only then releases the answers of every batch committed before
+//! that sync began (one flush for many batches). So a durable job's answer is
+//! never sent before its commit is on disk, and the disk flush no longer
+//! stalls the writer. A failed commit or flush stops all writing (fail-stop).
+//! Checkpoints stay SQLite's own (they sync the WAL first, then the database
+//! file). Reads use separate connections, behind a read cache of challenges
+//! and credential records (`cache.rs`). One process per database: the
+//! database file's lock file is held while it is open.
 
+use super::cache::Cache;
 use super::{
     pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner,
     User, MIGRATIONS_TABLE,
@@ -20,6 +30,10 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Done) + Send>;
 /// Most jobs committed together.
 const MAX_BATCH: usize = 1024;
 
+/// WAL size (pages) at which a commit checkpoints: larger than SQLite's
+/// default 1000, so a page rewritten by many logins is copied back once.
+const CHECKPOINT_PAGES: u32 = 4000;
+
 /// The SQLite backend.
 #[derive(Clone)]
 pub struct Sqlite {
@@ -29,6 +43,9 @@ pub struct Sqlite {
     failed: Arc<std::sync::atomic::AtomicBool>,
     path: Arc<String>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    cache: Arc<Cache>,
+    /// Held (locked) for as long as the database is open.
+    _lock: Arc<std::fs::File>,
 }
 
 fn connect(path: &str) -> Result<Connection, DbError> {
@@ -69,6 +86,20 @@ fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> 
 impl Sqlite {
     /// Opens (creating) the database file and starts the writer.
     pub fn open(path: &str) -> Result<Self, DbError> {
+        // One process per database: the read cache relies on it, and so do
+        // the in-memory rate limits.
+        let lock_path = format!("{path}.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| DbError::Config(format!("{lock_path}: {e}")))?;
+        if let Err(e) = lock.try_lock() {
+            return Err(DbError::Config(format!(
+                "{path} is in use by another keyhaven process ({lock_path}: {e})"
+            )));
+        }
         let mut conn = connect(path)?;
         // Migrations, each in one transaction (BEGIN IMMEDIATE: one process at a time).
         conn.execute_batch(MIGRATIONS_TABLE)?;
@@ -99,18 +130,31 @@ impl Sqlite {
             }
             tx.commit()?;
         }
+        // From here on commits return before the disk flush; the syncer flushes.
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES};"
+        ))?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let (sync_tx, sync_rx) = mpsc::channel::<Vec<Done>>();
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = failed.clone();
+        let wal = std::path::PathBuf::from(format!("{path}-wal"));
+        std::thread::Builder::new()
+            .name("keyhaven-sqlite-sync".into())
+            .spawn(move || syncer(wal, sync_rx, flag))
+            .map_err(|e| DbError::Writer(e.to_string()))?;
         let flag = failed.clone();
         std::thread::Builder::new()
             .name("keyhaven-sqlite-writer".into())
-            .spawn(move || writer(conn, rx, flag))
+            .spawn(move || writer(conn, rx, sync_tx, flag))
             .map_err(|e| DbError::Writer(e.to_string()))?;
         Ok(Sqlite {
             jobs: tx,
             failed,
             path: Arc::new(path.to_owned()),
             readers: Arc::default(),
+            cache: Arc::default(),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -248,6 +292,7 @@ impl Sqlite {
     pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
         // Not durable before the answer: a challenge lost in a crash only
         // makes its ceremony fail.
+        let cached = ch.clone();
         self.write_early(move |c| {
             c.prepare_cached(
                 "INSERT INTO challenges (hash, kind, state, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -260,12 +305,14 @@ impl Sqlite {
             ])?;
             Ok(())
         })
-        .await
+        .await?;
+        self.cache.put_challenge(hash, cached, crate::api::now_ms());
+        Ok(())
     }
 
     /// The challenge and (optionally) a credential, without consuming
-    /// anything: from a read connection, or, for a challenge too fresh to be
-    /// committed yet, from the writer.
+    /// anything: from the cache, else a read connection, or, for a challenge
+    /// too fresh to be committed yet, from the writer.
     pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
@@ -273,13 +320,33 @@ impl Sqlite {
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        let cred = credential.clone();
-        let seen = self.read(move |c| peek(c, hash, kind, now, cred)).await?;
-        if seen.0.is_some() {
-            return Ok(seen);
+        if let Some(ch) = self.cache.challenge(&hash, kind, now) {
+            let cred = match credential {
+                None => None,
+                Some(id) => match self.cache.credential(&id) {
+                    Some(c) => Some(c),
+                    None => {
+                        let c = self.read(move |c| credential_by_id(c, id)).await?;
+                        if let Some(c) = &c {
+                            self.cache.put_credential(c.clone());
+                        }
+                        c
+                    }
+                },
+            };
+            return Ok((Some(ch), cred));
         }
-        self.write_early(move |c| peek(c, hash, kind, now, credential))
-            .await
+        let cred = credential.clone();
+        let mut seen = self.read(move |c| peek(c, hash, kind, now, cred)).await?;
+        if seen.0.is_none() {
+            seen = self
+                .write_early(move |c| peek(c, hash, kind, now, credential))
+                .await?;
+        }
+        if let Some(c) = &seen.1 {
+            self.cache.put_credential(c.clone());
+        }
+        Ok(seen)
     }
 
     pub async fn add_credential(
@@ -291,6 +358,7 @@ impl Sqlite {
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<Added, DbError> {
+        self.cache.forget_challenge(&challenge);
         self.write(move |c| {
             // The challenge first: exactly one submission gets it.
             if !consume(c, &challenge, Kind::Registration, now)? {
@@ -352,30 +420,34 @@ impl Sqlite {
         now: i64,
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
-        self.write(move |c| {
-            if !consume(c, &challenge, Kind::Authentication, now)? {
-                return Ok(LoginUpdate::ChallengeGone);
+        self.cache.forget_challenge(&challenge);
+        let (cache, id) = (self.cache.clone(), record.id.clone());
+        let r = self
+            .write(move |c| {
+                let r = login(c, &challenge, &record, user_id, now, session);
+                if let Ok(LoginUpdate::Done) = r {
+                    // Runs before the commit; applied to the cache only after it.
+                    return r.map(|u| (u, Some(record)));
+                }
+                r.map(|u| (u, None))
+            })
+            .await;
+        match r {
+            Ok((LoginUpdate::Done, Some(record))) => {
+                cache.logged_in(&record, now);
+                Ok(LoginUpdate::Done)
             }
-            let n = c
-                .prepare_cached(
-                    "UPDATE credentials SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
-                     WHERE id = ?5 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
-                )?
-                .execute(params![
-                    i64::from(record.sign_count),
-                    record.backup_state,
-                    record.uv_initialized,
-                    now,
-                    record.id
-                ])?;
-            if n == 0 {
-                return Ok(LoginUpdate::CounterRace);
+            Ok((u, _)) => {
+                if u == LoginUpdate::CounterRace {
+                    cache.forget_credential(&id);
+                }
+                Ok(u)
             }
-            c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![session.0.as_slice(), user_id, session.1])?;
-            Ok(LoginUpdate::Done)
-        })
-        .await
+            Err(e) => {
+                cache.forget_credential(&id);
+                Err(e)
+            }
+        }
     }
 
     pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
@@ -407,13 +479,19 @@ impl Sqlite {
         id: Vec<u8>,
         name: String,
     ) -> Result<bool, DbError> {
-        self.write(move |c| {
-            Ok(c.execute(
-                "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
-                params![name, id, user_id],
-            )? == 1)
-        })
-        .await
+        // Forgotten before and after: a peek in between may re-cache the old row.
+        self.cache.forget_credential(&id);
+        let (cache, key) = (self.cache.clone(), id.clone());
+        let r = self
+            .write(move |c| {
+                Ok(c.execute(
+                    "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
+                    params![name, id, user_id],
+                )? == 1)
+            })
+            .await;
+        cache.forget_credential(&key);
+        r
     }
 
     pub async fn delete_credential(
@@ -422,33 +500,40 @@ impl Sqlite {
         id: Vec<u8>,
         allow_last: bool,
     ) -> Result<Deleted, DbError> {
-        self.write(move |c| {
-            let mine: bool = c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
-                params![id, user_id],
-                |r| r.get(0),
-            )?;
-            if !mine {
-                return Ok(Deleted::NotFound);
-            }
-            let count: i64 = c.query_row(
-                "SELECT COUNT(*) FROM credentials WHERE user_id = ?1",
-                params![user_id],
-                |r| r.get(0),
-            )?;
-            if count <= 1 && !allow_last {
-                return Ok(Deleted::LastOne);
-            }
-            c.execute(
-                "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
-                params![id, user_id],
-            )?;
-            Ok(Deleted::Yes)
-        })
-        .await
+        // Forgotten before and after: a peek in between may re-cache the old row.
+        self.cache.forget_credential(&id);
+        let (cache, key) = (self.cache.clone(), id.clone());
+        let r = self
+            .write(move |c| {
+                let mine: bool = c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
+                    params![id, user_id],
+                    |r| r.get(0),
+                )?;
+                if !mine {
+                    return Ok(Deleted::NotFound);
+                }
+                let count: i64 = c.query_row(
+                    "SELECT COUNT(*) FROM credentials WHERE user_id = ?1",
+                    params![user_id],
+                    |r| r.get(0),
+                )?;
+                if count <= 1 && !allow_last {
+                    return Ok(Deleted::LastOne);
+                }
+                c.execute(
+                    "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
+                    params![id, user_id],
+                )?;
+                Ok(Deleted::Yes)
+            })
+            .await;
+        cache.forget_credential(&key);
+        r
     }
 
     pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        self.cache.purge(now);
         self.write(move |c| {
             let a = c.execute(
                 "DELETE FROM challenges WHERE expires_at <= ?1",
@@ -459,6 +544,47 @@ impl Sqlite {
         })
         .await
     }
+}
+
+/// The login's write: consume the challenge, compare-and-set the counter,
+/// create the session.
+fn login(
+    c: &Connection,
+    challenge: &[u8; 32],
+    record: &CredentialRecord,
+    user_id: i64,
+    now: i64,
+    session: ([u8; 32], i64),
+) -> Result<LoginUpdate, DbError> {
+    if !consume(c, challenge, Kind::Authentication, now)? {
+        return Ok(LoginUpdate::ChallengeGone);
+    }
+    let n = c
+        .prepare_cached(
+            "UPDATE credentials SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
+             WHERE id = ?5 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
+        )?
+        .execute(params![
+            i64::from(record.sign_count),
+            record.backup_state,
+            record.uv_initialized,
+            now,
+            record.id
+        ])?;
+    if n == 0 {
+        return Ok(LoginUpdate::CounterRace);
+    }
+    c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![session.0.as_slice(), user_id, session.1])?;
+    Ok(LoginUpdate::Done)
+}
+
+/// A credential by ID.
+fn credential_by_id(c: &Connection, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+    c.prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = ?1"))?
+        .query_row(params![id], cred_row)
+        .optional()?
+        .transpose()
 }
 
 fn peek(
@@ -481,11 +607,7 @@ fn peek(
         })
         .optional()?;
     let cred = match (&ch, credential) {
-        (Some(_), Some(id)) => c
-            .prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = ?1"))?
-            .query_row(params![id], cred_row)
-            .optional()?
-            .transpose()?,
+        (Some(_), Some(id)) => credential_by_id(c, id)?,
         _ => None,
     };
     Ok((ch, cred))
@@ -501,7 +623,12 @@ fn consume(c: &Connection, hash: &[u8; 32], kind: Kind, now: i64) -> Result<bool
 }
 
 /// The writer loop: group commit; fail-stop after a failed commit.
-fn writer(conn: Connection, rx: mpsc::Receiver<Job>, failed: Arc<std::sync::atomic::AtomicBool>) {
+fn writer(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    sync: mpsc::Sender<Vec<Done>>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+) {
     while let Ok(first) = rx.recv() {
         if failed.load(std::sync::atomic::Ordering::SeqCst) {
             drop(first);
@@ -536,8 +663,57 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>, failed: Arc<std::sync::atom
             tracing::error!("SQLite commit failed: writes stop until restart");
             false
         };
+        if committed {
+            // Released by the syncer once the WAL holding this commit is flushed.
+            if let Err(mpsc::SendError(done)) = sync.send(done) {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                for d in done {
+                    d(false);
+                }
+            }
+        } else {
+            for d in done {
+                d(false);
+            }
+        }
+    }
+}
+
+/// The syncer loop: takes every committed batch waiting, flushes the WAL file
+/// once (`fdatasync` covers every frame written before it), then releases
+/// their answers. A failed flush stops all writing: after a failed fsync the
+/// kernel may have dropped the dirty pages, so nothing later can be trusted.
+fn syncer(
+    wal: std::path::PathBuf,
+    rx: mpsc::Receiver<Vec<Done>>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(mut done) = rx.recv() {
+        while let Ok(more) = rx.try_recv() {
+            done.extend(more);
+        }
+        let flushed = !failed.load(std::sync::atomic::Ordering::SeqCst) && {
+            let r = match &file {
+                Some(f) => f.sync_data(),
+                None => std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&wal)
+                    .and_then(|f| {
+                        let r = f.sync_data();
+                        file = Some(f);
+                        r
+                    }),
+            };
+            if let Err(e) = &r {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                tracing::error!("flushing the SQLite WAL failed: {e}; writes stop until restart");
+            }
+            r.is_ok()
+        };
         for d in done {
-            d(committed);
+            d(flushed);
         }
     }
 }
