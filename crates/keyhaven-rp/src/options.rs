@@ -40,6 +40,9 @@ pub struct RegistrationExtras {
     pub hints: Vec<String>,
     /// Extension inputs (credProps, prf, largeBlob, credProtect, minPinLength …).
     pub extensions: Option<ExtensionInputsJson>,
+    /// Bytes put before the challenge's 32 random bytes (at most
+    /// [`MAX_CHALLENGE_PREFIX`]), e.g. a time-ordered storage key.
+    pub challenge_prefix: Vec<u8>,
 }
 
 /// Optional parts of authentication options.
@@ -53,6 +56,9 @@ pub struct AuthenticationExtras {
     pub hints: Vec<String>,
     /// Extension inputs.
     pub extensions: Option<ExtensionInputsJson>,
+    /// Bytes put before the challenge's 32 random bytes (at most
+    /// [`MAX_CHALLENGE_PREFIX`]).
+    pub challenge_prefix: Vec<u8>,
 }
 
 /// What the RP remembers between registration options and verification.
@@ -105,14 +111,31 @@ fn random(n: usize) -> Result<Vec<u8>, RpError> {
     keyhaven_crypto::rand::vec(n).map_err(|e| RpError::Crypto(e.to_string()))
 }
 
-/// Registration options: 32-byte random challenge, a random 64-byte user handle
+/// Longest challenge prefix accepted.
+pub const MAX_CHALLENGE_PREFIX: usize = 32;
+
+/// `prefix` followed by 32 random bytes (L3 §13.4.3: at least 16 random bytes).
+fn challenge(prefix: &[u8]) -> Result<Vec<u8>, RpError> {
+    if prefix.len() > MAX_CHALLENGE_PREFIX {
+        return Err(RpError::Config(format!(
+            "challenge prefix must be at most {MAX_CHALLENGE_PREFIX} bytes, found {}",
+            prefix.len()
+        )));
+    }
+    let mut c = prefix.to_vec();
+    c.extend(random(32)?);
+    Ok(c)
+}
+
+/// Registration options: a challenge of 32 random bytes (after the extras'
+/// prefix, if any), a random 64-byte user handle
 /// unless one is given, pubKeyCredParams from the configuration.
 pub fn registration_options(
     cfg: &RpConfig,
     user: &UserInfo,
     extras: RegistrationExtras,
 ) -> Result<(CreationOptionsJson, RegistrationState), RpError> {
-    let challenge = random(32)?;
+    let challenge = challenge(&extras.challenge_prefix)?;
     let handle = match &user.handle {
         Some(h) if !h.is_empty() && h.len() <= 64 => h.clone(),
         Some(h) => {
@@ -167,13 +190,14 @@ pub fn registration_options(
     Ok((options, state))
 }
 
-/// Authentication options: 32-byte random challenge, allowCredentials for an
+/// Authentication options: a challenge of 32 random bytes (after the extras'
+/// prefix, if any), allowCredentials for an
 /// identified user (or empty for a discoverable login).
 pub fn authentication_options(
     cfg: &RpConfig,
     extras: AuthenticationExtras,
 ) -> Result<(RequestOptionsJson, AuthenticationState), RpError> {
-    let challenge = random(32)?;
+    let challenge = challenge(&extras.challenge_prefix)?;
     let uv = cfg.user_verification;
     let state = AuthenticationState {
         challenge: challenge.clone(),
@@ -198,4 +222,34 @@ pub fn authentication_options(
         extensions: extras.extensions,
     };
     Ok((options, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_prefix_comes_before_32_random_bytes() {
+        let cfg = RpConfig::new("example.org", "Example");
+        let extras = AuthenticationExtras {
+            challenge_prefix: vec![1, 2, 3],
+            ..Default::default()
+        };
+        let (options, state) =
+            authentication_options(&cfg, extras.clone()).unwrap_or_else(|e| panic!("options: {e}"));
+        assert_eq!(options.challenge.len(), 35);
+        assert_eq!(options.challenge[..3], [1, 2, 3]);
+        assert_eq!(state.challenge, options.challenge);
+        let (again, _) =
+            authentication_options(&cfg, extras).unwrap_or_else(|e| panic!("options: {e}"));
+        assert_ne!(again.challenge[3..], options.challenge[3..]);
+        let long = RegistrationExtras {
+            challenge_prefix: vec![0; MAX_CHALLENGE_PREFIX + 1],
+            ..Default::default()
+        };
+        assert!(matches!(
+            registration_options(&cfg, &UserInfo::default(), long),
+            Err(RpError::Config(_))
+        ));
+    }
 }

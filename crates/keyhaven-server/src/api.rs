@@ -164,6 +164,35 @@ async fn ceremony_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| refused(st, format!("malformed JSON body: {e}")))
 }
 
+/// Challenges and session tokens are `time prefix (8 bytes) ‖ 32 random
+/// bytes`: the microseconds since the epoch, big-endian.
+const TIME_PREFIX: usize = 8;
+
+/// The time prefix of a new challenge or session token.
+fn time_prefix() -> [u8; TIME_PREFIX] {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    us.to_be_bytes()
+}
+
+/// The key a challenge or session token is stored under: its time prefix,
+/// then the first 24 bytes of SHA-256 over the whole token (192 bits nobody
+/// can find without the token). Keys of tokens issued together are neighbours
+/// in the database's index, so consuming challenges and adding sessions
+/// rewrite a few recent pages instead of one random page each. A token
+/// without the prefix (issued before it existed) is keyed by its plain hash.
+fn storage_key(token: &[u8]) -> [u8; 32] {
+    let h = sha256(token);
+    if token.len() != TIME_PREFIX + 32 {
+        return h;
+    }
+    let mut k = [0u8; 32];
+    k[..TIME_PREFIX].copy_from_slice(&token[..TIME_PREFIX]);
+    k[TIME_PREFIX..].copy_from_slice(&h[..32 - TIME_PREFIX]);
+    k
+}
+
 fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     let v = cookies
@@ -171,8 +200,10 @@ fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)?
         .1;
-    let raw = b64::decode(v).ok().filter(|r| r.len() == 32)?;
-    Some(sha256(&raw))
+    let raw = b64::decode(v)
+        .ok()
+        .filter(|r| r.len() == 32 || r.len() == TIME_PREFIX + 32)?;
+    Some(storage_key(&raw))
 }
 
 async fn current_user(st: &AppState, headers: &HeaderMap) -> Result<Option<User>, Response> {
@@ -189,10 +220,13 @@ fn db_error(e: crate::db::DbError) -> Response {
 
 /// A new session: (cookie value, hash stored, expiry).
 fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Response> {
-    let raw = keyhaven_crypto::rand::vec(32)
-        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
+    let mut raw = time_prefix().to_vec();
+    raw.extend(
+        keyhaven_crypto::rand::vec(32)
+            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?,
+    );
     let expires = now_ms() + st.config.session_ttl.as_millis() as i64;
-    Ok((b64::encode(&raw), sha256(&raw), expires))
+    Ok((b64::encode(&raw), storage_key(&raw), expires))
 }
 
 fn cookie(st: &AppState, value: &str, max_age: u64) -> HeaderValue {
@@ -339,6 +373,7 @@ async fn registration_options_route(
         }
     };
     let extras = RegistrationExtras {
+        challenge_prefix: time_prefix().to_vec(),
         exclude_credentials: exclude,
         resident_key: Some("preferred".into()),
         extensions: Some(ExtensionInputsJson {
@@ -378,7 +413,7 @@ async fn put_challenge<T: Serialize>(
         expires_at: now_ms() + st.config.challenge_ttl.as_millis() as i64,
     };
     st.db
-        .put_challenge(sha256(challenge), c)
+        .put_challenge(storage_key(challenge), c)
         .await
         .map_err(db_error)
 }
@@ -390,7 +425,7 @@ fn answered_challenge(client_data_json: &[u8]) -> Result<[u8; 32], String> {
     let c = cd
         .challenge_bytes()
         .map_err(|e| format!("clientDataJSON challenge: {e}"))?;
-    Ok(sha256(&c))
+    Ok(storage_key(&c))
 }
 
 type Opened<T> = (T, [u8; 32], i64, Challenge, Option<Credential>);
@@ -519,7 +554,7 @@ async fn authentication_options_route(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (extras, user_id) = match b.username.as_deref() {
+    let (mut extras, user_id) = match b.username.as_deref() {
         None | Some("") => (AuthenticationExtras::default(), None),
         Some(u) if !valid_username(u) => {
             return error(
@@ -565,6 +600,7 @@ async fn authentication_options_route(
             }
         }
     };
+    extras.challenge_prefix = time_prefix().to_vec();
     let (options, state) = match authentication_options(&st.rp, extras) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -818,4 +854,28 @@ async fn metrics(State(st): St) -> Response {
         st.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_keys_keep_the_time_order_and_hide_the_token() {
+        let mut a = 1_700_000_000_000_000u64.to_be_bytes().to_vec();
+        a.extend([7u8; 32]);
+        let mut b = 1_700_000_000_000_001u64.to_be_bytes().to_vec();
+        b.extend([7u8; 32]);
+        let (ka, kb) = (storage_key(&a), storage_key(&b));
+        assert_eq!(ka[..TIME_PREFIX], a[..TIME_PREFIX]);
+        assert_eq!(ka[TIME_PREFIX..], sha256(&a)[..32 - TIME_PREFIX]);
+        assert!(ka < kb);
+        // One changed random byte: a different key.
+        let mut c = a.clone();
+        c[39] ^= 1;
+        assert_ne!(storage_key(&c), ka);
+        // A token without the prefix is keyed by its hash.
+        assert_eq!(storage_key(&[5u8; 32]), sha256(&[5u8; 32]));
+        assert_eq!(time_prefix().len(), TIME_PREFIX);
+    }
 }
