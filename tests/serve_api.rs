@@ -252,7 +252,14 @@ fn flows(s: &Server) {
             .status()
             .as_u16()
     };
+    // A deleted passkey no longer signs in, even one just used (and so cached).
+    let used = assertion(&browser(), s, &mut second, json!({}));
+    let (st, v) = post(&browser(), s, "/api/authentication/verify", &used);
+    assert_eq!(st, 200, "{v}");
+    let stale = assertion(&browser(), s, &mut second, json!({}));
     assert_eq!(del(&second_id, ""), 200);
+    let (st, v) = post(&browser(), s, "/api/authentication/verify", &stale);
+    assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
     assert_eq!(del(&first_id, ""), 409, "the last one needs confirm");
     // Someone else's credential is not found.
     let (_, them) = register(

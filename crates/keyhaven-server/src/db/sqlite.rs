@@ -717,3 +717,69 @@ fn syncer(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Two waiting answers; what each was told.
+    fn two_answers() -> (Vec<Done>, mpsc::Receiver<bool>) {
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        let done: Vec<Done> = vec![
+            Box::new(move |ok| {
+                let _ = tx.send(ok);
+            }),
+            Box::new(move |ok| {
+                let _ = tx2.send(ok);
+            }),
+        ];
+        (done, rx)
+    }
+
+    #[test]
+    fn a_flush_releases_every_waiting_answer() {
+        let dir = std::env::temp_dir().join(format!("keyhaven-syncer-ok-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let wal = dir.join("db-wal");
+        std::fs::write(&wal, b"frames").unwrap_or_else(|e| panic!("{e}"));
+        let (done, answers) = two_answers();
+        let (tx, rx) = mpsc::channel();
+        tx.send(done).unwrap_or_else(|e| panic!("{e}"));
+        drop(tx);
+        let failed = Arc::new(AtomicBool::new(false));
+        syncer(wal, rx, failed.clone());
+        assert_eq!(answers.iter().collect::<Vec<_>>(), [true, true]);
+        assert!(!failed.load(Ordering::SeqCst));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_failed_flush_fails_every_waiting_answer_and_stops_writing() {
+        let (done, answers) = two_answers();
+        let (tx, rx) = mpsc::channel();
+        tx.send(done).unwrap_or_else(|e| panic!("{e}"));
+        drop(tx);
+        let failed = Arc::new(AtomicBool::new(false));
+        syncer("/nonexistent/keyhaven/db-wal".into(), rx, failed.clone());
+        assert_eq!(answers.iter().collect::<Vec<_>>(), [false, false]);
+        assert!(failed.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_second_open_of_one_database_is_refused() {
+        let dir = std::env::temp_dir().join(format!("keyhaven-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("k.db").to_string_lossy().into_owned();
+        let first = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let second = Sqlite::open(&path);
+        assert!(
+            matches!(&second, Err(DbError::Config(m)) if m.contains("in use")),
+            "{:?}",
+            second.err()
+        );
+        drop(first);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
