@@ -202,7 +202,8 @@ impl Db {
         dispatch!(self, db => db.credentials_of(user_id).await)
     }
 
-    /// Stores a challenge under SHA-256(challenge).
+    /// Stores a challenge under its storage key (the challenge's time prefix
+    /// and 24 bytes of its SHA-256; see `api::storage_key`).
     pub async fn put_challenge(&self, hash: [u8; 32], c: Challenge) -> Result<(), DbError> {
         dispatch!(self, db => db.put_challenge(hash, c).await)
     }
