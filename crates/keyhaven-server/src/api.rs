@@ -48,11 +48,16 @@ pub const COOKIE: &str = "kh_session";
 
 type St = State<Arc<AppState>>;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
+/// Time since the Unix epoch (zero for a clock before it).
+fn since_epoch() -> std::time::Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    since_epoch().as_millis() as i64
 }
 
 /// The router with every route, the body limit and the guards.
@@ -170,10 +175,7 @@ const TIME_PREFIX: usize = 8;
 
 /// The time prefix of a new challenge or session token.
 fn time_prefix() -> [u8; TIME_PREFIX] {
-    let us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64);
-    us.to_be_bytes()
+    (since_epoch().as_micros() as u64).to_be_bytes()
 }
 
 /// The key a challenge or session token is stored under: its time prefix,

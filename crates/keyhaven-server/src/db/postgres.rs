@@ -34,15 +34,16 @@ const CRED_COLUMNS: &str =
     "c.user_id, c.name, c.record, c.sign_count, c.backed_up, c.uv_initialized, \
      c.created_at, c.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id";
 
-fn credential(r: &Row) -> Result<Credential, DbError> {
-    let json: String = r.get(2);
-    let last: Option<i64> = r.get(7);
+/// The credential in `CRED_COLUMNS` order, starting at column `at`.
+fn credential(r: &Row, at: usize) -> Result<Credential, DbError> {
+    let json: String = r.get(at + 2);
+    let last: Option<i64> = r.get(at + 7);
     Ok(Credential {
-        user_id: r.get(0),
-        username: r.get(8),
-        name: r.get(1),
-        record: record_from(&json, r.get(3), r.get(4), r.get(5), last)?,
-        created_at: r.get(6),
+        user_id: r.get(at),
+        username: r.get(at + 8),
+        name: r.get(at + 1),
+        record: record_from(&json, r.get(at + 3), r.get(at + 4), r.get(at + 5), last)?,
+        created_at: r.get(at + 6),
         last_used_at: last,
     })
 }
@@ -136,7 +137,7 @@ impl Postgres {
         c.query(&st, &[&user_id])
             .await?
             .iter()
-            .map(credential)
+            .map(|r| credential(r, 0))
             .collect()
     }
 
@@ -190,18 +191,7 @@ impl Postgres {
         };
         let cid: Option<Vec<u8>> = r.get(2);
         let cred = match cid {
-            Some(_) => {
-                let json: String = r.get(5);
-                let last: Option<i64> = r.get(10);
-                Some(Credential {
-                    user_id: r.get(3),
-                    username: r.get(11),
-                    name: r.get(4),
-                    record: record_from(&json, r.get(6), r.get(7), r.get(8), last)?,
-                    created_at: r.get(9),
-                    last_used_at: last,
-                })
-            }
+            Some(_) => Some(credential(&r, 3)?),
             None => None,
         };
         Ok((Some(ch), cred))

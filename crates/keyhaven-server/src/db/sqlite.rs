@@ -322,17 +322,8 @@ impl Sqlite {
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
         if let Some(ch) = self.cache.challenge(&hash, kind, now) {
             let cred = match credential {
+                Some(id) => self.credential(id).await?,
                 None => None,
-                Some(id) => match self.cache.credential(&id) {
-                    Some(c) => Some(c),
-                    None => {
-                        let c = self.read(move |c| credential_by_id(c, id)).await?;
-                        if let Some(c) = &c {
-                            self.cache.put_credential(c.clone());
-                        }
-                        c
-                    }
-                },
             };
             return Ok((Some(ch), cred));
         }
@@ -347,6 +338,18 @@ impl Sqlite {
             self.cache.put_credential(c.clone());
         }
         Ok(seen)
+    }
+
+    /// A credential: cached, else read (and cached).
+    async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+        if let Some(c) = self.cache.credential(&id) {
+            return Ok(Some(c));
+        }
+        let c = self.read(move |c| credential_by_id(c, id)).await?;
+        if let Some(c) = &c {
+            self.cache.put_credential(c.clone());
+        }
+        Ok(c)
     }
 
     pub async fn add_credential(
@@ -421,33 +424,20 @@ impl Sqlite {
         session: ([u8; 32], i64),
     ) -> Result<LoginUpdate, DbError> {
         self.cache.forget_challenge(&challenge);
-        let (cache, id) = (self.cache.clone(), record.id.clone());
+        let id = record.id.clone();
+        // The record comes back from the job so the cache is updated only
+        // after the commit.
         let r = self
             .write(move |c| {
-                let r = login(c, &challenge, &record, user_id, now, session);
-                if let Ok(LoginUpdate::Done) = r {
-                    // Runs before the commit; applied to the cache only after it.
-                    return r.map(|u| (u, Some(record)));
-                }
-                r.map(|u| (u, None))
+                login(c, &challenge, &record, user_id, now, session).map(|u| (u, record))
             })
             .await;
-        match r {
-            Ok((LoginUpdate::Done, Some(record))) => {
-                cache.logged_in(&record, now);
-                Ok(LoginUpdate::Done)
-            }
-            Ok((u, _)) => {
-                if u == LoginUpdate::CounterRace {
-                    cache.forget_credential(&id);
-                }
-                Ok(u)
-            }
-            Err(e) => {
-                cache.forget_credential(&id);
-                Err(e)
-            }
+        match &r {
+            Ok((LoginUpdate::Done, record)) => self.cache.logged_in(record, now),
+            Ok((LoginUpdate::CounterRace, _)) | Err(_) => self.cache.forget_credential(&id),
+            Ok((LoginUpdate::ChallengeGone, _)) => {}
         }
+        r.map(|(u, _)| u)
     }
 
     pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
@@ -479,19 +469,13 @@ impl Sqlite {
         id: Vec<u8>,
         name: String,
     ) -> Result<bool, DbError> {
-        // Forgotten before and after: a peek in between may re-cache the old row.
-        self.cache.forget_credential(&id);
-        let (cache, key) = (self.cache.clone(), id.clone());
-        let r = self
-            .write(move |c| {
-                Ok(c.execute(
-                    "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
-                    params![name, id, user_id],
-                )? == 1)
-            })
-            .await;
-        cache.forget_credential(&key);
-        r
+        self.credential_write(id, move |c, id| {
+            Ok(c.execute(
+                "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
+                params![name, id, user_id],
+            )? == 1)
+        })
+        .await
     }
 
     pub async fn delete_credential(
@@ -500,35 +484,43 @@ impl Sqlite {
         id: Vec<u8>,
         allow_last: bool,
     ) -> Result<Deleted, DbError> {
-        // Forgotten before and after: a peek in between may re-cache the old row.
+        self.credential_write(id, move |c, id| {
+            let mine: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
+                params![id, user_id],
+                |r| r.get(0),
+            )?;
+            if !mine {
+                return Ok(Deleted::NotFound);
+            }
+            let count: i64 = c.query_row(
+                "SELECT COUNT(*) FROM credentials WHERE user_id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )?;
+            if count <= 1 && !allow_last {
+                return Ok(Deleted::LastOne);
+            }
+            c.execute(
+                "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
+                params![id, user_id],
+            )?;
+            Ok(Deleted::Yes)
+        })
+        .await
+    }
+
+    /// A durable write changing credential `id`'s row, with the cached copy
+    /// forgotten before and after (a peek in between may re-cache the old row).
+    async fn credential_write<R: Send + 'static>(
+        &self,
+        id: Vec<u8>,
+        f: impl FnOnce(&Connection, &[u8]) -> Result<R, DbError> + Send + 'static,
+    ) -> Result<R, DbError> {
         self.cache.forget_credential(&id);
-        let (cache, key) = (self.cache.clone(), id.clone());
-        let r = self
-            .write(move |c| {
-                let mine: bool = c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
-                    params![id, user_id],
-                    |r| r.get(0),
-                )?;
-                if !mine {
-                    return Ok(Deleted::NotFound);
-                }
-                let count: i64 = c.query_row(
-                    "SELECT COUNT(*) FROM credentials WHERE user_id = ?1",
-                    params![user_id],
-                    |r| r.get(0),
-                )?;
-                if count <= 1 && !allow_last {
-                    return Ok(Deleted::LastOne);
-                }
-                c.execute(
-                    "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
-                    params![id, user_id],
-                )?;
-                Ok(Deleted::Yes)
-            })
-            .await;
-        cache.forget_credential(&key);
+        let key = id.clone();
+        let r = self.write(move |c| f(c, &id)).await;
+        self.cache.forget_credential(&key);
         r
     }
 
