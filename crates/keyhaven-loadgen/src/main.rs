@@ -28,10 +28,10 @@ use keyhaven_client::{
     parse_creation_options_from_json, parse_request_options_from_json, CallOptions, Client,
     InProcess,
 };
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 struct Args {
@@ -103,65 +103,38 @@ fn args() -> Args {
 /// A blocking keep-alive HTTP/1.1 connection (setup) with just enough parsing
 /// for JSON answers.
 struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    stream: TcpStream,
+    buf: Vec<u8>,
 }
 
 impl Conn {
     fn open(target: SocketAddr) -> std::io::Result<Self> {
-        let s = TcpStream::connect(target)?;
-        s.set_nodelay(true)?;
+        let stream = TcpStream::connect(target)?;
+        stream.set_nodelay(true)?;
         Ok(Conn {
-            reader: BufReader::with_capacity(64 * 1024, s.try_clone()?),
-            writer: s,
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
         })
     }
 
+    /// Sends one request and reads one answer (see [`parse_answer`]).
     fn send(&mut self, request: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-        self.writer.write_all(request)?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-        let (mut len, mut chunked) = (None, false);
+        self.stream.write_all(request)?;
+        self.buf.clear();
         loop {
-            line.clear();
-            self.reader.read_line(&mut line)?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
+            if let Some(answer) = parse_answer(&self.buf)? {
+                return Ok(answer);
             }
-            if let Some((k, v)) = l.split_once(':') {
-                let k = k.trim().to_ascii_lowercase();
-                if k == "content-length" {
-                    len = v.trim().parse::<usize>().ok();
-                } else if k == "transfer-encoding" && v.trim().eq_ignore_ascii_case("chunked") {
-                    chunked = true;
-                }
+            if self.buf.len() > MAX_ANSWER {
+                return Err(std::io::Error::other("answer too large"));
             }
+            let mut chunk = [0u8; 8192];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
         }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                self.reader.read_line(&mut line)?;
-                let n = usize::from_str_radix(line.trim(), 16)
-                    .map_err(|_| std::io::Error::other("bad chunk size"))?;
-                let mut chunk = vec![0; n + 2];
-                self.reader.read_exact(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..n]);
-            }
-        } else if let Some(n) = len {
-            body.resize(n, 0);
-            self.reader.read_exact(&mut body)?;
-        }
-        Ok((status, body))
     }
 }
 
@@ -218,7 +191,7 @@ fn main() {
     // 1. Accounts, registered in parallel; each worker keeps the authenticator
     //    holding its users' credentials.
     let t = Instant::now();
-    let workers: Vec<Worker> = std::thread::scope(|s| {
+    let mut workers: Vec<Worker> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..a.setup_connections.min(a.users.max(1)))
             .map(|k| {
                 let (a, names, call) = (&a, &names, &call);
@@ -271,7 +244,6 @@ fn main() {
         a.users,
         t.elapsed().as_secs_f64()
     );
-    let mut workers: Vec<Mutex<Worker>> = workers.into_iter().map(Mutex::new).collect();
 
     println!("| target | connections | verified logins/s | p50 | p99 | failed |");
     println!("|---|---|---|---|---|---|");
@@ -279,47 +251,55 @@ fn main() {
         // 2. Assertions, computed before the clock starts: body i is for user
         //    i % users, signed by that user's worker in increasing i.
         let t = Instant::now();
-        let slots: Vec<Mutex<Vec<u8>>> = (0..a.logins).map(|_| Mutex::default()).collect();
-        std::thread::scope(|s| {
-            for w in workers.iter_mut() {
-                let (a, names, call, slots) = (&a, &names, &call, &slots);
-                s.spawn(move || {
-                    let w = w
-                        .get_mut()
-                        .unwrap_or_else(|_| fail("a setup thread panicked"));
-                    let n = names.len();
-                    for round in 0..a.logins.div_ceil(n) {
-                        for &u in &w.users {
-                            let i = round * n + u;
-                            if i >= a.logins {
-                                break;
-                            }
-                            let o = post_json(
-                                a,
-                                &mut w.conn,
-                                "/api/authentication/options",
-                                &format!(r#"{{"username":"{}"}}"#, names[u]),
-                            );
-                            let options = parse_request_options_from_json(&o.to_string())
-                                .unwrap_or_else(|e| fail(&e.to_string()));
-                            let cred = w
-                                .client
-                                .get(call, &options)
-                                .unwrap_or_else(|e| fail(&e.to_string()));
-                            let body =
-                                request(a, "/api/authentication/verify", &cred.to_json_string());
-                            if let Ok(mut slot) = slots[i].lock() {
-                                *slot = body;
+        let signed: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = workers
+                .iter_mut()
+                .map(|w| {
+                    let (a, names, call) = (&a, &names, &call);
+                    s.spawn(move || {
+                        let n = names.len();
+                        let mut mine = Vec::new();
+                        for round in 0..a.logins.div_ceil(n) {
+                            for &u in &w.users {
+                                let i = round * n + u;
+                                if i >= a.logins {
+                                    break;
+                                }
+                                let o = post_json(
+                                    a,
+                                    &mut w.conn,
+                                    "/api/authentication/options",
+                                    &format!(r#"{{"username":"{}"}}"#, names[u]),
+                                );
+                                let options = parse_request_options_from_json(&o.to_string())
+                                    .unwrap_or_else(|e| fail(&e.to_string()));
+                                let cred = w
+                                    .client
+                                    .get(call, &options)
+                                    .unwrap_or_else(|e| fail(&e.to_string()));
+                                mine.push((
+                                    i,
+                                    request(
+                                        a,
+                                        "/api/authentication/verify",
+                                        &cred.to_json_string(),
+                                    ),
+                                ));
                             }
                         }
-                    }
-                });
-            }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| fail("a setup thread panicked")))
+                .collect()
         });
-        let bodies: Vec<Vec<u8>> = slots
-            .into_iter()
-            .map(|m| m.into_inner().unwrap_or_default())
-            .collect();
+        let mut bodies = vec![Vec::new(); a.logins];
+        for (i, body) in signed.into_iter().flatten() {
+            bodies[i] = body;
+        }
         eprintln!(
             "[{}] pre-computed {} assertions in {:.1} s",
             a.label,
@@ -470,8 +450,7 @@ impl AsyncConn {
         })
     }
 
-    /// Sends one request and reads one answer (Content-Length framed; a
-    /// chunked answer is read to its final empty chunk).
+    /// Sends one request and reads one answer (see [`parse_answer`]).
     async fn send(&mut self, request: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         self.stream.write_all(request).await?;
@@ -480,7 +459,7 @@ impl AsyncConn {
             if let Some(answer) = parse_answer(&self.buf)? {
                 return Ok(answer);
             }
-            if self.buf.len() > 1 << 20 {
+            if self.buf.len() > MAX_ANSWER {
                 return Err(std::io::Error::other("answer too large"));
             }
             let mut chunk = [0u8; 8192];
@@ -493,8 +472,12 @@ impl AsyncConn {
     }
 }
 
+/// Longest answer read.
+const MAX_ANSWER: usize = 1 << 20;
+
 /// A complete HTTP/1.1 answer at the start of `b`: status and body; `None`
-/// while incomplete.
+/// while incomplete. Content-Length framed; a chunked answer is read to its
+/// final empty chunk.
 fn parse_answer(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
     let Some(end) = b.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
