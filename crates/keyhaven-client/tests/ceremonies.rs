@@ -109,6 +109,15 @@ fn authenticate(
     Ok((r, cred))
 }
 
+/// Options for an identified user: their credential allowed, their handle known.
+fn identified(rec: &CredentialRecord) -> AuthenticationExtras {
+    AuthenticationExtras {
+        allow_credentials: allow(&[rec]),
+        user_handle: rec.user_handle.clone(),
+        ..Default::default()
+    }
+}
+
 fn allow(records: &[&CredentialRecord]) -> Vec<CredentialDescriptorJson> {
     records
         .iter()
@@ -174,11 +183,7 @@ fn every_algorithm_and_attestation_mode_discoverable_or_not() {
                 let extras = if rk == "required" {
                     AuthenticationExtras::default()
                 } else {
-                    AuthenticationExtras {
-                        allow_credentials: allow(&[&rec]),
-                        user_handle: rec.user_handle.clone(),
-                        ..Default::default()
-                    }
+                    identified(&rec)
                 };
                 let (r, a) =
                     authenticate(&mut c, &cfg, std::slice::from_ref(&rec), extras).unwrap();
@@ -226,33 +231,13 @@ fn pin_protected_authenticator_needs_the_pin_for_user_verification() {
     let mut c = c.with_pin_provider(FixedPin(SecretBytes::new(b"1234".to_vec())));
     let (rec, _) = register(&mut c, &cfg, "alice", Default::default()).unwrap();
     assert!(rec.uv_initialized);
-    let (r, _) = authenticate(
-        &mut c,
-        &cfg,
-        std::slice::from_ref(&rec),
-        AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let (r, _) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), identified(&rec)).unwrap();
     assert!(r.user_verified);
     // userVerification discouraged, non-discoverable: no PIN asked, no UV.
     let mut cfg2 = rp();
     cfg2.user_verification = keyhaven_rp::config::UserVerification::Discouraged;
     let mut c = c.with_pin_provider(keyhaven_client::NoPin);
-    let (r, _) = authenticate(
-        &mut c,
-        &cfg2,
-        std::slice::from_ref(&rec),
-        AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let (r, _) = authenticate(&mut c, &cfg2, std::slice::from_ref(&rec), identified(&rec)).unwrap();
     assert!(!r.user_verified);
 }
 
@@ -345,17 +330,7 @@ fn the_authenticator_holding_the_credential_answers_among_several() {
     ];
     devices.extend(holder_devices(&mut one));
     let mut c = Client::new(devices).with_config(fast());
-    let (r, _) = authenticate(
-        &mut c,
-        &cfg,
-        std::slice::from_ref(&rec),
-        AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let (r, _) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), identified(&rec)).unwrap();
     assert_eq!(r.record.id, rec.id);
     // Attachment filter: cross-platform asked, only a platform authenticator → NotAllowedError.
     let extras = RegistrationExtras {
@@ -462,8 +437,6 @@ fn prf_at_creation_and_assertion() {
         &cfg,
         std::slice::from_ref(&rec),
         AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
             extensions: ext(ExtensionInputsJson {
                 prf: Some(PrfInputsJson {
                     eval: Some(PrfValuesJson {
@@ -474,7 +447,7 @@ fn prf_at_creation_and_assertion() {
                 }),
                 ..Default::default()
             }),
-            ..Default::default()
+            ..identified(&rec)
         },
     )
     .unwrap();
@@ -503,10 +476,8 @@ fn prf_at_creation_and_assertion() {
     let (opts, _) = authentication_options(
         &cfg,
         AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
             extensions: prf_inputs(None, Some(bad)),
-            ..Default::default()
+            ..identified(&rec)
         },
     )
     .unwrap();
@@ -558,8 +529,6 @@ fn large_blob_cred_blob_cred_props_and_cred_protect() {
         &cfg,
         std::slice::from_ref(&rec),
         AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
             extensions: ext(ExtensionInputsJson {
                 large_blob: Some(LargeBlobInputsJson {
                     support: None,
@@ -568,7 +537,7 @@ fn large_blob_cred_blob_cred_props_and_cred_protect() {
                 }),
                 ..Default::default()
             }),
-            ..Default::default()
+            ..identified(&rec)
         },
     )
     .unwrap();
@@ -581,8 +550,6 @@ fn large_blob_cred_blob_cred_props_and_cred_protect() {
         &cfg,
         std::slice::from_ref(&rec),
         AuthenticationExtras {
-            allow_credentials: allow(&[&rec]),
-            user_handle: rec.user_handle.clone(),
             extensions: ext(ExtensionInputsJson {
                 large_blob: Some(LargeBlobInputsJson {
                     support: None,
@@ -592,7 +559,7 @@ fn large_blob_cred_blob_cred_props_and_cred_protect() {
                 get_cred_blob: Some(true),
                 ..Default::default()
             }),
-            ..Default::default()
+            ..identified(&rec)
         },
     )
     .unwrap();
