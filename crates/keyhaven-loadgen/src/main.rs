@@ -125,9 +125,6 @@ impl Conn {
             if let Some(answer) = parse_answer(&self.buf)? {
                 return Ok(answer);
             }
-            if self.buf.len() > MAX_ANSWER {
-                return Err(std::io::Error::other("answer too large"));
-            }
             let mut chunk = [0u8; 8192];
             let n = self.stream.read(&mut chunk)?;
             if n == 0 {
@@ -459,9 +456,6 @@ impl AsyncConn {
             if let Some(answer) = parse_answer(&self.buf)? {
                 return Ok(answer);
             }
-            if self.buf.len() > MAX_ANSWER {
-                return Err(std::io::Error::other("answer too large"));
-            }
             let mut chunk = [0u8; 8192];
             let n = self.stream.read(&mut chunk).await?;
             if n == 0 {
@@ -477,8 +471,16 @@ const MAX_ANSWER: usize = 1 << 20;
 
 /// A complete HTTP/1.1 answer at the start of `b`: status and body; `None`
 /// while incomplete. Content-Length framed; a chunked answer is read to its
-/// final empty chunk.
+/// final empty chunk. An incomplete answer longer than `MAX_ANSWER` is an error.
 fn parse_answer(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
+    let answer = parse_complete(b)?;
+    if answer.is_none() && b.len() > MAX_ANSWER {
+        return Err(std::io::Error::other("answer too large"));
+    }
+    Ok(answer)
+}
+
+fn parse_complete(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
     let Some(end) = b.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
