@@ -118,7 +118,7 @@ impl Cache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn challenge(kind: Kind, expires_at: i64) -> Challenge {
@@ -129,7 +129,8 @@ mod tests {
         }
     }
 
-    fn credential(id: u8, sign_count: u32) -> Credential {
+    /// A credential `[id]` of user 1 (alice) at `sign_count`.
+    pub(in crate::db) fn credential(id: u8, sign_count: u32) -> Credential {
         let record = CredentialRecord {
             version: 1,
             type_: "public-key".into(),

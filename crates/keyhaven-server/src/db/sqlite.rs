@@ -16,8 +16,8 @@
 
 use super::cache::Cache;
 use super::{
-    pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner,
-    User, MIGRATIONS_TABLE,
+    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind,
+    LoginUpdate, Owner, User, MIGRATIONS_TABLE,
 };
 use keyhaven_rp::CredentialRecord;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -73,8 +73,9 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
 }
 
 const CRED_COLUMNS: &str =
-    "c.user_id, c.name, c.record, c.sign_count, c.backed_up, c.uv_initialized, \
-     c.created_at, c.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id";
+    "c.user_id, c.name, c.record, cu.sign_count, cu.backed_up, cu.uv_initialized, \
+     c.created_at, cu.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id \
+     JOIN credential_use cu ON cu.user_id = c.user_id AND cu.id = c.id";
 
 fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> {
     let json: String = r.get(2)?;
@@ -124,12 +125,8 @@ impl Sqlite {
                 |r| r.get(0),
             )?;
             if !done {
-                for stmt in statements {
-                    tx.execute_batch(
-                        &stmt
-                            .replace("{blob}", "BLOB")
-                            .replace("{serial}", "INTEGER"),
-                    )?;
+                for stmt in statements.iter().filter_map(|s| for_dialect(s, "sqlite")) {
+                    tx.execute_batch(&stmt)?;
                 }
                 tx.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
@@ -404,17 +401,18 @@ impl Sqlite {
             };
             let json = serde_json::to_string(&record).map_err(|e| DbError::Corrupt(e.to_string()))?;
             c.prepare_cached(
-                "INSERT INTO credentials (id, user_id, name, record, sign_count, backed_up, uv_initialized, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                "INSERT INTO credentials (id, user_id, name, record, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![record.id, user_id, name, json, now])?;
+            c.prepare_cached(
+                "INSERT INTO credential_use (user_id, id, sign_count, backed_up, uv_initialized, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
             )?
             .execute(params![
-                record.id,
                 user_id,
-                name,
-                json,
+                record.id,
                 i64::from(record.sign_count),
                 record.backup_state,
-                record.uv_initialized,
-                now
+                record.uv_initialized
             ])?;
             c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
                 .execute(params![session.0.as_slice(), user_id, session.1])?;
@@ -510,6 +508,10 @@ impl Sqlite {
                 return Ok(Deleted::LastOne);
             }
             c.execute(
+                "DELETE FROM credential_use WHERE user_id = ?1 AND id = ?2",
+                params![user_id, id],
+            )?;
+            c.execute(
                 "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
                 params![id, user_id],
             )?;
@@ -534,15 +536,14 @@ impl Sqlite {
 
     pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
         self.cache.purge(now);
-        self.write(move |c| {
-            let a = c.execute(
-                "DELETE FROM challenges WHERE expires_at <= ?1",
-                params![now],
-            )?;
-            let b = c.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
-            Ok((a + b) as u64)
-        })
-        .await
+        let mut total = 0;
+        loop {
+            let (n, more) = self.write(move |c| purge_chunk(c, now)).await?;
+            total += n;
+            if !more {
+                return Ok(total);
+            }
+        }
     }
 }
 
@@ -561,14 +562,15 @@ fn login(
     }
     let n = c
         .prepare_cached(
-            "UPDATE credentials SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
-             WHERE id = ?5 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
+            "UPDATE credential_use SET sign_count = ?1, backed_up = ?2, uv_initialized = ?3, last_used_at = ?4 \
+             WHERE user_id = ?5 AND id = ?6 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
         )?
         .execute(params![
             i64::from(record.sign_count),
             record.backup_state,
             record.uv_initialized,
             now,
+            user_id,
             record.id
         ])?;
     if n == 0 {
@@ -596,7 +598,8 @@ fn peek(
 ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
     let ch = c
         .prepare_cached(
-            "SELECT state, expires_at FROM challenges WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3",
+            "SELECT state, expires_at FROM challenges WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3 \
+             AND NOT EXISTS (SELECT 1 FROM challenges_used WHERE hash = ?1)",
         )?
         .query_row(params![hash.as_slice(), kind.as_str(), now], |r| {
             Ok(Challenge {
@@ -613,13 +616,51 @@ fn peek(
     Ok((ch, cred))
 }
 
-/// Consumes a challenge inside a write job: true if this job got it.
+/// Consumes a challenge inside a write job: true if this job got it. The
+/// challenge's key joins `challenges_used` (its primary key lets one job
+/// in); the row itself goes in a later purge, together with that key.
 fn consume(c: &Connection, hash: &[u8; 32], kind: Kind, now: i64) -> Result<bool, DbError> {
     Ok(c.prepare_cached(
-        "DELETE FROM challenges WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3",
+        "INSERT INTO challenges_used (hash) SELECT hash FROM challenges \
+         WHERE hash = ?1 AND kind = ?2 AND expires_at > ?3 ON CONFLICT (hash) DO NOTHING",
     )?
     .execute(params![hash.as_slice(), kind.as_str(), now])?
         == 1)
+}
+
+/// Rows one purge job deletes from each table, so a purge after a busy
+/// minute never holds the writer for long.
+const PURGE_CHUNK: i64 = 2000;
+
+/// One chunk of the purge: consumed challenges (row and key together, so a
+/// key leaves `challenges_used` only when its challenge is gone), expired
+/// challenges, expired sessions. Returns rows deleted and whether any table
+/// had more than a chunk.
+fn purge_chunk(c: &Connection, now: i64) -> Result<(u64, bool), DbError> {
+    let used = "SELECT hash FROM challenges_used ORDER BY hash LIMIT ?1";
+    let consumed = c.execute(
+        &format!("DELETE FROM challenges WHERE hash IN ({used})"),
+        params![PURGE_CHUNK],
+    )?;
+    let keys = c.execute(
+        &format!("DELETE FROM challenges_used WHERE hash IN ({used})"),
+        params![PURGE_CHUNK],
+    )?;
+    let expired = c.execute(
+        "DELETE FROM challenges WHERE rowid IN \
+         (SELECT rowid FROM challenges WHERE expires_at <= ?1 LIMIT ?2)",
+        params![now, PURGE_CHUNK],
+    )?;
+    let sessions = c.execute(
+        "DELETE FROM sessions WHERE rowid IN \
+         (SELECT rowid FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
+        params![now, PURGE_CHUNK],
+    )?;
+    let chunk = PURGE_CHUNK as usize;
+    Ok((
+        (consumed + expired + sessions) as u64,
+        keys == chunk || expired == chunk || sessions == chunk,
+    ))
 }
 
 /// The writer loop: group commit; fail-stop after a failed commit.
@@ -770,6 +811,148 @@ mod tests {
         syncer("/nonexistent/keyhaven/db-wal".into(), rx, failed.clone());
         assert_eq!(answers.iter().collect::<Vec<_>>(), [false, false]);
         assert!(failed.load(Ordering::SeqCst));
+    }
+
+    /// A fresh database path in its own directory.
+    fn temp_db(name: &str) -> (std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("k.db").to_string_lossy().into_owned();
+        (dir, path)
+    }
+
+    fn challenge(expires_at: i64) -> Challenge {
+        Challenge {
+            kind: Kind::Authentication,
+            state: "{}".into(),
+            expires_at,
+        }
+    }
+
+    /// Rows left in (challenges, challenges_used).
+    async fn challenge_rows(db: &Sqlite) -> (i64, i64) {
+        db.read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT COUNT(*) FROM challenges), (SELECT COUNT(*) FROM challenges_used)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_challenge_is_consumed_once_and_its_row_and_key_are_purged_together() {
+        let (dir, path) = temp_db("consume");
+        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (live, stale) = ([7u8; 32], [8u8; 32]);
+        for (key, expires) in [(live, 10_000), (stale, 500)] {
+            db.put_challenge(key, challenge(expires))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let take = |key: [u8; 32], kind: Kind| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| consume(c, &key, kind, 1_000))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert!(!take(live, Kind::Registration).await, "wrong ceremony");
+        assert!(!take(stale, Kind::Authentication).await, "expired");
+        assert!(take(live, Kind::Authentication).await, "first use");
+        assert!(!take(live, Kind::Authentication).await, "second use");
+        let seen = db
+            .read(move |c| peek(c, live, Kind::Authentication, 1_000, None))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen.0.is_none(), "a consumed challenge is not seen");
+        assert_eq!(challenge_rows(&db).await, (2, 1));
+        // The consumed row with its key, and the expired row.
+        assert_eq!(db.purge_expired(1_000).await.ok(), Some(2));
+        assert_eq!(challenge_rows(&db).await, (0, 0));
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_purge_larger_than_a_chunk_deletes_everything() {
+        let (dir, path) = temp_db("purge");
+        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let n = 2 * PURGE_CHUNK + 3;
+        db.write(move |c| {
+            for i in 0..n {
+                let mut key = [0u8; 32];
+                key[..8].copy_from_slice(&i.to_be_bytes());
+                c.execute(
+                    "INSERT INTO challenges (hash, kind, state, expires_at) VALUES (?1, 'authentication', '{}', ?2)",
+                    params![key.as_slice(), if i % 2 == 0 { 500 } else { 10_000 }],
+                )?;
+                if i % 2 == 1 {
+                    assert!(consume(c, &key, Kind::Authentication, 1_000)?);
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(db.purge_expired(1_000).await.ok(), Some(n as u64));
+        assert_eq!(challenge_rows(&db).await, (0, 0));
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_keeps_its_counters_after_migrating() {
+        let (dir, path) = temp_db("migrate");
+        let old = super::super::cache::tests::credential(1, 7).record;
+        {
+            let c = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            c.execute_batch(MIGRATIONS_TABLE)
+                .unwrap_or_else(|e| panic!("{e}"));
+            for stmt in super::super::MIGRATIONS[0]
+                .1
+                .iter()
+                .filter_map(|s| for_dialect(s, "sqlite"))
+            {
+                c.execute_batch(&stmt).unwrap_or_else(|e| panic!("{e}"));
+            }
+            let json = serde_json::to_string(&old).unwrap_or_else(|e| panic!("{e}"));
+            c.execute_batch(&format!(
+                "INSERT INTO schema_migrations VALUES (1, 0); \
+                 INSERT INTO users VALUES (1, 'alice', 'Alice', x'01', 0); \
+                 INSERT INTO credentials VALUES (x'01', 1, 'key', '{json}', 7, 1, 1, 0, 5000);"
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let creds = db.credentials_of(1).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(creds.len(), 1);
+        let c = &creds[0];
+        assert_eq!(
+            (
+                c.record.sign_count,
+                c.record.backup_state,
+                c.record.uv_initialized
+            ),
+            (7, true, true)
+        );
+        assert_eq!(c.last_used_at, Some(5000));
+        assert_eq!(c.record.id, old.id);
+        let columns: Vec<String> = db
+            .read(|c| {
+                let mut st = c.prepare("SELECT name FROM pragma_table_info('credentials')")?;
+                let names = st.query_map([], |r| r.get(0))?;
+                Ok(names.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!columns.iter().any(|c| c == "sign_count"), "{columns:?}");
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
