@@ -651,25 +651,24 @@ async fn authentication_verify(
     if pending.user_id.is_some_and(|u| u != cred.user_id) {
         return refused(&st, "the credential belongs to another account");
     }
-    let result = match keyhaven_rp::verify_authentication(&st.rp, &resp, &pending.state, |_| {
-        Some(cred.record.clone())
-    }) {
-        Ok(r) => r,
-        Err(e) => return refused(&st, e.to_string()),
-    };
+    let Credential {
+        record,
+        user_id,
+        username,
+        ..
+    } = cred;
+    let result =
+        match keyhaven_rp::verify_authentication(&st.rp, &resp, &pending.state, |_| Some(record)) {
+            Ok(r) => r,
+            Err(e) => return refused(&st, e.to_string()),
+        };
     let (token, session_hash, expires) = match new_session(&st) {
         Ok(s) => s,
         Err(r) => return r,
     };
     match st
         .db
-        .record_login(
-            hash,
-            result.record,
-            cred.user_id,
-            now,
-            (session_hash, expires),
-        )
+        .record_login(hash, result.record, user_id, now, (session_hash, expires))
         .await
     {
         Ok(LoginUpdate::Done) => {}
@@ -683,7 +682,7 @@ async fn authentication_verify(
     }
     st.metrics.logins.fetch_add(1, Ordering::Relaxed);
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
-    let body = axum::Json(json!({ "verified": true, "username": cred.username }));
+    let body = axum::Json(json!({ "verified": true, "username": username }));
     with_cookie(&st, body.into_response(), &token)
 }
 
