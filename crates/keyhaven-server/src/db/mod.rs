@@ -342,17 +342,23 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
     ),
 ];
 
-/// A migration statement as `dialect` runs it (`"sqlite"` or `"postgres"`),
-/// or `None` when it belongs to the other dialect's layout.
-pub(crate) fn for_dialect(stmt: &str, dialect: &str) -> Option<String> {
+/// The SQL dialect a migration statement is written out for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A migration statement as `dialect` runs it, or `None` when it belongs to
+/// the other dialect's layout.
+pub(crate) fn for_dialect(stmt: &str, dialect: Dialect) -> Option<String> {
     let (own, text) = match stmt.strip_prefix("sqlite: ") {
-        Some(text) => (dialect == "sqlite", text),
+        Some(text) => (dialect == Dialect::Sqlite, text),
         None => (true, stmt),
     };
-    let (blob, serial) = if dialect == "sqlite" {
-        ("BLOB", "INTEGER")
-    } else {
-        ("BYTEA", "BIGSERIAL")
+    let (blob, serial) = match dialect {
+        Dialect::Sqlite => ("BLOB", "INTEGER"),
+        Dialect::Postgres => ("BYTEA", "BIGSERIAL"),
     };
     own.then(|| text.replace("{blob}", blob).replace("{serial}", serial))
 }

@@ -4,8 +4,8 @@
 //! exactly one caller, and the counter update compares in the database.
 
 use super::{
-    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind,
-    LoginUpdate, Owner, User, MIGRATIONS_TABLE,
+    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Dialect,
+    Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::CredentialRecord;
@@ -76,7 +76,10 @@ impl Postgres {
             .await?
             .get(0);
         for (version, statements) in pending(current)? {
-            for stmt in statements.iter().filter_map(|s| for_dialect(s, "postgres")) {
+            for stmt in statements
+                .iter()
+                .filter_map(|s| for_dialect(s, Dialect::Postgres))
+            {
                 tx.batch_execute(&stmt).await?;
             }
             tx.execute(

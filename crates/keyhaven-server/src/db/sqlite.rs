@@ -16,8 +16,8 @@
 
 use super::cache::Cache;
 use super::{
-    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Kind,
-    LoginUpdate, Owner, User, MIGRATIONS_TABLE,
+    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Dialect,
+    Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
 };
 use keyhaven_rp::CredentialRecord;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -125,7 +125,10 @@ impl Sqlite {
                 |r| r.get(0),
             )?;
             if !done {
-                for stmt in statements.iter().filter_map(|s| for_dialect(s, "sqlite")) {
+                for stmt in statements
+                    .iter()
+                    .filter_map(|s| for_dialect(s, Dialect::Sqlite))
+                {
                     tx.execute_batch(&stmt)?;
                 }
                 tx.execute(
@@ -916,7 +919,7 @@ mod tests {
             for stmt in super::super::MIGRATIONS[0]
                 .1
                 .iter()
-                .filter_map(|s| for_dialect(s, "sqlite"))
+                .filter_map(|s| for_dialect(s, Dialect::Sqlite))
             {
                 c.execute_batch(&stmt).unwrap_or_else(|e| panic!("{e}"));
             }
