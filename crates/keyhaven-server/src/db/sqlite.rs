@@ -417,8 +417,7 @@ impl Sqlite {
                 record.backup_state,
                 record.uv_initialized
             ])?;
-            c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![session.0.as_slice(), user_id, session.1])?;
+            insert_session(c, user_id, session)?;
             Ok(Added::Yes(user_id))
         })
         .await
@@ -579,9 +578,16 @@ fn login(
     if n == 0 {
         return Ok(LoginUpdate::CounterRace);
     }
+    insert_session(c, user_id, session)?;
+    Ok(LoginUpdate::Done)
+}
+
+/// Creates a session (storage key, expiry) for `user_id`: the last step of
+/// a registration and of a login.
+fn insert_session(c: &Connection, user_id: i64, session: ([u8; 32], i64)) -> Result<(), DbError> {
     c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
         .execute(params![session.0.as_slice(), user_id, session.1])?;
-    Ok(LoginUpdate::Done)
+    Ok(())
 }
 
 /// A credential by ID.
