@@ -795,9 +795,8 @@ mod tests {
 
     #[test]
     fn a_flush_releases_every_waiting_answer() {
-        let dir = std::env::temp_dir().join(format!("keyhaven-syncer-ok-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let wal = dir.join("db-wal");
+        let dir = TempDir::new("syncer-ok");
+        let wal = dir.0.join("db-wal");
         std::fs::write(&wal, b"frames").unwrap_or_else(|e| panic!("{e}"));
         let (done, answers) = two_answers();
         let (tx, rx) = mpsc::channel();
@@ -807,7 +806,6 @@ mod tests {
         syncer(wal, rx, failed.clone());
         assert_eq!(answers.iter().collect::<Vec<_>>(), [true, true]);
         assert!(!failed.load(Ordering::SeqCst));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
@@ -822,13 +820,28 @@ mod tests {
         assert!(failed.load(Ordering::SeqCst));
     }
 
-    /// A fresh database path in its own directory.
-    fn temp_db(name: &str) -> (std::path::PathBuf, String) {
-        let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.join("k.db").to_string_lossy().into_owned();
-        (dir, path)
+    /// A fresh directory for one test, removed when dropped (also when the
+    /// test fails).
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+            TempDir(dir)
+        }
+
+        /// The path of a database file in it.
+        fn db(&self) -> String {
+            self.0.join("k.db").to_string_lossy().into_owned()
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
     fn challenge(expires_at: i64) -> Challenge {
@@ -854,7 +867,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_challenge_is_consumed_once_and_its_row_and_key_are_purged_together() {
-        let (dir, path) = temp_db("consume");
+        let dir = TempDir::new("consume");
+        let path = dir.db();
         let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let (live, stale) = ([7u8; 32], [8u8; 32]);
         for (key, expires) in [(live, 10_000), (stale, 500)] {
@@ -883,13 +897,12 @@ mod tests {
         // The consumed row with its key, and the expired row.
         assert_eq!(db.purge_expired(1_000).await.ok(), Some(2));
         assert_eq!(challenge_rows(&db).await, (0, 0));
-        drop(db);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn a_purge_larger_than_a_chunk_deletes_everything() {
-        let (dir, path) = temp_db("purge");
+        let dir = TempDir::new("purge");
+        let path = dir.db();
         let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let n = 2 * PURGE_CHUNK + 3;
         db.write(move |c| {
@@ -910,13 +923,12 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(db.purge_expired(1_000).await.ok(), Some(n as u64));
         assert_eq!(challenge_rows(&db).await, (0, 0));
-        drop(db);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn a_version_1_database_keeps_its_counters_after_migrating() {
-        let (dir, path) = temp_db("migrate");
+        let dir = TempDir::new("migrate");
+        let path = dir.db();
         let old = super::super::cache::tests::credential(1, 7).record;
         {
             let c = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -960,15 +972,12 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!columns.iter().any(|c| c == "sign_count"), "{columns:?}");
-        drop(db);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_second_open_of_one_database_is_refused() {
-        let dir = std::env::temp_dir().join(format!("keyhaven-lock-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.join("k.db").to_string_lossy().into_owned();
+        let dir = TempDir::new("lock");
+        let path = dir.db();
         let first = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let second = Sqlite::open(&path);
         assert!(
@@ -977,6 +986,5 @@ mod tests {
             second.err()
         );
         drop(first);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
