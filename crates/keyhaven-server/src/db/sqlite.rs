@@ -9,6 +9,8 @@
 //! that sync began (one flush for many batches). So a durable job's answer is
 //! never sent before its commit is on disk, and the disk flush no longer
 //! stalls the writer. A failed commit or flush stops all writing (fail-stop).
+//! Where the process may, both threads run at a raised priority, so that a
+//! batch never waits for a time slice behind the request workers.
 //! Checkpoints stay SQLite's own (they sync the WAL first, then the database
 //! file). Reads use separate connections, behind a read cache of challenges
 //! and credential records (`cache.rs`). One process per database: the
@@ -37,6 +39,29 @@ const MAX_BATCH: usize = 1024;
 /// commits, WAL frames, locks, flushes and context switches per job. An idle
 /// writer commits at once (its last commit began long ago).
 const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// How much the writer and syncer threads raise their scheduling priority
+/// (nice) above the process's, where the process may (CAP_SYS_NICE or an
+/// RLIMIT_NICE that allows it). Both only ever wait or work briefly, and every
+/// durable answer waits on them: when the request workers keep both cores
+/// busy, a woken writer or syncer that queues behind them for a time slice
+/// delays every login of its batch.
+const DB_THREAD_PRIORITY_BOOST: i32 = 5;
+
+/// Raises the calling thread's priority by [`DB_THREAD_PRIORITY_BOOST`];
+/// without the privilege the thread keeps the process's priority.
+fn raise_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let tid = Some(rustix::thread::gettid());
+        let r = getpriority_process(tid)
+            .and_then(|nice| setpriority_process(tid, nice - DB_THREAD_PRIORITY_BOOST));
+        if let Err(e) = r {
+            tracing::debug!("SQLite thread keeps its priority: {e}");
+        }
+    }
+}
 
 /// WAL size (pages) at which a commit checkpoints: larger than SQLite's
 /// default 1000, so a page rewritten by many logins is copied back once.
@@ -149,12 +174,18 @@ impl Sqlite {
         let wal = std::path::PathBuf::from(format!("{path}-wal"));
         std::thread::Builder::new()
             .name("keyhaven-sqlite-sync".into())
-            .spawn(move || syncer(wal, sync_rx, flag))
+            .spawn(move || {
+                raise_thread_priority();
+                syncer(wal, sync_rx, flag)
+            })
             .map_err(|e| DbError::Writer(e.to_string()))?;
         let flag = failed.clone();
         std::thread::Builder::new()
             .name("keyhaven-sqlite-writer".into())
-            .spawn(move || writer(conn, rx, sync_tx, flag))
+            .spawn(move || {
+                raise_thread_priority();
+                writer(conn, rx, sync_tx, flag)
+            })
             .map_err(|e| DbError::Writer(e.to_string()))?;
         Ok(Sqlite {
             jobs: tx,
