@@ -401,17 +401,17 @@ impl Sqlite {
         session: ([u8; 32], i64),
     ) -> Result<Added, DbError> {
         self.cache.forget_challenge(&challenge);
-        self.write(move |c| {
+        let (added, fresh) = self.write(move |c| {
             // The challenge first: exactly one submission gets it.
             if !consume(c, &challenge, Kind::Registration, now)? {
-                return Ok(Added::ChallengeGone);
+                return Ok((Added::ChallengeGone, None));
             }
             // Checked next, so a refusal leaves nothing else behind.
             let exists: bool = c
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1)")?
                 .query_row(params![record.id], |r| r.get(0))?;
             if exists {
-                return Ok(Added::CredentialExists);
+                return Ok((Added::CredentialExists, None));
             }
             let user_id = match owner {
                 Owner::Existing(id) => id,
@@ -424,7 +424,7 @@ impl Sqlite {
                         .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)")?
                         .query_row(params![username], |r| r.get(0))?;
                     if taken {
-                        return Ok(Added::UsernameTaken);
+                        return Ok((Added::UsernameTaken, None));
                     }
                     c.prepare_cached(
                         "INSERT INTO users (username, display_name, handle, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -449,9 +449,17 @@ impl Sqlite {
                 record.uv_initialized
             ])?;
             insert_session(c, user_id, session)?;
-            Ok(Added::Yes(user_id))
+            // Read back as a login will read it, for the cache: a new
+            // passkey's first login usually follows soon.
+            let fresh = credential_by_id(c, record.id)?;
+            Ok((Added::Yes(user_id), fresh))
         })
-        .await
+        .await?;
+        // Committed: cache it.
+        if let Some(fresh) = fresh {
+            self.cache.put_credential(fresh);
+        }
+        Ok(added)
     }
 
     pub async fn record_login(
@@ -1003,6 +1011,65 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!columns.iter().any(|c| c == "sign_count"), "{columns:?}");
+    }
+
+    #[tokio::test]
+    async fn a_registered_credential_is_cached_as_a_read_would_give_it() {
+        let dir = TempDir::new("register-cache");
+        let path = dir.db();
+        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let record = super::super::cache::tests::credential(1, 3).record;
+        let key = [9u8; 32];
+        db.put_challenge(
+            key,
+            Challenge {
+                kind: Kind::Registration,
+                state: "{}".into(),
+                expires_at: i64::MAX,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let owner = Owner::New {
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            handle: vec![1],
+        };
+        let added = db
+            .add_credential(
+                key,
+                owner,
+                "Passkey 1".into(),
+                record.clone(),
+                1_000,
+                ([5u8; 32], i64::MAX),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(added, Added::Yes(_)));
+        let cached = db
+            .cache
+            .credential(&record.id)
+            .unwrap_or_else(|| panic!("not cached"));
+        let id = record.id.clone();
+        let read = db
+            .read(move |c| credential_by_id(c, id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("not stored"));
+        assert_eq!(
+            (
+                cached.username.as_str(),
+                cached.name.as_str(),
+                cached.user_id,
+                cached.created_at
+            ),
+            ("alice", "Passkey 1", read.user_id, 1_000)
+        );
+        assert_eq!(
+            serde_json::to_string(&cached.record).ok(),
+            serde_json::to_string(&read.record).ok()
+        );
     }
 
     #[test]
