@@ -55,9 +55,11 @@ fn get_assertion() -> Vec<u8> {
 
 #[test]
 fn serve_stdio_persists_credentials_and_counters() {
-    let dir = std::env::temp_dir().join(format!("keyhaven-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-serve-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let store = dir.join("auth.khs");
     let make = Request::MakeCredential(
         MakeCredentialRequest::new(
@@ -107,14 +109,15 @@ fn serve_stdio_persists_credentials_and_counters() {
     };
     assert_eq!(ga.auth_data.sign_count, 2);
     assert_eq!(ga.user.unwrap().id, b"user-1");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn oversized_frames_and_missing_stdio() {
-    let dir = std::env::temp_dir().join(format!("keyhaven-serve-big-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-serve-big-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let (responses, code) = session(&dir.join("s.khs"), &[vec![0u8; 70_000], vec![0x04]]);
     assert_eq!(code, 0);
     assert_eq!(responses[0], [StatusCode::Ctap1ErrInvalidLength.to_byte()]);
@@ -130,7 +133,6 @@ fn oversized_frames_and_missing_stdio() {
     let mut s = String::new();
     out.stderr.as_slice().read_to_string(&mut s).unwrap();
     assert!(s.contains("--stdio") && s.contains("--hid-socket"), "{s}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 fn kh(args: &[&str], store: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
@@ -152,9 +154,11 @@ fn kh(args: &[&str], store: &std::path::Path, env: &[(&str, &str)]) -> (i32, Str
 
 #[test]
 fn maintenance_subcommands() {
-    let dir = std::env::temp_dir().join(format!("keyhaven-maint-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-maint-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let store = dir.join("m.khs");
     let make = Request::MakeCredential(
         MakeCredentialRequest::new(
@@ -206,7 +210,6 @@ fn maintenance_subcommands() {
     let (_, out, _) = kh(&["info", "--json"], &store, &[]);
     let info: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(info["options"]["clientPin"], false, "reset removed the PIN");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -247,9 +250,11 @@ fn batch_attestation_flags() {
         .as_bytes()
         .unwrap()
         .to_vec();
-    let dir = std::env::temp_dir().join(format!("keyhaven-batch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-batch-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     std::fs::write(
         dir.join("att.key"),
         pem("PRIVATE KEY", key.to_pkcs8().unwrap().expose()),
@@ -309,5 +314,4 @@ fn batch_attestation_flags() {
             .to_string(),
         "876ca4f5-2071-c3e9-b255-09ef2cdf7ed6"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -16,11 +16,12 @@ const CREATE: &str = r#"{"rp":{"name":"Example","id":"example.org"},"user":{"id"
 const GET: &str = r#"{"challenge":"YW5vdGhlci1jaGFsbGVuZ2U","rpId":"example.org","userVerification":"discouraged"}"#;
 const ORIGIN: &str = "https://example.org";
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("keyhaven-client-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory, removed when the returned guard drops.
+fn tmp(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("keyhaven-client-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// create then get on one client; returns the two JSON texts.
@@ -58,7 +59,8 @@ fn serve(args: &[&str], store: &Path) -> Command {
 
 #[test]
 fn over_a_spawned_stdio_authenticator() {
-    let dir = tmp("stdio");
+    let scratch = tmp("stdio");
+    let dir = scratch.path();
     let dev = StdioDevice::spawn(serve(&["--stdio"], &dir.join("a.khs"))).unwrap();
     let (reg, auth) = ceremony(vec![Box::new(dev)]);
     assert!(
@@ -98,8 +100,9 @@ fn hid_server(dir: &Path) -> (Server, PathBuf) {
 
 #[test]
 fn over_ctaphid_on_a_unix_socket() {
-    let dir = tmp("hid");
-    let (_server, sock) = hid_server(&dir);
+    let scratch = tmp("hid");
+    let dir = scratch.path();
+    let (_server, sock) = hid_server(dir);
     let dev = HidDevice::connect_unix(&sock).unwrap();
     let (reg, _) = ceremony(vec![Box::new(dev)]);
     assert!(reg.contains(r#""publicKeyAlgorithm":-7"#), "{reg}");
@@ -161,7 +164,8 @@ fn cli(args: &[&str], store: &Path, options: &str) -> (i32, String, String) {
 
 #[test]
 fn cli_prints_the_json_and_names_refusals() {
-    let dir = tmp("cli");
+    let scratch = tmp("cli");
+    let dir = scratch.path();
     let store = dir.join("a.khs");
     let (code, out, err) = cli(&["create", "--origin", ORIGIN], &store, CREATE);
     assert_eq!(code, 0, "{err}");

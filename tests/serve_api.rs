@@ -15,6 +15,9 @@ struct Server {
     child: Child,
     base: String,
     origin: String,
+    /// The data directory when the server made its own: removed after the
+    /// process is stopped (fields drop after `drop`).
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -35,16 +38,21 @@ fn free_port() -> u16 {
 /// Starts `keyhaven serve` on a free port (rp ID localhost, origin http://localhost:PORT).
 fn serve(database: Option<&str>, extra: &[&str], origin_port: Option<u16>) -> Server {
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("keyhaven-serve-{}-{port}", std::process::id()));
-    serve_in(
+    let data = tempfile::Builder::new()
+        .prefix("keyhaven-serve-")
+        .tempdir()
+        .unwrap();
+    let mut s = serve_in(
         database,
         extra,
         origin_port,
         port,
-        &dir,
+        data.path(),
         Stdio::inherit(),
         "warn",
-    )
+    );
+    s._data = Some(data);
+    s
 }
 
 fn serve_in(
@@ -93,6 +101,7 @@ fn serve_in(
         child,
         base,
         origin,
+        _data: None,
     }
 }
 
@@ -502,16 +511,18 @@ fn postgres_flows_and_two_nodes() {
 #[test]
 fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("keyhaven-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-restart-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let log = dir.join("serve.log");
     let s = serve_in(
         None,
         &["--log-json"],
         None,
         port,
-        &dir,
+        dir,
         Stdio::from(std::fs::File::create(&log).unwrap()),
         "info",
     );
@@ -553,7 +564,7 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     let second = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
         .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
         .arg("--data-dir")
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
@@ -596,7 +607,7 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
         );
     }
     // Restart on the same data: migrations are not re-applied, the account is there.
-    let s2 = serve_in(None, &[], None, port, &dir, Stdio::inherit(), "warn");
+    let s2 = serve_in(None, &[], None, port, dir, Stdio::inherit(), "warn");
     let a = assertion(&h, &s2, &mut c, json!({"username": "carol"}));
     let (st, v) = post(&h, &s2, "/api/authentication/verify", &a);
     assert_eq!((st, &v["username"]), (200, &json!("carol")), "{v}");

@@ -6,7 +6,7 @@
 // argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
 // Prints one line per check and "N passed, M failed".
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,9 +30,10 @@ const port = await new Promise((resolve) => {
   });
 });
 const origin = `http://localhost:${port}`;
+const dataDir = mkdtempSync(join(tmpdir(), "keyhaven-e2e-"));
 const server = spawn(
   keyhaven,
-  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", mkdtempSync(join(tmpdir(), "keyhaven-e2e-"))],
+  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir],
   { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, KEYHAVEN_LOG: "warn" } },
 );
 for (let i = 0; ; i++) {
@@ -285,6 +286,8 @@ try {
 } finally {
   await browser.close();
   server.kill();
+  await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
+  rmSync(dataDir, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(exitCode);

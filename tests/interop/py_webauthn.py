@@ -6,9 +6,11 @@ argv[1]: the vectors JSON; argv[2]: the keyhaven binary.
 Prints one line per case and 'N passed, M failed'; exits 1 on any disagreement.
 """
 
+import atexit
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,7 +99,8 @@ def py_register(v, d, challenge):
 def main():
     vectors = {v["id"]: v for v in json.load(open(sys.argv[1]))}
     binary = sys.argv[2]
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp(prefix="keyhaven-interop-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     root_path = os.path.join(tmp, "root.pem")
     records = {}
 

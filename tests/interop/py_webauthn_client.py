@@ -6,8 +6,10 @@ RegistrationResponseJSON / AuthenticationResponseJSON it prints.
 argv[1]: the keyhaven binary. Prints one line per check and 'N passed, M failed'.
 """
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ KEYHAVEN = sys.argv[1]
 ORIGIN = "https://login.example.org"
 RP_ID = "example.org"
 tmp = tempfile.mkdtemp(prefix="keyhaven-pyw-")
+atexit.register(shutil.rmtree, tmp, ignore_errors=True)
 passed = failed = 0
 
 

@@ -8,8 +8,10 @@ assertion, which py_webauthn then verifies.
 argv[1]: the keyhaven binary. Prints 'N passed, M failed'; exits 1 on failure.
 """
 
+import atexit
 import hashlib
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -120,7 +122,8 @@ def run(name, fn):
 
 def main():
     binary = sys.argv[1]
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp(prefix="keyhaven-interop-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
 
     def ctap2_and_pin():
         for proto_cls in (PinProtocolV1, PinProtocolV2):

@@ -504,9 +504,11 @@ fn large_blobs_fragments_hash_and_token() {
 #[test]
 fn pin_and_retries_survive_a_restart() {
     use keyhaven_authenticator::file_store::{FileStore, MasterKey};
-    let dir = std::env::temp_dir().join(format!("keyhaven-pin-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("keyhaven-pin-restart-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let open = || {
         let store = FileStore::open(
             dir.join("s.khs"),
@@ -578,5 +580,4 @@ fn pin_and_retries_survive_a_restart() {
         panic!()
     };
     assert_eq!(r.pin_retries, Some(7));
-    std::fs::remove_dir_all(&dir).ok();
 }

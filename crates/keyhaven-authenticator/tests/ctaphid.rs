@@ -126,7 +126,7 @@ use slow::slow_device_on_socket;
 fn keepalive_upneeded_while_waiting_for_presence() {
     use keyhaven_authenticator::ctaphid::keepalive;
     use std::io::{Read, Write};
-    let (dir, mut conn) = slow_device_on_socket("keepalive");
+    let (_dir, mut conn) = slow_device_on_socket("keepalive");
     let read = |conn: &mut std::os::unix::net::UnixStream| {
         let mut r = [0u8; REPORT];
         conn.read_exact(&mut r).unwrap();
@@ -165,7 +165,6 @@ fn keepalive_upneeded_while_waiting_for_presence() {
     conn.write_all(&init_report(cid, cmd::CBOR, 1, &[0x04]))
         .unwrap();
     assert_eq!(read(&mut conn)[4], 0x80 | cmd::CBOR);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -176,7 +175,7 @@ fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
     use keyhaven_proto::ctap2::Request;
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
-    let (dir, mut conn) = slow_device_on_socket("cancel");
+    let (_dir, mut conn) = slow_device_on_socket("cancel");
     let read = |conn: &mut UnixStream| {
         let mut r = [0u8; REPORT];
         conn.read_exact(&mut r).unwrap();
@@ -243,5 +242,4 @@ fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
         "no stray answer to the cancelled command"
     );
     assert_eq!(r[7], 0x2e, "CTAP2_ERR_NO_CREDENTIALS");
-    let _ = std::fs::remove_dir_all(&dir);
 }

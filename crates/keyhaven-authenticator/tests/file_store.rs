@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("keyhaven-store-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory, removed when the returned guard drops.
+fn dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("keyhaven-store-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn cred(n: u32) -> StoredCredential {
@@ -48,10 +49,11 @@ fn key_file(d: &Path) -> MasterKey {
 #[test]
 fn round_trip_encrypted_and_keyed() {
     use std::os::unix::fs::PermissionsExt;
-    let d = dir("roundtrip");
+    let d_dir = dir("roundtrip");
+    let d = d_dir.path();
     let path = d.join("store.khs");
     {
-        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        let mut s = FileStore::open(&path, &key_file(d), 100).unwrap();
         for n in 0..5 {
             s.put(cred(n)).unwrap();
         }
@@ -64,7 +66,7 @@ fn round_trip_encrypted_and_keyed() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "key file created with mode 0600");
-    let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+    let s = FileStore::open(&path, &key_file(d), 100).unwrap();
     assert_eq!(s.all().unwrap().len(), 4);
     let c1 = s.get(b"credential-1").unwrap().unwrap();
     assert_eq!(c1.sign_count, 7);
@@ -82,16 +84,18 @@ fn round_trip_encrypted_and_keyed() {
         "private keys are encrypted"
     );
     // Another key is refused; a group-readable key file is refused.
-    let other = dir("roundtrip-other");
-    assert!(FileStore::open(&path, &key_file(&other), 100).is_err());
+    let other_dir = dir("roundtrip-other");
+    let other = other_dir.path();
+    assert!(FileStore::open(&path, &key_file(other), 100).is_err());
     std::fs::set_permissions(d.join("store.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let e = FileStore::open(&path, &key_file(&d), 100).err().unwrap();
+    let e = FileStore::open(&path, &key_file(d), 100).err().unwrap();
     assert!(e.to_string().contains("must not be readable"), "{e}");
 }
 
 #[test]
 fn passphrase_store() {
-    let d = dir("passphrase");
+    let d_dir = dir("passphrase");
+    let d = d_dir.path();
     let path = d.join("store.khs");
     let small = Argon2Params {
         memory_kib: 256,
@@ -116,24 +120,25 @@ fn passphrase_store() {
         .unwrap();
     assert!(e.to_string().contains("wrong passphrase"), "{e}");
     assert!(
-        FileStore::open(&path, &key_file(&d), 10).is_err(),
+        FileStore::open(&path, &key_file(d), 10).is_err(),
         "a passphrase store is not opened with a key file"
     );
 }
 
 #[test]
 fn torn_tail_is_cut_and_damage_elsewhere_refused() {
-    let d = dir("torn");
+    let d_dir = dir("torn");
+    let d = d_dir.path();
     let path = d.join("store.khs");
     {
-        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        let mut s = FileStore::open(&path, &key_file(d), 100).unwrap();
         s.put(cred(1)).unwrap();
         s.put(cred(2)).unwrap();
     }
     let full = std::fs::read(&path).unwrap();
     // Every possible cut inside the last record: the first credential survives.
     let second_start = {
-        let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        let s = FileStore::open(&path, &key_file(d), 100).unwrap();
         drop(s);
         // The header is 65 bytes; the first record's length prefix tells where it ends.
         let len = u32::from_be_bytes(full[65..69].try_into().unwrap()) as usize;
@@ -141,19 +146,19 @@ fn torn_tail_is_cut_and_damage_elsewhere_refused() {
     };
     for cut in (second_start + 1..full.len()).step_by(7) {
         std::fs::write(&path, &full[..cut]).unwrap();
-        let mut s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        let mut s = FileStore::open(&path, &key_file(d), 100).unwrap();
         assert_eq!(s.all().unwrap().len(), 1, "cut at {cut}");
         // New writes follow the last good record and survive a reopen.
         s.put(cred(3)).unwrap();
         drop(s);
-        let s = FileStore::open(&path, &key_file(&d), 100).unwrap();
+        let s = FileStore::open(&path, &key_file(d), 100).unwrap();
         assert!(s.get(b"credential-3").unwrap().is_some(), "cut at {cut}");
     }
     // A flipped byte in the first (not last) record is damage, not a torn write.
     let mut bad = full.clone();
     bad[second_start - 5] ^= 1;
     std::fs::write(&path, &bad).unwrap();
-    assert!(FileStore::open(&path, &key_file(&d), 100).is_err());
+    assert!(FileStore::open(&path, &key_file(d), 100).is_err());
 }
 
 /// Writer side of the kill -9 test: runs only when spawned by `kill_9_never_loses_an_acknowledged_write`.
@@ -183,7 +188,8 @@ fn kill_9_writer() {
 
 #[test]
 fn kill_9_never_loses_an_acknowledged_write() {
-    let d = dir("kill9");
+    let d_dir = dir("kill9");
+    let d = d_dir.path();
     let exe = std::env::current_exe().unwrap();
     let mut acked_puts: Vec<u32> = Vec::new();
     let mut acked_counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
@@ -197,7 +203,7 @@ fn kill_9_never_loses_an_acknowledged_write() {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env("KEYHAVEN_STORE_WRITER", &d)
+            .env("KEYHAVEN_STORE_WRITER", d)
             .env("KEYHAVEN_STORE_START", next.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -231,7 +237,7 @@ fn kill_9_never_loses_an_acknowledged_write() {
             }
         }
         // Everything acknowledged so far is there, counters never behind the acknowledged value.
-        let s = FileStore::open(d.join("store.khs"), &key_file(&d), 1_000_000).unwrap();
+        let s = FileStore::open(d.join("store.khs"), &key_file(d), 1_000_000).unwrap();
         for n in &acked_puts {
             assert!(
                 s.get(format!("credential-{n}").as_bytes())

@@ -3,7 +3,7 @@
 // the RegistrationResponseJSON / AuthenticationResponseJSON it prints.
 // argv[2]: the keyhaven binary. Prints one line per check and "N passed, M failed".
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -105,5 +105,6 @@ for (const [i, c] of cases.entries()) {
   }
 }
 
+rmSync(dir, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -21,8 +21,9 @@ impl keyhaven_authenticator::UserInteraction for SlowTouch {
     }
 }
 
-/// A slow-touch device served on a Unix socket in its own directory, and a connection to it.
-pub fn slow_device_on_socket(name: &str) -> (std::path::PathBuf, std::os::unix::net::UnixStream) {
+/// A slow-touch device served on a Unix socket in its own directory (removed
+/// when the returned guard drops), and a connection to it.
+pub fn slow_device_on_socket(name: &str) -> (tempfile::TempDir, std::os::unix::net::UnixStream) {
     slow_device_with(name, std::time::Duration::from_millis(450))
 }
 
@@ -30,7 +31,7 @@ pub fn slow_device_on_socket(name: &str) -> (std::path::PathBuf, std::os::unix::
 pub fn slow_device_with(
     name: &str,
     delay: std::time::Duration,
-) -> (std::path::PathBuf, std::os::unix::net::UnixStream) {
+) -> (tempfile::TempDir, std::os::unix::net::UnixStream) {
     use keyhaven_authenticator::ctaphid::{serve_unix, KeepaliveStatus, Signalling};
     let status = KeepaliveStatus::default();
     let user = Signalling {
@@ -39,9 +40,11 @@ pub fn slow_device_with(
     };
     let auth = Authenticator::new(MemoryStore::new(10), user, Settings::default()).unwrap();
     let mut device = HidDevice::with_keepalive(auth, status);
-    let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hid.sock");
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("keyhaven-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("hid.sock");
     let server_path = path.clone();
     std::thread::spawn(move || serve_unix(&mut device, &server_path));
     loop {
