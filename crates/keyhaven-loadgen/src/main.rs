@@ -14,11 +14,21 @@
 //!    connection, so the generator takes little of the CPU it measures), and
 //!    reports verified logins per second and p50/p99 latency.
 //!
+//! Several `--target`s (each with its own `--origin` and `--label` after it)
+//! are measured side by side: for each connection count and each of
+//! `--rounds` rounds, assertions are pre-computed for every target, then the
+//! targets are measured back to back (in an order that rotates each round),
+//! so a machine that speeds up or slows down over minutes affects them
+//! alike. With several rounds or targets a summary follows: each target's
+//! median round, and the first target's median over each other's.
+//!
 //! Loopback only; bounded by `--logins` and `--max-seconds`.
 //!
 //! ```text
 //! keyhaven-loadgen --target 127.0.0.1:8080 --origin http://localhost:8080 \
 //!     --users 10000 --logins 20000 --connections 32,128
+//! keyhaven-loadgen --target 127.0.0.1:8080 --label ours --target 127.0.0.1:8081 --label theirs \
+//!     --rounds 3
 //! ```
 
 #![forbid(unsafe_code)]
@@ -34,35 +44,41 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Args {
-    target: SocketAddr,
+/// A server under test.
+struct Target {
+    addr: SocketAddr,
     origin: String,
+    label: String,
+}
+
+struct Args {
+    targets: Vec<Target>,
     users: usize,
     logins: usize,
     connections: Vec<usize>,
     max_seconds: u64,
-    label: String,
+    rounds: usize,
     threads: usize,
     setup_connections: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: keyhaven-loadgen --target 127.0.0.1:PORT --origin http://localhost:PORT \
-         [--users 10000] [--logins 20000] [--connections 32,64,128] [--max-seconds 60] [--label NAME] [--threads 1] [--setup-connections 4]"
+        "usage: keyhaven-loadgen --target 127.0.0.1:PORT [--origin http://localhost:PORT] [--label NAME] \
+         [--target … [--origin …] [--label …]] [--users 10000] [--logins 20000] [--connections 32,64,128] \
+         [--rounds 1] [--max-seconds 60] [--threads 1] [--setup-connections 4]"
     );
     std::process::exit(2)
 }
 
 fn args() -> Args {
     let mut a = Args {
-        target: "127.0.0.1:8080".parse().unwrap_or_else(|_| usage()),
-        origin: String::new(),
+        targets: Vec::new(),
         users: 10_000,
         logins: 20_000,
         connections: vec![32, 64, 128],
         max_seconds: 60,
-        label: "server".into(),
+        rounds: 1,
         threads: 1,
         setup_connections: 4,
     };
@@ -70,8 +86,14 @@ fn args() -> Args {
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
-            "--target" => a.target = v.parse().unwrap_or_else(|_| usage()),
-            "--origin" => a.origin = v,
+            "--target" => a.targets.push(Target {
+                addr: v.parse().unwrap_or_else(|_| usage()),
+                origin: String::new(),
+                label: "server".into(),
+            }),
+            "--origin" => a.targets.last_mut().unwrap_or_else(|| usage()).origin = v,
+            "--label" => a.targets.last_mut().unwrap_or_else(|| usage()).label = v,
+            "--rounds" => a.rounds = v.parse().unwrap_or_else(|_| usage()),
             "--users" => a.users = v.parse().unwrap_or_else(|_| usage()),
             "--logins" => a.logins = v.parse().unwrap_or_else(|_| usage()),
             "--connections" => {
@@ -81,21 +103,27 @@ fn args() -> Args {
                     .collect()
             }
             "--max-seconds" => a.max_seconds = v.parse().unwrap_or_else(|_| usage()),
-            "--label" => a.label = v,
             "--threads" => a.threads = v.parse().unwrap_or_else(|_| usage()),
             "--setup-connections" => a.setup_connections = v.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
-    if !a.target.ip().is_loopback() {
-        eprintln!("keyhaven-loadgen: error: loopback targets only");
-        std::process::exit(2);
-    }
-    if a.threads == 0 || a.setup_connections == 0 || a.connections.contains(&0) {
+    if a.targets.is_empty()
+        || a.threads == 0
+        || a.rounds == 0
+        || a.setup_connections == 0
+        || a.connections.contains(&0)
+    {
         usage()
     }
-    if a.origin.is_empty() {
-        a.origin = format!("http://localhost:{}", a.target.port());
+    for t in &mut a.targets {
+        if !t.addr.ip().is_loopback() {
+            eprintln!("keyhaven-loadgen: error: loopback targets only");
+            std::process::exit(2);
+        }
+        if t.origin.is_empty() {
+            t.origin = format!("http://localhost:{}", t.addr.port());
+        }
     }
     a
 }
@@ -135,19 +163,19 @@ impl Conn {
     }
 }
 
-fn request(a: &Args, path: &str, body: &str) -> Vec<u8> {
+fn request(t: &Target, path: &str, body: &str) -> Vec<u8> {
     format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        a.target,
-        a.origin,
+        t.addr,
+        t.origin,
         body.len()
     )
     .into_bytes()
 }
 
-fn post_json(a: &Args, c: &mut Conn, path: &str, body: &str) -> serde_json::Value {
+fn post_json(t: &Target, c: &mut Conn, path: &str, body: &str) -> serde_json::Value {
     let (status, b) = c
-        .send(&request(a, path, body))
+        .send(&request(t, path, body))
         .unwrap_or_else(|e| fail(&format!("{path}: {e}")));
     if status != 200 {
         fail(&format!(
@@ -179,19 +207,15 @@ struct Worker {
     users: Vec<usize>,
 }
 
-fn main() {
-    let a = args();
-    let run = std::process::id();
-    let names: Vec<String> = (0..a.users).map(|i| format!("lg{run}u{i}")).collect();
-    let call = CallOptions::new(&a.origin);
-
-    // 1. Accounts, registered in parallel; each worker keeps the authenticator
-    //    holding its users' credentials.
-    let t = Instant::now();
-    let mut workers: Vec<Worker> = std::thread::scope(|s| {
+/// 1. Registers every user on `t`, in parallel; each worker keeps the
+///    authenticator holding its users' credentials.
+fn register(a: &Args, t: &Target, names: &[String]) -> Vec<Worker> {
+    let call = CallOptions::new(&t.origin);
+    let start = Instant::now();
+    let workers: Vec<Worker> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..a.setup_connections.min(a.users.max(1)))
             .map(|k| {
-                let (a, names, call) = (&a, &names, &call);
+                let call = &call;
                 s.spawn(move || {
                     let users: Vec<usize> = (k..names.len()).step_by(a.setup_connections).collect();
                     let auth = Authenticator::new(
@@ -201,11 +225,11 @@ fn main() {
                     )
                     .unwrap_or_else(|e| fail(&e.to_string()));
                     let mut client = Client::new(vec![Box::new(InProcess::new(auth))]);
-                    let mut conn = Conn::open(a.target)
-                        .unwrap_or_else(|e| fail(&format!("{}: {e}", a.target)));
+                    let mut conn =
+                        Conn::open(t.addr).unwrap_or_else(|e| fail(&format!("{}: {e}", t.addr)));
                     for &u in &users {
                         let o = post_json(
-                            a,
+                            t,
                             &mut conn,
                             "/api/registration/options",
                             &format!(r#"{{"username":"{}"}}"#, names[u]),
@@ -216,7 +240,7 @@ fn main() {
                             .create(call, &options)
                             .unwrap_or_else(|e| fail(&e.to_string()));
                         post_json(
-                            a,
+                            t,
                             &mut conn,
                             "/api/registration/verify",
                             &cred.to_json_string(),
@@ -237,81 +261,180 @@ fn main() {
     });
     eprintln!(
         "[{}] registered {} users in {:.1} s",
-        a.label,
+        t.label,
         a.users,
-        t.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64()
     );
+    workers
+}
+
+/// 2. Assertions for one measured run on `t`, computed before the clock
+///    starts: body i is for user i % users, signed by that user's worker in
+///    increasing i.
+fn precompute(a: &Args, t: &Target, workers: &mut [Worker], names: &[String]) -> Vec<Vec<u8>> {
+    let call = CallOptions::new(&t.origin);
+    let start = Instant::now();
+    let signed: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = workers
+            .iter_mut()
+            .map(|w| {
+                let call = &call;
+                s.spawn(move || {
+                    let n = names.len();
+                    let mut mine = Vec::new();
+                    for round in 0..a.logins.div_ceil(n) {
+                        for &u in &w.users {
+                            let i = round * n + u;
+                            if i >= a.logins {
+                                break;
+                            }
+                            let o = post_json(
+                                t,
+                                &mut w.conn,
+                                "/api/authentication/options",
+                                &format!(r#"{{"username":"{}"}}"#, names[u]),
+                            );
+                            let options = parse_request_options_from_json(&o.to_string())
+                                .unwrap_or_else(|e| fail(&e.to_string()));
+                            let cred = w
+                                .client
+                                .get(call, &options)
+                                .unwrap_or_else(|e| fail(&e.to_string()));
+                            mine.push((
+                                i,
+                                request(t, "/api/authentication/verify", &cred.to_json_string()),
+                            ));
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| fail("a setup thread panicked")))
+            .collect()
+    });
+    let mut bodies = vec![Vec::new(); a.logins];
+    for (i, body) in signed.into_iter().flatten() {
+        bodies[i] = body;
+    }
+    eprintln!(
+        "[{}] pre-computed {} assertions in {:.1} s",
+        t.label,
+        a.logins,
+        start.elapsed().as_secs_f64()
+    );
+    bodies
+}
+
+/// One measured run's figures.
+struct Row {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed: usize,
+}
+
+fn print_row(label: &str, c: usize, r: &Row) {
+    println!(
+        "| {label} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+        r.rate, r.p50_ms, r.p99_ms, r.failed
+    );
+}
+
+/// The median of `v` (the upper one of an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn main() {
+    let a = args();
+    let run = std::process::id();
+    let names: Vec<String> = (0..a.users).map(|i| format!("lg{run}u{i}")).collect();
+    let mut workers: Vec<Vec<Worker>> = a.targets.iter().map(|t| register(&a, t, &names)).collect();
 
     println!("| target | connections | verified logins/s | p50 | p99 | failed |");
     println!("|---|---|---|---|---|---|");
-    for &c in &a.connections {
-        // 2. Assertions, computed before the clock starts: body i is for user
-        //    i % users, signed by that user's worker in increasing i.
-        let t = Instant::now();
-        let signed: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = workers
-                .iter_mut()
-                .map(|w| {
-                    let (a, names, call) = (&a, &names, &call);
-                    s.spawn(move || {
-                        let n = names.len();
-                        let mut mine = Vec::new();
-                        for round in 0..a.logins.div_ceil(n) {
-                            for &u in &w.users {
-                                let i = round * n + u;
-                                if i >= a.logins {
-                                    break;
-                                }
-                                let o = post_json(
-                                    a,
-                                    &mut w.conn,
-                                    "/api/authentication/options",
-                                    &format!(r#"{{"username":"{}"}}"#, names[u]),
-                                );
-                                let options = parse_request_options_from_json(&o.to_string())
-                                    .unwrap_or_else(|e| fail(&e.to_string()));
-                                let cred = w
-                                    .client
-                                    .get(call, &options)
-                                    .unwrap_or_else(|e| fail(&e.to_string()));
-                                mine.push((
-                                    i,
-                                    request(
-                                        a,
-                                        "/api/authentication/verify",
-                                        &cred.to_json_string(),
-                                    ),
-                                ));
-                            }
-                        }
-                        mine
-                    })
-                })
+    // rows[c][target] over the rounds.
+    let mut rows: Vec<Vec<Vec<Row>>> = Vec::new();
+    for (ci, &c) in a.connections.iter().enumerate() {
+        rows.push((0..a.targets.len()).map(|_| Vec::new()).collect());
+        for round in 0..a.rounds {
+            let bodies: Vec<Vec<Vec<u8>>> = a
+                .targets
+                .iter()
+                .zip(workers.iter_mut())
+                .map(|(t, w)| precompute(&a, t, w, &names))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| fail("a setup thread panicked")))
-                .collect()
-        });
-        let mut bodies = vec![Vec::new(); a.logins];
-        for (i, body) in signed.into_iter().flatten() {
-            bodies[i] = body;
+            // 3. The measured runs, back to back, the first target rotating.
+            let n = a.targets.len();
+            let mut bodies: Vec<Option<Vec<Vec<u8>>>> = bodies.into_iter().map(Some).collect();
+            for k in 0..n {
+                let ti = (round + k) % n;
+                let t = &a.targets[ti];
+                let b = bodies[ti].take().unwrap_or_default();
+                let r = measure(&a, t.addr, c, Arc::new(b));
+                let row = Row {
+                    rate: r.ok as f64 / r.elapsed,
+                    p50_ms: percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
+                    p99_ms: percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
+                    failed: r.failed,
+                };
+                print_row(&t.label, c, &row);
+                rows[ci][ti].push(row);
+            }
         }
-        eprintln!(
-            "[{}] pre-computed {} assertions in {:.1} s",
-            a.label,
-            a.logins,
-            t.elapsed().as_secs_f64()
-        );
-        // 3. The measured run.
-        let r = measure(&a, c, Arc::new(bodies));
+    }
+    if a.rounds == 1 && a.targets.len() == 1 {
+        return;
+    }
+    println!();
+    println!("Medians of {} round(s):", a.rounds);
+    println!();
+    println!("| target | connections | verified logins/s | p50 | p99 | failed |");
+    println!("|---|---|---|---|---|---|");
+    let medians: Vec<Vec<Row>> = rows
+        .iter()
+        .map(|per_target| {
+            per_target
+                .iter()
+                .map(|runs| Row {
+                    rate: median(runs.iter().map(|r| r.rate).collect()),
+                    p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
+                    p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
+                    failed: runs.iter().map(|r| r.failed).sum(),
+                })
+                .collect()
+        })
+        .collect();
+    for (ci, &c) in a.connections.iter().enumerate() {
+        for (ti, t) in a.targets.iter().enumerate() {
+            print_row(&t.label, c, &medians[ci][ti]);
+        }
+    }
+    for (ti, t) in a.targets.iter().enumerate().skip(1) {
+        let ratios: Vec<String> = a
+            .connections
+            .iter()
+            .enumerate()
+            .map(|(ci, &c)| {
+                let other = medians[ci][ti].rate;
+                let ratio = if other > 0.0 {
+                    medians[ci][0].rate / other
+                } else {
+                    0.0
+                };
+                format!("{ratio:.2}× at {c}")
+            })
+            .collect();
+        println!();
         println!(
-            "| {} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} |",
-            a.label,
-            r.ok as f64 / r.elapsed,
-            percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
-            percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
-            r.failed
+            "{} over {}: {}",
+            a.targets[0].label,
+            t.label,
+            ratios.join(", ")
         );
     }
 }
@@ -326,7 +449,12 @@ struct Measured {
 
 /// Sends `bodies` in order over `connections` keep-alive connections spread
 /// over `a.threads` single-threaded event loops.
-fn measure(a: &Args, connections: usize, bodies: Arc<Vec<Vec<u8>>>) -> Measured {
+fn measure(
+    a: &Args,
+    target: SocketAddr,
+    connections: usize,
+    bodies: Arc<Vec<Vec<u8>>>,
+) -> Measured {
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let bad = Arc::new(AtomicUsize::new(0));
@@ -335,13 +463,7 @@ fn measure(a: &Args, connections: usize, bodies: Arc<Vec<Vec<u8>>>) -> Measured 
     let threads: Vec<_> = (0..a.threads.min(connections))
         .map(|t| {
             let mine = connections / a.threads + usize::from(t < connections % a.threads);
-            let (bodies, next, ok, bad, target) = (
-                bodies.clone(),
-                next.clone(),
-                ok.clone(),
-                bad.clone(),
-                a.target,
-            );
+            let (bodies, next, ok, bad) = (bodies.clone(), next.clone(), ok.clone(), bad.clone());
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_io()
