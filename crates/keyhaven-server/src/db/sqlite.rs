@@ -834,8 +834,8 @@ mod tests {
 
     #[test]
     fn a_flush_releases_every_waiting_answer() {
-        let dir = TempDir::new("syncer-ok");
-        let wal = dir.0.join("db-wal");
+        let dir = scratch("syncer-ok");
+        let wal = dir.path().join("db-wal");
         std::fs::write(&wal, b"frames").unwrap_or_else(|e| panic!("{e}"));
         let (done, answers) = two_answers();
         let (tx, rx) = mpsc::channel();
@@ -861,26 +861,16 @@ mod tests {
 
     /// A fresh directory for one test, removed when dropped (also when the
     /// test fails).
-    struct TempDir(std::path::PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("keyhaven-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-            TempDir(dir)
-        }
-
-        /// The path of a database file in it.
-        fn db(&self) -> String {
-            self.0.join("k.db").to_string_lossy().into_owned()
-        }
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("keyhaven-{name}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// The path of a database file in `dir`.
+    fn db_path(dir: &tempfile::TempDir) -> String {
+        dir.path().join("k.db").to_string_lossy().into_owned()
     }
 
     fn challenge(expires_at: i64) -> Challenge {
@@ -906,8 +896,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_challenge_is_consumed_once_and_its_row_and_key_are_purged_together() {
-        let dir = TempDir::new("consume");
-        let path = dir.db();
+        let dir = scratch("consume");
+        let path = db_path(&dir);
         let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let (live, stale) = ([7u8; 32], [8u8; 32]);
         for (key, expires) in [(live, 10_000), (stale, 500)] {
@@ -940,8 +930,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_purge_larger_than_a_chunk_deletes_everything() {
-        let dir = TempDir::new("purge");
-        let path = dir.db();
+        let dir = scratch("purge");
+        let path = db_path(&dir);
         let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let n = 2 * PURGE_CHUNK + 3;
         db.write(move |c| {
@@ -966,8 +956,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_version_1_database_keeps_its_counters_after_migrating() {
-        let dir = TempDir::new("migrate");
-        let path = dir.db();
+        let dir = scratch("migrate");
+        let path = db_path(&dir);
         let old = super::super::cache::tests::credential(1, 7).record;
         {
             let c = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -1015,8 +1005,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_registered_credential_is_cached_as_a_read_would_give_it() {
-        let dir = TempDir::new("register-cache");
-        let path = dir.db();
+        let dir = scratch("register-cache");
+        let path = db_path(&dir);
         let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let record = super::super::cache::tests::credential(1, 3).record;
         let key = [9u8; 32];
@@ -1074,8 +1064,8 @@ mod tests {
 
     #[test]
     fn a_second_open_of_one_database_is_refused() {
-        let dir = TempDir::new("lock");
-        let path = dir.db();
+        let dir = scratch("lock");
+        let path = db_path(&dir);
         let first = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let second = Sqlite::open(&path);
         assert!(
