@@ -336,6 +336,11 @@ struct Row {
     failed: usize,
 }
 
+fn print_header() {
+    println!("| target | connections | verified logins/s | p50 | p99 | failed |");
+    println!("|---|---|---|---|---|---|");
+}
+
 fn print_row(label: &str, c: usize, r: &Row) {
     println!(
         "| {label} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} |",
@@ -355,22 +360,20 @@ fn main() {
     let names: Vec<String> = (0..a.users).map(|i| format!("lg{run}u{i}")).collect();
     let mut workers: Vec<Vec<Worker>> = a.targets.iter().map(|t| register(&a, t, &names)).collect();
 
-    println!("| target | connections | verified logins/s | p50 | p99 | failed |");
-    println!("|---|---|---|---|---|---|");
+    print_header();
     // rows[c][target] over the rounds.
     let mut rows: Vec<Vec<Vec<Row>>> = Vec::new();
     for (ci, &c) in a.connections.iter().enumerate() {
         rows.push((0..a.targets.len()).map(|_| Vec::new()).collect());
         for round in 0..a.rounds {
-            let bodies: Vec<Vec<Vec<u8>>> = a
+            let mut bodies: Vec<Option<Vec<Vec<u8>>>> = a
                 .targets
                 .iter()
                 .zip(workers.iter_mut())
-                .map(|(t, w)| precompute(&a, t, w, &names))
+                .map(|(t, w)| Some(precompute(&a, t, w, &names)))
                 .collect();
             // 3. The measured runs, back to back, the first target rotating.
             let n = a.targets.len();
-            let mut bodies: Vec<Option<Vec<Vec<u8>>>> = bodies.into_iter().map(Some).collect();
             for k in 0..n {
                 let ti = (round + k) % n;
                 let t = &a.targets[ti];
@@ -393,8 +396,7 @@ fn main() {
     println!();
     println!("Medians of {} round(s):", a.rounds);
     println!();
-    println!("| target | connections | verified logins/s | p50 | p99 | failed |");
-    println!("|---|---|---|---|---|---|");
+    print_header();
     let medians: Vec<Vec<Row>> = rows
         .iter()
         .map(|per_target| {
