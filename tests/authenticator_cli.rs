@@ -49,17 +49,22 @@ fn session(store: &std::path::Path, requests: &[Vec<u8>]) -> (Vec<Vec<u8>>, i32)
     (responses, out.status.code().unwrap_or(-1))
 }
 
+/// A fresh directory `keyhaven-NAME-…`, removed when the returned guard drops.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("keyhaven-{name}-"))
+        .tempdir()
+        .unwrap()
+}
+
 fn get_assertion() -> Vec<u8> {
     Request::GetAssertion(GetAssertionRequest::new("example.org", vec![2; 32])).to_bytes()
 }
 
 #[test]
 fn serve_stdio_persists_credentials_and_counters() {
-    let scratch = tempfile::Builder::new()
-        .prefix("keyhaven-serve-")
-        .tempdir()
-        .unwrap();
-    let dir = scratch.path();
+    let tmp = scratch("serve");
+    let dir = tmp.path();
     let store = dir.join("auth.khs");
     let make = Request::MakeCredential(
         MakeCredentialRequest::new(
@@ -113,11 +118,8 @@ fn serve_stdio_persists_credentials_and_counters() {
 
 #[test]
 fn oversized_frames_and_missing_stdio() {
-    let scratch = tempfile::Builder::new()
-        .prefix("keyhaven-serve-big-")
-        .tempdir()
-        .unwrap();
-    let dir = scratch.path();
+    let tmp = scratch("serve-big");
+    let dir = tmp.path();
     let (responses, code) = session(&dir.join("s.khs"), &[vec![0u8; 70_000], vec![0x04]]);
     assert_eq!(code, 0);
     assert_eq!(responses[0], [StatusCode::Ctap1ErrInvalidLength.to_byte()]);
@@ -154,11 +156,8 @@ fn kh(args: &[&str], store: &std::path::Path, env: &[(&str, &str)]) -> (i32, Str
 
 #[test]
 fn maintenance_subcommands() {
-    let scratch = tempfile::Builder::new()
-        .prefix("keyhaven-maint-")
-        .tempdir()
-        .unwrap();
-    let dir = scratch.path();
+    let tmp = scratch("maint");
+    let dir = tmp.path();
     let store = dir.join("m.khs");
     let make = Request::MakeCredential(
         MakeCredentialRequest::new(
@@ -250,11 +249,8 @@ fn batch_attestation_flags() {
         .as_bytes()
         .unwrap()
         .to_vec();
-    let scratch = tempfile::Builder::new()
-        .prefix("keyhaven-batch-")
-        .tempdir()
-        .unwrap();
-    let dir = scratch.path();
+    let tmp = scratch("batch");
+    let dir = tmp.path();
     std::fs::write(
         dir.join("att.key"),
         pem("PRIVATE KEY", key.to_pkcs8().unwrap().expose()),

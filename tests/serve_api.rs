@@ -27,6 +27,14 @@ impl Drop for Server {
     }
 }
 
+/// A fresh directory `keyhaven-NAME-…`, removed when the returned guard drops.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("keyhaven-{name}-"))
+        .tempdir()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -38,10 +46,7 @@ fn free_port() -> u16 {
 /// Starts `keyhaven serve` on a free port (rp ID localhost, origin http://localhost:PORT).
 fn serve(database: Option<&str>, extra: &[&str], origin_port: Option<u16>) -> Server {
     let port = free_port();
-    let data = tempfile::Builder::new()
-        .prefix("keyhaven-serve-")
-        .tempdir()
-        .unwrap();
+    let data = scratch("serve");
     let mut s = serve_in(
         database,
         extra,
@@ -511,11 +516,8 @@ fn postgres_flows_and_two_nodes() {
 #[test]
 fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     let port = free_port();
-    let scratch = tempfile::Builder::new()
-        .prefix("keyhaven-restart-")
-        .tempdir()
-        .unwrap();
-    let dir = scratch.path();
+    let tmp = scratch("restart");
+    let dir = tmp.path();
     let log = dir.join("serve.log");
     let s = serve_in(
         None,
