@@ -108,9 +108,13 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
     let mut rp = keyhaven_rp::RpConfig::new(config.rp_id.clone(), config.rp_name.clone());
     rp.origins = config.origins.clone();
     rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
+    // Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256
+    // as the spec lists the algorithms every RP should offer, ES384 beside
+    // them. Ed25519 signatures are deterministic and verify faster; an
+    // authenticator without it (most platform ones) picks ES256.
     rp.algorithms = vec![
-        keyhaven_proto::cose::CoseAlgorithm::Es256,
         keyhaven_proto::cose::CoseAlgorithm::EdDsa,
+        keyhaven_proto::cose::CoseAlgorithm::Es256,
         keyhaven_proto::cose::CoseAlgorithm::Es384,
         keyhaven_proto::cose::CoseAlgorithm::Rs256,
     ];

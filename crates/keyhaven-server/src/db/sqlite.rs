@@ -63,9 +63,30 @@ fn raise_thread_priority() {
     }
 }
 
-/// WAL size (pages) at which a commit checkpoints: larger than SQLite's
-/// default 1000, so a page rewritten by many logins is copied back once.
+/// WAL size (pages) at which the checkpointer copies the WAL back into the
+/// database file: larger than SQLite's default 1000, so a page rewritten by
+/// many logins is copied back once.
 const CHECKPOINT_PAGES: u32 = 4000;
+
+/// WAL size (pages) at which the writer checkpoints itself, should the
+/// checkpointer fall this far behind: the WAL stays bounded.
+const WRITER_CHECKPOINT_PAGES: u32 = 4 * CHECKPOINT_PAGES;
+
+thread_local! {
+    /// Pages in the WAL after the last commit on this thread's connection
+    /// (set by [`note_wal_pages`], which SQLite calls on the committing thread).
+    static WAL_PAGES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The writer connection's WAL hook. Replaces SQLite's automatic checkpoint,
+/// which would run inside the writer's commit and hold up every batch behind
+/// it for the milliseconds a checkpoint of thousands of pages takes: the
+/// checkpointer thread copies the bulk beside the writer, and the writer only
+/// copies what commits added meanwhile (see [`writer`]).
+fn note_wal_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(u32::try_from(pages).unwrap_or(0));
+    Ok(())
+}
 
 /// The SQLite backend.
 #[derive(Clone)]
@@ -163,10 +184,22 @@ impl Sqlite {
             }
             tx.commit()?;
         }
-        // From here on commits return before the disk flush; the syncer flushes.
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES};"
-        ))?;
+        // From here on commits return before the disk flush; the syncer
+        // flushes, and the checkpointer checkpoints on its own connection.
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        conn.wal_hook(Some(note_wal_pages));
+        let checkpoints = connect(path)?;
+        checkpoints.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        let (ckpt_tx, ckpt_rx) = mpsc::sync_channel::<()>(1);
+        let copied = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bulk = Checkpoints {
+            signal: ckpt_tx,
+            copied: copied.clone(),
+        };
+        std::thread::Builder::new()
+            .name("keyhaven-sqlite-checkpoint".into())
+            .spawn(move || checkpointer(checkpoints, ckpt_rx, copied))
+            .map_err(|e| DbError::Writer(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let (sync_tx, sync_rx) = mpsc::channel::<Vec<Done>>();
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -184,7 +217,7 @@ impl Sqlite {
             .name("keyhaven-sqlite-writer".into())
             .spawn(move || {
                 raise_thread_priority();
-                writer(conn, rx, sync_tx, flag)
+                writer(conn, rx, sync_tx, bulk, flag)
             })
             .map_err(|e| DbError::Writer(e.to_string()))?;
         Ok(Sqlite {
@@ -716,6 +749,7 @@ fn writer(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     sync: mpsc::Sender<Vec<Done>>,
+    checkpoints: Checkpoints,
     failed: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut last_commit: Option<std::time::Instant> = None;
@@ -758,6 +792,24 @@ fn writer(
             false
         };
         if committed {
+            let pages = WAL_PAGES.get();
+            if pages >= CHECKPOINT_PAGES {
+                let bulk_copied = checkpoints
+                    .copied
+                    .swap(false, std::sync::atomic::Ordering::SeqCst);
+                if bulk_copied || pages >= WRITER_CHECKPOINT_PAGES {
+                    // Between two commits, so it completes: what is left is
+                    // what commits added since the checkpointer's pass. The
+                    // next transaction then starts the WAL over. Busy only
+                    // while the checkpointer runs: then it asks again.
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::debug!("the writer's checkpoint did not run: {e}");
+                    }
+                } else {
+                    // Full: the checkpointer is asked already.
+                    let _ = checkpoints.signal.try_send(());
+                }
+            }
             // Released by the syncer once the WAL holding this commit is flushed.
             if let Err(mpsc::SendError(done)) = sync.send(done) {
                 failed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -769,6 +821,39 @@ fn writer(
             for d in done {
                 d(false);
             }
+        }
+    }
+}
+
+/// The writer's line to the checkpointer.
+struct Checkpoints {
+    /// Asks for a pass.
+    signal: mpsc::SyncSender<()>,
+    /// Set after a pass: the bulk of the WAL is in the database file.
+    copied: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The checkpointer loop: when the writer reports a WAL of
+/// [`CHECKPOINT_PAGES`] or more, copies it back into the database file
+/// (PASSIVE: beside the writer, never blocking it), then tells the writer,
+/// which copies the little that commits added meanwhile. Its connection syncs
+/// as SQLite's checkpoints do (the WAL before copying, the database file
+/// after). Ends when the writer does.
+fn checkpointer(
+    conn: Connection,
+    signal: mpsc::Receiver<()>,
+    copied: Arc<std::sync::atomic::AtomicBool>,
+) {
+    while signal.recv().is_ok() {
+        // The first column is 1 when the pass could not run (busy: the
+        // writer is checkpointing itself).
+        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+        // Asked again during this pass: answered by it.
+        while signal.try_recv().is_ok() {}
+        match pass {
+            Ok(0) => copied.store(true, std::sync::atomic::Ordering::SeqCst),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("SQLite checkpoint failed: {e}"),
         }
     }
 }
@@ -926,6 +1011,33 @@ mod tests {
         // The consumed row with its key, and the expired row.
         assert_eq!(db.purge_expired(1_000).await.ok(), Some(2));
         assert_eq!(challenge_rows(&db).await, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_keeps_the_wal_bounded() {
+        let dir = scratch("checkpoint");
+        let path = db_path(&dir);
+        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        // 60 commits of 1 MiB each: about 15,400 WAL pages in all, below the
+        // writer's own threshold, almost four times the checkpointer's.
+        for i in 0..60 {
+            db.write(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, zeroblob(1048576))",
+                    params![format!("filler-{}", i % 3)],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let wal = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
+        let page = 4096 + 24;
+        assert!(wal > 0, "WAL mode");
+        assert!(
+            wal < 3 * u64::from(CHECKPOINT_PAGES) * page,
+            "the WAL grew to {wal} bytes: it was never started over"
+        );
     }
 
     #[tokio::test]
