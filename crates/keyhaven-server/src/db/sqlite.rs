@@ -875,7 +875,7 @@ impl Wal {
                 .write(true)
                 .open(&self.path)
                 .and_then(|f| {
-                    let r = f.sync_data();
+                    let r = f.sync_data().and_then(|()| self.sync_directory());
                     self.file = Some(f);
                     r
                 }),
@@ -885,6 +885,17 @@ impl Wal {
             tracing::error!("flushing the SQLite WAL failed: {e}; writes stop until restart");
         }
         r.is_ok()
+    }
+
+    /// Makes the WAL file's directory entry durable (once, at the first
+    /// flush): POSIX promises that `fdatasync` keeps a file's data, not its
+    /// name, so a WAL created since the last directory sync could otherwise
+    /// vanish in a crash with the commits in it.
+    fn sync_directory(&self) -> std::io::Result<()> {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+            _ => std::fs::File::open(".")?.sync_all(),
+        }
     }
 }
 
