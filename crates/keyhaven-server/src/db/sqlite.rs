@@ -887,14 +887,22 @@ impl Wal {
         r.is_ok()
     }
 
-    /// Makes the WAL file's directory entry durable (once, at the first
-    /// flush): POSIX promises that `fdatasync` keeps a file's data, not its
-    /// name, so a WAL created since the last directory sync could otherwise
-    /// vanish in a crash with the commits in it.
+    /// Makes the names durable (once, at the first flush): the WAL's and the
+    /// database's entries in their directory, and that directory's entry in
+    /// its parent (`serve` creates the data directory on first run). POSIX
+    /// promises that `fdatasync` keeps a file's data, not its name, so files
+    /// created since the last directory sync could otherwise vanish in a
+    /// crash with the commits in them.
     fn sync_directory(&self) -> std::io::Result<()> {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
-            _ => std::fs::File::open(".")?.sync_all(),
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::env::current_dir()?,
+        };
+        std::fs::File::open(&dir)?.sync_all()?;
+        let dir = std::fs::canonicalize(&dir)?;
+        match dir.parent() {
+            Some(parent) => std::fs::File::open(parent)?.sync_all(),
+            None => Ok(()),
         }
     }
 }
