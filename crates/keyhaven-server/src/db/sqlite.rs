@@ -4,8 +4,8 @@
 //! one transaction and commits them together, at most once per
 //! `COMMIT_INTERVAL` (1 ms) under load. After each commit it `fdatasync`s the
 //! WAL file itself and only then releases the batch's answers, so a durable
-//! job's answer is never sent before its commit is on disk; the flush (about
-//! 0.2 ms here) fits in the pause before the next commit, and no thread hop
+//! job's answer is never sent before its commit is on disk; the commit and its
+//! flush (about 0.2 ms here) fit in the pause before the next commit, and no thread hop
 //! stands between the commit, its flush and the answers. A failed commit or
 //! flush stops all writing (fail-stop). Where the process may, the writer runs
 //! at a raised priority, so that a batch never waits for a time slice behind
@@ -894,12 +894,9 @@ impl Wal {
     /// created since the last directory sync could otherwise vanish in a
     /// crash with the commits in them.
     fn sync_directory(&self) -> std::io::Result<()> {
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::env::current_dir()?,
-        };
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = std::fs::canonicalize(dir.unwrap_or(std::path::Path::new(".")))?;
         std::fs::File::open(&dir)?.sync_all()?;
-        let dir = std::fs::canonicalize(&dir)?;
         match dir.parent() {
             Some(parent) => std::fs::File::open(parent)?.sync_all(),
             None => Ok(()),
