@@ -22,6 +22,11 @@
 //! alike. With several rounds or targets a summary follows: each target's
 //! median round, and the first target's median over each other's.
 //!
+//! `--algorithm` restricts the generator's authenticator to one COSE
+//! algorithm (`-7` ES256, what nearly all passkeys are; `-8` EdDSA); without
+//! it the authenticator supports all it can and the server's order of
+//! preference decides.
+//!
 //! Loopback only; bounded by `--logins` and `--max-seconds`.
 //!
 //! ```text
@@ -60,13 +65,16 @@ struct Args {
     rounds: usize,
     threads: usize,
     setup_connections: usize,
+    /// Restricts the authenticator to this COSE algorithm (else it supports
+    /// all it can and takes the first the server offers).
+    algorithm: Option<keyhaven_proto::cose::CoseAlgorithm>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: keyhaven-loadgen --target 127.0.0.1:PORT [--origin http://localhost:PORT] [--label NAME] \
          [--target … [--origin …] [--label …]] [--users 10000] [--logins 20000] [--connections 32,64,128] \
-         [--rounds 1] [--max-seconds 60] [--threads 1] [--setup-connections 4]"
+         [--rounds 1] [--max-seconds 60] [--threads 1] [--setup-connections 4] [--algorithm -8|-7|…]"
     );
     std::process::exit(2)
 }
@@ -81,6 +89,7 @@ fn args() -> Args {
         rounds: 1,
         threads: 1,
         setup_connections: 4,
+        algorithm: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -105,6 +114,14 @@ fn args() -> Args {
             "--max-seconds" => a.max_seconds = v.parse().unwrap_or_else(|_| usage()),
             "--threads" => a.threads = v.parse().unwrap_or_else(|_| usage()),
             "--setup-connections" => a.setup_connections = v.parse().unwrap_or_else(|_| usage()),
+            "--algorithm" => {
+                a.algorithm = Some(
+                    v.parse()
+                        .ok()
+                        .and_then(keyhaven_proto::cose::CoseAlgorithm::from_id)
+                        .unwrap_or_else(|| usage()),
+                )
+            }
             _ => usage(),
         }
     }
@@ -207,6 +224,15 @@ struct Worker {
     users: Vec<usize>,
 }
 
+/// The authenticator's settings: all algorithms, or only `--algorithm`.
+fn settings(a: &Args) -> Settings {
+    let mut s = Settings::default();
+    if let Some(alg) = a.algorithm {
+        s.algorithms = vec![alg];
+    }
+    s
+}
+
 /// 1. Registers every user on `t`, in parallel; each worker keeps the
 ///    authenticator holding its users' credentials.
 fn register(a: &Args, t: &Target, names: &[String]) -> Vec<Worker> {
@@ -221,7 +247,7 @@ fn register(a: &Args, t: &Target, names: &[String]) -> Vec<Worker> {
                     let auth = Authenticator::new(
                         MemoryStore::new(users.len() + 16),
                         AlwaysApprove { uv: true },
-                        Settings::default(),
+                        settings(a),
                     )
                     .unwrap_or_else(|e| fail(&e.to_string()));
                     let mut client = Client::new(vec![Box::new(InProcess::new(auth))]);
