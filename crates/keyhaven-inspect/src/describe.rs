@@ -310,7 +310,7 @@ fn client_data(bytes: &[u8]) -> Result<Json, String> {
         m.insert("topOrigin".into(), json!(t));
     }
     for (k, v) in &cd.other {
-        m.insert(k.clone(), v.clone());
+        m.insert(k.clone(), v.to_value());
     }
     m.insert(
         "serializedPerSpec".into(),

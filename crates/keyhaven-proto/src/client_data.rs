@@ -18,9 +18,11 @@
 //! assert_eq!(CollectedClientData::from_json_bytes(&json).unwrap(), cd);
 //! ```
 
+use indexmap::IndexMap;
 use serde::de::{self, MapAccess, Visitor};
 use serde::Deserializer;
-use serde_json::{Map, Value as Json};
+use serde_json::value::RawValue;
+use serde_json::Value as Json;
 use std::fmt;
 
 /// `type` for registration.
@@ -43,8 +45,45 @@ pub struct CollectedClientData {
     pub cross_origin: Option<bool>,
     /// `topOrigin` (present only when cross-origin).
     pub top_origin: Option<String>,
-    /// Every other member, in input order (`tokenBinding`, `extraData`, …).
-    pub other: Map<String, Json>,
+    /// Every other member, in input order (`tokenBinding`, `extraData`, …),
+    /// each value exactly as it arrived.
+    pub other: IndexMap<String, RawJson>,
+}
+
+/// A JSON value kept as the exact text it arrived as, so a member the parser
+/// does not interpret re-serializes byte for byte (a number beyond `u64`, or a
+/// float, is not rounded through `f64`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Wraps JSON text after checking that it is one valid JSON value.
+    pub fn new(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: Box<RawValue> = serde_json::from_str(text)?;
+        Ok(RawJson(raw.get().into()))
+    }
+
+    /// The JSON text of a value.
+    pub fn from_value(v: &Json) -> Self {
+        RawJson(v.to_string().into())
+    }
+
+    /// The JSON text, exactly as received.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as a `serde_json::Value` (numbers may lose digits there).
+    pub fn to_value(&self) -> Json {
+        serde_json::from_str(&self.0).unwrap_or(Json::Null)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Ok(RawJson(raw.get().into()))
+    }
 }
 
 /// Why clientDataJSON was rejected.
@@ -143,7 +182,7 @@ struct Members {
     origin: Option<Scalar>,
     cross_origin: Option<Scalar>,
     top_origin: Option<Scalar>,
-    other: Map<String, Json>,
+    other: IndexMap<String, RawJson>,
 }
 
 /// One pass over the JSON object: known members by name without building a
@@ -171,7 +210,7 @@ impl<'de> serde::Deserialize<'de> for Members {
                                     "duplicate member {other:?}"
                                 )));
                             }
-                            let v: Json = a.next_value()?;
+                            let v: RawJson = a.next_value()?;
                             m.other.insert(other.to_owned(), v);
                             continue;
                         }
@@ -200,7 +239,7 @@ impl CollectedClientData {
             origin: origin.to_owned(),
             cross_origin: Some(false),
             top_origin: None,
-            other: Map::new(),
+            other: IndexMap::new(),
         }
     }
 
@@ -302,7 +341,7 @@ impl CollectedClientData {
             p = r;
         }
         let other = match p {
-            b"}" => Map::new(),
+            b"}" => IndexMap::new(),
             [b',', rest @ ..] => {
                 let mut obj = Vec::with_capacity(rest.len() + 1);
                 obj.push(b'{');
@@ -350,14 +389,14 @@ impl CollectedClientData {
             out.extend_from_slice(b",\"topOrigin\":");
             ccd_to_string(t, &mut out);
         }
-        if self.other.is_empty() {
-            out.push(b'}');
-        } else {
-            // The remaining members serialized as JSON, their leading '{' replaced by ','.
-            let rest = serde_json::to_vec(&self.other).unwrap_or_else(|_| b"{}".to_vec());
+        // The remaining members, names as JSON strings and values as received.
+        for (k, v) in &self.other {
             out.push(b',');
-            out.extend_from_slice(&rest[1..]);
+            out.extend_from_slice(Json::from(k.as_str()).to_string().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(v.get().as_bytes());
         }
+        out.push(b'}');
         out
     }
 }
@@ -441,6 +480,34 @@ mod tests {
                 .unwrap()
                 .type_,
             "webauthn.get"
+        );
+    }
+
+    /// ../shared/fuzz-findings/client_data_json/crash-22dadcb7…: an unknown
+    /// member holding an integer beyond u64 changed its digits on every
+    /// parse → print round (it went through f64). Values now come back as sent.
+    #[test]
+    fn unknown_members_come_back_exactly() {
+        let finding = br#"{"type":"weba2n.","challenge":"hMTc","origin":"https:","cige":11326434444550380118118}"#;
+        let cd = CollectedClientData::from_json_bytes(finding).unwrap();
+        assert_eq!(cd.other["cige"].get(), "11326434444550380118118");
+        assert_eq!(cd.to_json_bytes(), finding);
+        // The full parser (whitespace, so not the fast path) keeps them too.
+        let spaced =
+            br#"{ "type":"a","challenge":"","origin":"", "n" : 1.50e3, "o":{"k" :[1, 2e400]}}"#;
+        let cd = CollectedClientData::from_json_bytes(spaced).unwrap();
+        assert_eq!(cd.other["n"].get(), "1.50e3");
+        assert_eq!(cd.other["o"].get(), r#"{"k" :[1, 2e400]}"#);
+        let out = cd.to_json_bytes();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"type":"a","challenge":"","origin":"","n":1.50e3,"o":{"k" :[1, 2e400]}}"#
+        );
+        assert_eq!(CollectedClientData::from_json_bytes(&out).unwrap(), cd);
+        assert!(RawJson::new("1 2").is_err());
+        assert_eq!(
+            RawJson::new(" [1]").unwrap().to_value(),
+            serde_json::json!([1])
         );
     }
 

@@ -339,7 +339,7 @@ proptest! {
         cd.cross_origin = Some(cross);
         cd.top_origin = top;
         if let Some(e) = extra {
-            cd.other.insert("extraData".into(), serde_json::Value::String(e));
+            cd.other.insert("extraData".into(), keyhaven_proto::client_data::RawJson::from_value(&serde_json::Value::String(e)));
         }
         let b = cd.to_json_bytes();
         let back = CollectedClientData::from_json_bytes(&b).unwrap();

@@ -8,7 +8,7 @@ mod common;
 use common::{authentication, config_for, registration, vectors};
 use keyhaven_proto::attestation::AttestationObject;
 use keyhaven_proto::b64;
-use keyhaven_proto::client_data::CollectedClientData;
+use keyhaven_proto::client_data::{CollectedClientData, RawJson};
 use keyhaven_proto::cose::CoseAlgorithm;
 use keyhaven_proto::json::{AuthenticationResponseJson, RegistrationResponseJson};
 use keyhaven_rp::config::RpConfig;
@@ -245,7 +245,7 @@ fn every_single_mutation_is_refused() {
             t.expect(
                 format!("{id}: clientData extra member"),
                 base.with_client_data(|c| {
-                    c.other.insert("x".into(), Value::Bool(true));
+                    c.other.insert("x".into(), RawJson::new("true").unwrap());
                 })
                 .run(),
                 &cd_checks(true),
@@ -412,7 +412,7 @@ fn every_single_mutation_is_refused() {
         t.expect(
             format!("{id}: clientData extra member"),
             base.with_client_data(|c| {
-                c.other.insert("x".into(), Value::Bool(true));
+                c.other.insert("x".into(), RawJson::new("true").unwrap());
             })
             .run(),
             &sig,
