@@ -4,6 +4,7 @@
 
 use clap::Args;
 use keyhaven_proto::b64;
+use keyhaven_proto::cbor::CborPolicy;
 use keyhaven_proto::cose::CoseAlgorithm;
 use keyhaven_proto::json::{AuthenticationResponseJson, RegistrationResponseJson};
 use keyhaven_rp::config::MissingTopOrigin;
@@ -47,6 +48,10 @@ pub struct Common {
     /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable; default: the --trust-root files).
     #[arg(long = "mds-root")]
     mds_roots: Vec<String>,
+    /// Require CTAP2 canonical CBOR in the attestation object and authenticator data, and
+    /// refuse attStmt members a format does not define (default: any well-formed CBOR).
+    #[arg(long)]
+    strict_cbor: bool,
 }
 
 /// Flags of verify-registration.
@@ -99,6 +104,9 @@ fn config(c: &Common) -> Result<(RpConfig, Vec<u8>), String> {
         cfg.missing_top_origin = MissingTopOrigin::Allow;
     }
     cfg.algorithms = CoseAlgorithm::ALL.to_vec();
+    if c.strict_cbor {
+        cfg.cbor_policy = CborPolicy::Strict;
+    }
     for path in &c.trust_roots {
         let text =
             String::from_utf8(read(path)?).map_err(|_| format!("{path}: not a PEM text file"))?;

@@ -6,7 +6,7 @@
 //! relying party's job, per format (L3 §8).
 
 use crate::authdata::{AuthDataError, AuthenticatorData};
-use crate::cbor::{self, CborError, Value};
+use crate::cbor::{self, CborError, CborPolicy, Value};
 use crate::ctap2::make_credential::MakeCredentialResponse;
 
 /// An attestation object.
@@ -66,9 +66,18 @@ impl AttestationObject {
         }
     }
 
-    /// Parses an encoded attestation object.
+    /// Parses an encoded attestation object in the CTAP2 canonical form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AttestationObjectError> {
-        let v = cbor::decode(bytes)?;
+        Self::from_bytes_with(bytes, CborPolicy::Strict)
+    }
+
+    /// Parses an encoded attestation object, its CBOR (the outer map, attStmt
+    /// and the CBOR inside authData) decoded under `policy`.
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        policy: CborPolicy,
+    ) -> Result<Self, AttestationObjectError> {
+        let v = cbor::decode_with(bytes, policy.options())?;
         let map = v
             .as_map()
             .ok_or(AttestationObjectError::NotAMap(v.type_name()))?;
@@ -113,7 +122,7 @@ impl AttestationObject {
         Ok(AttestationObject {
             fmt: fmt.to_owned(),
             att_stmt: att_stmt.clone(),
-            auth_data: AuthenticatorData::from_bytes(auth_data_raw)?,
+            auth_data: AuthenticatorData::from_bytes_with(auth_data_raw, policy)?,
             auth_data_raw: auth_data_raw.to_vec(),
             extra,
         })

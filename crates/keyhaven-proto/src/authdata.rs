@@ -16,7 +16,7 @@
 //! assert_eq!(back.sign_count, 42);
 //! ```
 
-use crate::cbor::{self, CborError, Value};
+use crate::cbor::{self, CborError, CborPolicy, Value};
 use crate::cose::{CoseError, CoseKey};
 use std::fmt;
 use std::ops::BitOr;
@@ -286,8 +286,14 @@ impl AuthenticatorData {
         self
     }
 
-    /// Parses authenticator data that fills `b` exactly.
+    /// Parses authenticator data that fills `b` exactly, its CBOR parts
+    /// (credential public key, extensions) in the CTAP2 canonical form.
     pub fn from_bytes(b: &[u8]) -> Result<Self, AuthDataError> {
+        Self::from_bytes_with(b, CborPolicy::Strict)
+    }
+
+    /// [`from_bytes`](Self::from_bytes) with the CBOR parts decoded under `policy`.
+    pub fn from_bytes_with(b: &[u8], policy: CborPolicy) -> Result<Self, AuthDataError> {
         if b.len() < 37 {
             return Err(AuthDataError::Truncated {
                 offset: 0,
@@ -333,9 +339,11 @@ impl AuthenticatorData {
             pos += len;
             let key_off = pos;
             let (kv, used) =
-                cbor::decode_prefix(&b[pos..]).map_err(|e| AuthDataError::CredentialPublicKey {
-                    offset: key_off,
-                    source: CoseError::Cbor(shift(e, key_off)),
+                cbor::decode_prefix_with(&b[pos..], policy.options()).map_err(|e| {
+                    AuthDataError::CredentialPublicKey {
+                        offset: key_off,
+                        source: CoseError::Cbor(shift(e, key_off)),
+                    }
                 })?;
             let credential_public_key =
                 CoseKey::from_value(&kv).map_err(|source| AuthDataError::CredentialPublicKey {
@@ -353,7 +361,7 @@ impl AuthenticatorData {
         };
         let extensions = if flags.ed() {
             let ext_off = pos;
-            let (v, used) = cbor::decode_prefix(&b[pos..])
+            let (v, used) = cbor::decode_prefix_with(&b[pos..], policy.options())
                 .map_err(|e| AuthDataError::ExtensionsCbor(shift(e, ext_off)))?;
             let Value::Map(entries) = &v else {
                 return Err(AuthDataError::ExtensionsNotMap {

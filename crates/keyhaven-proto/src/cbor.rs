@@ -1,7 +1,8 @@
 //! CBOR (RFC 8949) with the CTAP2 canonical encoding form (CTAP 2.2 §8).
 //!
-//! The decoder is strict: every rule of the canonical form is checked and a
-//! violation is an error carrying the byte offset where it was found.
+//! The decoder is strict by default ([`CborPolicy::Strict`]): every rule of the
+//! canonical form is checked and a violation is an error carrying the byte
+//! offset where it was found.
 //!
 //! * definite lengths only (indefinite-length items are rejected),
 //! * integers, lengths and simple values in their shortest form,
@@ -11,6 +12,14 @@
 //! * text strings are valid UTF-8,
 //! * no trailing bytes after the top-level item,
 //! * a nesting limit for arrays and maps.
+//!
+//! [`CborPolicy::Interoperable`] accepts any well-formed CBOR instead (RFC 8949
+//! §5.1: definite or indefinite lengths, integers and lengths in any width,
+//! map keys in any order), for what real authenticators send in parts that
+//! are not signed (WebAuthn L3 §2.4 makes canonical decoding a SHOULD). It still
+//! refuses duplicate map keys (compared by decoded value, so `0x01` and
+//! `0x18 0x01` are the same key), tags, invalid UTF-8, reserved encodings,
+//! trailing bytes and nesting beyond the limit.
 //!
 //! Floating-point values are kept in the width they were encoded with
 //! ("the representations of any floating-point values are not changed").
@@ -143,6 +152,10 @@ pub enum CborErrorKind {
     /// Map keys not in CTAP2 canonical order.
     #[error("map keys out of canonical order (CTAP 2.2 §8)")]
     UnsortedKeys,
+    /// An indefinite-length string holds something other than a definite-length
+    /// string of its own major type (RFC 8949 §3.2.3).
+    #[error("indefinite-length string chunk is not a definite-length string of the same type")]
+    InvalidChunk,
     /// Too many nested arrays/maps.
     #[error("nesting deeper than {0} levels")]
     TooDeep(usize),
@@ -166,22 +179,39 @@ pub struct CborError {
     pub kind: CborErrorKind,
 }
 
+/// Which CBOR the decoder accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CborPolicy {
+    /// The CTAP2 canonical form only (CTAP 2.2 §8).
+    #[default]
+    Strict,
+    /// Any well-formed CBOR without tags: indefinite lengths, non-shortest
+    /// integers and lengths, any key order. Duplicate keys are still refused.
+    Interoperable,
+}
+
+impl CborPolicy {
+    /// Decoder options with this policy and the default nesting limit.
+    pub fn options(self) -> DecodeOptions {
+        DecodeOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            policy: self,
+        }
+    }
+}
+
 /// Decoder settings.
 #[derive(Clone, Copy, Debug)]
 pub struct DecodeOptions {
     /// Maximum nesting of arrays and maps (a top-level map is level 1).
     pub max_depth: usize,
-    /// Require canonical key order (CTAP 2.2 §8). When false, keys must still
-    /// be unique and all other rules apply.
-    pub require_sorted_keys: bool,
+    /// Canonical form only, or any well-formed CBOR.
+    pub policy: CborPolicy,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions {
-            max_depth: DEFAULT_MAX_DEPTH,
-            require_sorted_keys: true,
-        }
+        CborPolicy::Strict.options()
     }
 }
 
@@ -251,49 +281,42 @@ impl Decoder<'_> {
         Ok(s)
     }
 
-    /// Reads the head: (major, additional info, argument). Checks shortest form.
+    fn strict(&self) -> bool {
+        self.opts.policy == CborPolicy::Strict
+    }
+
+    /// Reads the head: (major, additional info, argument). Checks shortest
+    /// form under the strict policy. Additional information 31 (indefinite
+    /// length) comes back as such for majors 2–5 under the interoperable
+    /// policy; the caller reads the items up to the break.
     fn head(&mut self) -> Result<(u8, u8, u64), CborError> {
         let start = self.pos;
         let ib = self.take(1)?[0];
         let major = ib >> 5;
         let ai = ib & 0x1f;
-        let arg = match ai {
-            0..=23 => u64::from(ai),
-            24 => {
-                let v = u64::from(self.take(1)?[0]);
-                // Simple values in two bytes have their own rule below.
-                if v < 24 && major != 7 {
-                    return Err(self.err(start, CborErrorKind::NonShortestForm { value: v }));
-                }
-                v
-            }
+        // The largest value that the next shorter form could have held.
+        let (arg, shorter_max) = match ai {
+            0..=23 => (u64::from(ai), None),
+            24 => (u64::from(self.take(1)?[0]), Some(23)),
             25 => {
                 let b = self.take(2)?;
-                let v = u64::from(u16::from_be_bytes([b[0], b[1]]));
-                if v <= 0xff && major != 7 {
-                    return Err(self.err(start, CborErrorKind::NonShortestForm { value: v }));
-                }
-                v
+                (u64::from(u16::from_be_bytes([b[0], b[1]])), Some(0xff))
             }
             26 => {
                 let b = self.take(4)?;
-                let v = u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                if v <= 0xffff && major != 7 {
-                    return Err(self.err(start, CborErrorKind::NonShortestForm { value: v }));
-                }
-                v
+                (
+                    u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                    Some(0xffff),
+                )
             }
             27 => {
                 let b = self.take(8)?;
                 let mut a = [0u8; 8];
                 a.copy_from_slice(b);
-                let v = u64::from_be_bytes(a);
-                if v <= 0xffff_ffff && major != 7 {
-                    return Err(self.err(start, CborErrorKind::NonShortestForm { value: v }));
-                }
-                v
+                (u64::from_be_bytes(a), Some(0xffff_ffff))
             }
             28..=30 => return Err(self.err(start, CborErrorKind::ReservedAdditionalInfo(ai))),
+            _ if (2..=5).contains(&major) && !self.strict() => return Ok((major, ai, 0)),
             _ => {
                 return Err(self.err(
                     start,
@@ -305,16 +328,65 @@ impl Decoder<'_> {
                 ))
             }
         };
+        // Simple values and floats in major 7 have their own rules below.
+        if let Some(max) = shorter_max {
+            if arg <= max && major != 7 && self.strict() {
+                return Err(self.err(start, CborErrorKind::NonShortestForm { value: arg }));
+            }
+        }
         Ok((major, ai, arg))
+    }
+
+    /// Under the interoperable policy: consumes a break code if one is next.
+    fn at_break(&mut self) -> Result<bool, CborError> {
+        match self.buf.get(self.pos) {
+            Some(0xff) => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(self.err(
+                self.pos,
+                CborErrorKind::Truncated {
+                    needed: 1,
+                    available: 0,
+                },
+            )),
+        }
+    }
+
+    /// The chunks of an indefinite-length string (RFC 8949 §3.2.3), joined.
+    fn chunks(&mut self, major: u8) -> Result<Vec<u8>, CborError> {
+        let mut out = Vec::new();
+        while !self.at_break()? {
+            let at = self.pos;
+            let (m, ai, len) = self.head()?;
+            if m != major || ai == 31 {
+                return Err(self.err(at, CborErrorKind::InvalidChunk));
+            }
+            let chunk = self.take(len)?;
+            // Each text chunk is valid UTF-8 by itself.
+            if major == 3 && std::str::from_utf8(chunk).is_err() {
+                return Err(self.err(at, CborErrorKind::InvalidUtf8));
+            }
+            out.extend_from_slice(chunk);
+        }
+        Ok(out)
     }
 
     fn item(&mut self, depth: usize) -> Result<Value, CborError> {
         let start = self.pos;
         let (major, ai, arg) = self.head()?;
+        let indefinite = ai == 31;
         Ok(match major {
             0 => Value::Unsigned(arg),
             1 => Value::Negative(arg),
+            2 if indefinite => Value::Bytes(self.chunks(2)?),
             2 => Value::Bytes(self.take(arg)?.to_vec()),
+            3 if indefinite => match String::from_utf8(self.chunks(3)?) {
+                Ok(t) => Value::Text(t),
+                Err(_) => return Err(self.err(start, CborErrorKind::InvalidUtf8)),
+            },
             3 => {
                 let s = self.take(arg)?;
                 match std::str::from_utf8(s) {
@@ -322,65 +394,10 @@ impl Decoder<'_> {
                     Err(_) => return Err(self.err(start, CborErrorKind::InvalidUtf8)),
                 }
             }
-            4 | 5 => {
-                if depth + 1 > self.opts.max_depth {
-                    return Err(self.err(start, CborErrorKind::TooDeep(self.opts.max_depth)));
-                }
-                // Each item takes at least one byte: bound the count by the input.
-                let per = if major == 5 { 2 } else { 1 };
-                let avail = self.remaining();
-                if arg.saturating_mul(per) > avail as u64 {
-                    return Err(self.err(
-                        start,
-                        CborErrorKind::LengthTooLarge {
-                            claimed: arg,
-                            available: avail,
-                        },
-                    ));
-                }
-                let n = arg as usize;
-                if major == 4 {
-                    let mut items = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        items.push(self.item(depth + 1)?);
-                    }
-                    Value::Array(items)
-                } else {
-                    let mut entries: Vec<(Value, Value)> = Vec::with_capacity(n);
-                    let mut prev_key: Option<(usize, usize)> = None;
-                    // Lax mode only: every key seen so far, by its encoding.
-                    let buf: &[u8] = self.buf;
-                    let mut seen: std::collections::HashSet<&[u8]> =
-                        std::collections::HashSet::new();
-                    for _ in 0..n {
-                        let kstart = self.pos;
-                        let k = self.item(depth + 1)?;
-                        let kend = self.pos;
-                        if self.opts.require_sorted_keys {
-                            if let Some((ps, pe)) = prev_key {
-                                match canonical_key_cmp(&self.buf[ps..pe], &self.buf[kstart..kend])
-                                {
-                                    Ordering::Equal => {
-                                        return Err(self.err(kstart, CborErrorKind::DuplicateKey))
-                                    }
-                                    Ordering::Greater => {
-                                        return Err(self.err(kstart, CborErrorKind::UnsortedKeys))
-                                    }
-                                    Ordering::Less => {}
-                                }
-                            }
-                            prev_key = Some((kstart, kend));
-                        } else {
-                            if !seen.insert(&buf[kstart..kend]) {
-                                return Err(self.err(kstart, CborErrorKind::DuplicateKey));
-                            }
-                        }
-                        let v = self.item(depth + 1)?;
-                        entries.push((k, v));
-                    }
-                    Value::Map(entries)
-                }
+            4 | 5 if depth + 1 > self.opts.max_depth => {
+                return Err(self.err(start, CborErrorKind::TooDeep(self.opts.max_depth)))
             }
+            4 | 5 => self.container(major, (!indefinite).then_some(arg), depth, start)?,
             6 => return Err(self.err(start, CborErrorKind::TagNotAllowed(arg))),
             _ => match ai {
                 20 => Value::Bool(false),
@@ -399,6 +416,81 @@ impl Decoder<'_> {
                 _ => Value::Float(Float::F64(arg)),
             },
         })
+    }
+}
+
+impl Decoder<'_> {
+    /// An array or map: `count` items, or up to the break code when `None`
+    /// (indefinite length, interoperable policy only). Strict: keys unique and
+    /// in canonical order, compared by encoding. Interoperable: keys in any
+    /// order, a key equal in value to an earlier one refused.
+    fn container(
+        &mut self,
+        major: u8,
+        count: Option<u64>,
+        depth: usize,
+        start: usize,
+    ) -> Result<Value, CborError> {
+        let per = if major == 5 { 2 } else { 1 };
+        // Each item takes at least one byte: bound a definite count by the input.
+        if let Some(n) = count {
+            let avail = self.remaining();
+            if n.saturating_mul(per) > avail as u64 {
+                return Err(self.err(
+                    start,
+                    CborErrorKind::LengthTooLarge {
+                        claimed: n,
+                        available: avail,
+                    },
+                ));
+            }
+        }
+        let mut left = count;
+        let mut more = |d: &mut Self| -> Result<bool, CborError> {
+            match &mut left {
+                Some(0) => Ok(false),
+                Some(n) => {
+                    *n -= 1;
+                    Ok(true)
+                }
+                None => Ok(!d.at_break()?),
+            }
+        };
+        if major == 4 {
+            let mut items = Vec::with_capacity(count.unwrap_or(0) as usize);
+            while more(self)? {
+                items.push(self.item(depth + 1)?);
+            }
+            return Ok(Value::Array(items));
+        }
+        let mut entries: Vec<(Value, Value)> = Vec::with_capacity(count.unwrap_or(0) as usize);
+        let mut prev_key: Option<(usize, usize)> = None;
+        let mut seen = std::collections::HashSet::new();
+        while more(self)? {
+            let kstart = self.pos;
+            let k = self.item(depth + 1)?;
+            let kend = self.pos;
+            if self.strict() {
+                // CTAP 2.2 §8: keys sorted in canonical order, hence unique.
+                if let Some((ps, pe)) = prev_key {
+                    match canonical_key_cmp(&self.buf[ps..pe], &self.buf[kstart..kend]) {
+                        Ordering::Equal => {
+                            return Err(self.err(kstart, CborErrorKind::DuplicateKey))
+                        }
+                        Ordering::Greater => {
+                            return Err(self.err(kstart, CborErrorKind::UnsortedKeys))
+                        }
+                        Ordering::Less => {}
+                    }
+                }
+                prev_key = Some((kstart, kend));
+            } else if !seen.insert(k.clone()) {
+                return Err(self.err(kstart, CborErrorKind::DuplicateKey));
+            }
+            let v = self.item(depth + 1)?;
+            entries.push((k, v));
+        }
+        Ok(Value::Map(entries))
     }
 }
 
@@ -782,10 +874,7 @@ mod tests {
         // -1 sorts after 24 (major type first), "a" after both.
         let ok = [0xa3, 0x18, 0x18, 0x00, 0x20, 0x00, 0x61, b'a', 0x00];
         assert!(decode(&ok).is_ok());
-        let lax = DecodeOptions {
-            require_sorted_keys: false,
-            ..Default::default()
-        };
+        let lax = CborPolicy::Interoperable.options();
         assert!(decode_with(&[0xa2, 0x02, 0x00, 0x01, 0x00], lax).is_ok());
         assert_eq!(
             decode_with(&[0xa3, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00], lax)
@@ -793,6 +882,92 @@ mod tests {
                 .kind,
             CborErrorKind::DuplicateKey
         );
+    }
+
+    fn lax(bytes: &[u8]) -> Result<Value, CborErrorKind> {
+        decode_with(bytes, CborPolicy::Interoperable.options()).map_err(|e| e.kind)
+    }
+
+    #[test]
+    fn interoperable_accepts_well_formed() {
+        // Non-shortest integers and lengths.
+        assert_eq!(lax(&[0x18, 0x17]), Ok(Value::Unsigned(23)));
+        assert_eq!(lax(&[0x5a, 0, 0, 0, 1, 7]), Ok(Value::Bytes(vec![7])));
+        // Indefinite-length byte and text strings, chunks joined.
+        assert_eq!(
+            lax(&[0x5f, 0x41, 0x01, 0x40, 0x42, 0x02, 0x03, 0xff]),
+            Ok(Value::Bytes(vec![1, 2, 3]))
+        );
+        assert_eq!(
+            lax(&[0x7f, 0x61, b'a', 0x62, b'b', b'c', 0xff]),
+            Ok(Value::from("abc"))
+        );
+        // Indefinite arrays and maps, keys in any order.
+        assert_eq!(
+            lax(&[0x9f, 0x01, 0x9f, 0xff, 0xff]),
+            Ok(Value::Array(vec![Value::from(1), Value::Array(vec![])]))
+        );
+        assert_eq!(
+            lax(&[0xbf, 0x63, b'f', b'm', b't', 0x00, 0x02, 0x00, 0xff]),
+            Ok(Value::Map(vec![
+                (Value::from("fmt"), Value::from(0)),
+                (Value::from(2), Value::from(0))
+            ]))
+        );
+        // The same data strictly: each refused by the canonical-form rule.
+        assert!(matches!(
+            err(&[0x18, 0x17]),
+            CborErrorKind::NonShortestForm { .. }
+        ));
+        assert_eq!(err(&[0x9f, 0xff]), CborErrorKind::IndefiniteLength);
+    }
+
+    #[test]
+    fn interoperable_still_refuses() {
+        // A duplicate key written in two widths is still a duplicate.
+        assert_eq!(
+            lax(&[0xa2, 0x01, 0x00, 0x18, 0x01, 0x00]),
+            Err(CborErrorKind::DuplicateKey)
+        );
+        // A duplicate text key split into chunks.
+        assert_eq!(
+            lax(&[0xbf, 0x62, b'a', b'b', 0x00, 0x7f, 0x61, b'a', 0x61, b'b', 0xff, 0x00, 0xff]),
+            Err(CborErrorKind::DuplicateKey)
+        );
+        assert_eq!(lax(&[0xc2, 0x40]), Err(CborErrorKind::TagNotAllowed(2)));
+        assert_eq!(lax(&[0x01, 0x02]), Err(CborErrorKind::TrailingBytes(1)));
+        assert_eq!(lax(&[0x62, 0xff, 0xfe]), Err(CborErrorKind::InvalidUtf8));
+        // A text chunk must be UTF-8 by itself (RFC 8949 §3.2.3): é split in two.
+        assert_eq!(
+            lax(&[0x7f, 0x61, 0xc3, 0x61, 0xa9, 0xff]),
+            Err(CborErrorKind::InvalidUtf8)
+        );
+        // Chunks of another type, or nested indefinite chunks.
+        assert_eq!(
+            lax(&[0x5f, 0x61, b'a', 0xff]),
+            Err(CborErrorKind::InvalidChunk)
+        );
+        assert_eq!(
+            lax(&[0x5f, 0x5f, 0xff, 0xff]),
+            Err(CborErrorKind::InvalidChunk)
+        );
+        // A break with nothing open, a map missing its value, no break at all.
+        assert_eq!(lax(&[0xff]), Err(CborErrorKind::UnexpectedBreak));
+        assert_eq!(
+            lax(&[0xbf, 0x01, 0xff]),
+            Err(CborErrorKind::UnexpectedBreak)
+        );
+        assert!(matches!(
+            lax(&[0x9f, 0x01]),
+            Err(CborErrorKind::Truncated { .. })
+        ));
+        assert!(matches!(
+            lax(&[0x9b, 0, 0, 0, 1, 0, 0, 0, 0]),
+            Err(CborErrorKind::LengthTooLarge { .. })
+        ));
+        let mut deep = vec![0x9fu8; 100];
+        deep.push(0x00);
+        assert_eq!(lax(&deep), Err(CborErrorKind::TooDeep(DEFAULT_MAX_DEPTH)));
     }
 
     #[test]

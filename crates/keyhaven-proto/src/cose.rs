@@ -429,9 +429,14 @@ impl CoseKey {
         }
     }
 
-    /// Parses an encoded COSE_Key that fills `bytes`.
+    /// Parses an encoded COSE_Key that fills `bytes` (CTAP2 canonical CBOR).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CoseError> {
         Self::from_value(&cbor::decode(bytes)?)
+    }
+
+    /// Parses an encoded COSE_Key with its CBOR decoded under `policy`.
+    pub fn from_bytes_with(bytes: &[u8], policy: cbor::CborPolicy) -> Result<Self, CoseError> {
+        Self::from_value(&cbor::decode_with(bytes, policy.options())?)
     }
 
     /// Parses a decoded COSE_Key map.

@@ -89,13 +89,12 @@ pub fn verify_authentication(
     let c_data = &response.response.client_data_json;
     let sig = &response.response.signature;
     let auth_data =
-        AuthenticatorData::from_bytes(&response.response.authenticator_data).map_err(|e| {
-            VerifyError::Malformed {
+        AuthenticatorData::from_bytes_with(&response.response.authenticator_data, cfg.cbor_policy)
+            .map_err(|e| VerifyError::Malformed {
                 step: "L3 §7.2 step 7",
                 what: "authenticatorData",
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
     if auth_data.attested_credential_data.is_some() {
         return Err(VerifyError::UnexpectedAttestedCredentialData {
             step: "L3 §7.2 step 7",

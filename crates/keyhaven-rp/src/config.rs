@@ -1,5 +1,6 @@
 //! Relying-party configuration: what the RP expects and its policies.
 
+use keyhaven_proto::cbor::CborPolicy;
 use keyhaven_proto::cose::CoseAlgorithm;
 use std::time::SystemTime;
 
@@ -150,6 +151,13 @@ pub struct RpConfig {
     pub appid: Option<String>,
     /// Ceremony timeout for options, in milliseconds.
     pub timeout_ms: u32,
+    /// Which CBOR the attestation object and authenticator data may use.
+    /// `Interoperable` (the default) accepts any well-formed CBOR, as real
+    /// devices send (L3 §2.4 makes canonical decoding a SHOULD), and ignores
+    /// attStmt members a format does not define; `Strict` requires the CTAP2
+    /// canonical form (CTAP 2.2 §8) and refuses undefined attStmt members.
+    /// Signatures are always checked over the exact bytes received.
+    pub cbor_policy: CborPolicy,
 }
 
 impl RpConfig {
@@ -176,6 +184,7 @@ impl RpConfig {
             attestation: AttestationPolicy::default(),
             appid: None,
             timeout_ms: 300_000,
+            cbor_policy: CborPolicy::Interoperable,
         }
     }
 }

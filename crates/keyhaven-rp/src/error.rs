@@ -141,6 +141,15 @@ pub enum VerifyError {
         /// Requested list.
         requested: String,
     },
+    /// The credential public key's algorithm is not one this RP knows how to
+    /// verify (whether or not the options named it).
+    #[error("{step}: credential algorithm {alg} is not supported by this relying party")]
+    UnsupportedAlgorithm {
+        /// Spec step.
+        step: &'static str,
+        /// The COSE algorithm identifier in the credential public key.
+        alg: i64,
+    },
     /// Unknown attestation statement format.
     #[error(
         "{step}: unsupported attestation statement format {0:?}",
@@ -250,6 +259,7 @@ impl VerifyError {
             | E::NoAttestedCredentialData { step }
             | E::UnexpectedAttestedCredentialData { step }
             | E::Algorithm { step, .. }
+            | E::UnsupportedAlgorithm { step, .. }
             | E::Attestation { step, .. }
             | E::AttestationTrust { step, .. }
             | E::CredentialIdTooLong { step, .. }
@@ -286,6 +296,7 @@ impl VerifyError {
             E::NoAttestedCredentialData { .. } => "NoAttestedCredentialData",
             E::UnexpectedAttestedCredentialData { .. } => "UnexpectedAttestedCredentialData",
             E::Algorithm { .. } => "Algorithm",
+            E::UnsupportedAlgorithm { .. } => "UnsupportedAlgorithm",
             E::UnsupportedFormat(_) => "UnsupportedFormat",
             E::Attestation { .. } => "Attestation",
             E::AttestationTrust { .. } => "AttestationTrust",

@@ -1,6 +1,7 @@
 //! The credential record an RP stores (L3 §4 "credential record", §7.1 step 26).
 
 use keyhaven_proto::b64;
+use keyhaven_proto::cbor::CborPolicy;
 use keyhaven_proto::cose::CoseKey;
 use serde::{Deserialize, Serialize};
 
@@ -61,9 +62,11 @@ pub struct CredentialRecord {
 }
 
 impl CredentialRecord {
-    /// The stored public key, parsed.
+    /// The stored public key, parsed. Any well-formed CBOR is accepted: keyhaven
+    /// stores keys canonically, but records migrated from other libraries may
+    /// hold a device's COSE_Key bytes as it sent them.
     pub fn cose_key(&self) -> Result<CoseKey, keyhaven_proto::cose::CoseError> {
-        CoseKey::from_bytes(&self.public_key)
+        CoseKey::from_bytes_with(&self.public_key, CborPolicy::Interoperable)
     }
 }
 

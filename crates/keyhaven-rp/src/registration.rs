@@ -9,9 +9,10 @@ use crate::options::RegistrationState;
 use crate::record::{unix_now, CredentialRecord, RECORD_VERSION};
 use crate::x509;
 use keyhaven_crypto::digest::sha256;
-use keyhaven_proto::attestation::AttestationObject;
-use keyhaven_proto::authdata::MAX_CREDENTIAL_ID_LEN;
+use keyhaven_proto::attestation::{AttestationObject, AttestationObjectError};
+use keyhaven_proto::authdata::{AuthDataError, MAX_CREDENTIAL_ID_LEN};
 use keyhaven_proto::client_data::TYPE_CREATE;
+use keyhaven_proto::cose::CoseError;
 use keyhaven_proto::json::RegistrationResponseJson;
 
 /// A verified registration.
@@ -44,14 +45,25 @@ pub fn verify_registration(
     ceremony::check_client_data(cfg, &S, raw_cd, TYPE_CREATE, &state.challenge)?;
     // Step 12: hash of clientDataJSON.
     let hash = sha256(raw_cd);
-    // Step 13: CBOR decoding of the attestation object (strict: trailing bytes are errors).
-    let ao = AttestationObject::from_bytes(&response.response.attestation_object).map_err(|e| {
-        VerifyError::Malformed {
-            step: "L3 §7.1 step 13",
-            what: "attestationObject",
-            reason: e.to_string(),
-        }
-    })?;
+    // Step 13: CBOR decoding of the attestation object, under the configured
+    // policy (trailing bytes and duplicate keys are errors under both).
+    let ao =
+        AttestationObject::from_bytes_with(&response.response.attestation_object, cfg.cbor_policy)
+            .map_err(|e| match e {
+                // Step 20 (early): a key of an algorithm this RP cannot verify.
+                AttestationObjectError::AuthData(AuthDataError::CredentialPublicKey {
+                    source: CoseError::UnsupportedAlgorithm(alg),
+                    ..
+                }) => VerifyError::UnsupportedAlgorithm {
+                    step: "L3 §7.1 step 20",
+                    alg,
+                },
+                e => VerifyError::Malformed {
+                    step: "L3 §7.1 step 13",
+                    what: "attestationObject",
+                    reason: e.to_string(),
+                },
+            })?;
     let ad = &ao.auth_data;
     // Step 14: rpIdHash.
     ceremony::check_rp_id_hash(&S, ad, &[&cfg.rp_id])?;
@@ -105,6 +117,7 @@ pub fn verify_registration(
         auth_data_raw: &ao.auth_data_raw,
         client_data_hash: &hash,
         policy: &cfg.attestation,
+        cbor: cfg.cbor_policy,
     };
     let att = attestation::verify(&ao.fmt, &input)?;
     // Step 23: trust anchors: the configured roots, plus the MDS entry's roots;

@@ -62,7 +62,7 @@ fn key_description(
 
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Syntax.
-    let s = Stmt::new(FMT, i.att_stmt, &["alg", "sig", "x5c"])?;
+    let s = Stmt::new(FMT, i, &["alg", "sig", "x5c"])?;
     let alg = s.alg()?;
     let sig = s.bytes("sig")?;
     let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;

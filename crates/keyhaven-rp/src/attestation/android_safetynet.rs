@@ -17,7 +17,7 @@ fn std_b64(s: &str) -> Option<Vec<u8>> {
 
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
-    let s = Stmt::new(FMT, i.att_stmt, &["ver", "response"])?;
+    let s = Stmt::new(FMT, i, &["ver", "response"])?;
     let ver = s.text("ver")?;
     if ver.is_empty() {
         return Err(fail(FMT, "ver is empty"));

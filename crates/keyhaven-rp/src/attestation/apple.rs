@@ -9,7 +9,7 @@ const FMT: &str = "apple";
 
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
-    let s = Stmt::new(FMT, i.att_stmt, &["x5c"])?;
+    let s = Stmt::new(FMT, i, &["x5c"])?;
     let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
     let cred_cert = parse_cert(FMT, &x5c[0])?;
     // Steps 2-3: nonce = SHA-256(authenticatorData ‖ clientDataHash).

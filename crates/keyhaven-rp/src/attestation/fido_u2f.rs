@@ -10,7 +10,7 @@ const FMT: &str = "fido-u2f";
 
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
-    let s = Stmt::new(FMT, i.att_stmt, &["sig", "x5c"])?;
+    let s = Stmt::new(FMT, i, &["sig", "x5c"])?;
     let sig = s.bytes("sig")?;
     let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
     // Step 2: exactly one certificate, with an EC P-256 key.

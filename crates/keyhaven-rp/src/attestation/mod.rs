@@ -15,7 +15,7 @@ use crate::error::VerifyError;
 use crate::x509;
 use keyhaven_crypto::x509::SignatureScheme;
 use keyhaven_proto::authdata::{AttestedCredentialData, AuthenticatorData};
-use keyhaven_proto::cbor::Value;
+use keyhaven_proto::cbor::{CborPolicy, Value};
 use keyhaven_proto::cose::CoseAlgorithm;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,8 @@ pub(crate) struct Input<'a> {
     pub auth_data_raw: &'a [u8],
     pub client_data_hash: &'a [u8; 32],
     pub policy: &'a AttestationPolicy,
+    /// Strict: attStmt members a format does not define are refused.
+    pub cbor: CborPolicy,
 }
 
 impl Input<'_> {
@@ -113,14 +115,20 @@ pub(crate) struct Stmt<'a> {
 }
 
 impl<'a> Stmt<'a> {
-    pub fn new(fmt: &'static str, v: &'a Value, allowed: &[&str]) -> Result<Self, VerifyError> {
+    /// The attStmt map of `i`. Members outside `allowed` are ignored (attStmt
+    /// is not signed, and devices add some, e.g. iOS 14's "alg" in apple
+    /// statements), or refused under the strict CBOR policy.
+    pub fn new(fmt: &'static str, i: &Input<'a>, allowed: &[&str]) -> Result<Self, VerifyError> {
+        let v = i.att_stmt;
         let map = v
             .as_map()
             .ok_or_else(|| fail(fmt, "attStmt is not a map"))?;
-        for (k, _) in map {
-            match k.as_text() {
-                Some(name) if allowed.contains(&name) => {}
-                _ => return Err(fail(fmt, format!("unexpected attStmt member {k}"))),
+        if i.cbor == CborPolicy::Strict {
+            for (k, _) in map {
+                match k.as_text() {
+                    Some(name) if allowed.contains(&name) => {}
+                    _ => return Err(fail(fmt, format!("unexpected attStmt member {k}"))),
+                }
             }
         }
         Ok(Stmt { fmt, v })

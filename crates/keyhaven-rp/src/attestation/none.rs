@@ -1,12 +1,11 @@
 //! "none" (L3 §8.7).
 
-use super::{fail, AttestationType, Input};
+use super::{AttestationType, Input, Stmt};
 use crate::error::VerifyError;
 
 pub(super) fn verify(i: &Input) -> Result<AttestationType, VerifyError> {
-    // Syntax: attStmt is the empty map.
-    match i.att_stmt.as_map() {
-        Some([]) => Ok(AttestationType::None),
-        _ => Err(fail("none", "attStmt must be an empty map")),
-    }
+    // Syntax: attStmt is the empty map (a member is ignored, or refused under
+    // the strict CBOR policy, like any format's undefined members).
+    Stmt::new("none", i, &[])?;
+    Ok(AttestationType::None)
 }

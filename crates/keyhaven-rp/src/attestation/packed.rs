@@ -9,7 +9,7 @@ const FMT: &str = "packed";
 
 pub(super) fn verify(i: &Input) -> Result<(AttestationType, Vec<Vec<u8>>), VerifyError> {
     // §8.2 step 1: syntax.
-    let s = Stmt::new(FMT, i.att_stmt, &["alg", "sig", "x5c"])?;
+    let s = Stmt::new(FMT, i, &["alg", "sig", "x5c"])?;
     let alg = s.alg()?;
     let sig = s.bytes("sig")?;
     let acd = i.acd();

@@ -176,11 +176,7 @@ fn strip(b: &[u8]) -> &[u8] {
 
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Syntax.
-    let s = Stmt::new(
-        FMT,
-        i.att_stmt,
-        &["ver", "alg", "x5c", "sig", "certInfo", "pubArea"],
-    )?;
+    let s = Stmt::new(FMT, i, &["ver", "alg", "x5c", "sig", "certInfo", "pubArea"])?;
     let ver = s.text("ver")?;
     if ver != "2.0" {
         return Err(fail(FMT, format!("ver must be \"2.0\", found {ver:?}")));
