@@ -220,7 +220,12 @@ fn matrix(policy: CborPolicy) {
                 }
             })
             .run(),
-            &["Malformed", "Attestation", "Algorithm", "UnsupportedAlgorithm"],
+            &[
+                "Malformed",
+                "Attestation",
+                "Algorithm",
+                "UnsupportedAlgorithm",
+            ],
         );
         let cd_checks = |sig_ok: bool| -> Vec<&'static str> {
             if sig_ok {
