@@ -283,6 +283,89 @@ def py_cases(repo):
     return n
 
 
+# --- go-webauthn (Go tests: JSON in raw string literals) ------------------------------
+
+
+def go_vars(src):
+    """Each `var NAME = map[string]string{...}` / `[]string{...}`: [(key or index, JSON text)]."""
+    out = {}
+    for m in re.finditer(r"^var (\w+) = (map\[string\]string|\[\]string)\{", src, re.M):
+        i, depth, raw = m.end(), 1, False
+        while depth:
+            c = src[i]
+            if c == "`":
+                raw = not raw
+            elif not raw:
+                depth += {"{": 1, "}": -1}.get(c, 0)
+            i += 1
+        body = src[m.end() : i - 1]
+        if m.group(2).startswith("map"):
+            entries = re.findall(r'(?:"(\w+)"|`(\w+)`)\s*:\s*`([^`]*)`', body)
+            out[m.group(1)] = [(a or b, text) for a, b, text in entries]
+        else:
+            out[m.group(1)] = list(enumerate(re.findall(r"`([^`]*)`", body)))
+    return out
+
+
+def go_cases(repo):
+    commit = commit_of(repo)
+    n = 0
+    for path in git(repo, "ls-tree", "-r", "--name-only", "HEAD", "protocol/").split():
+        if not path.endswith("_test.go"):
+            continue
+        variables = go_vars(show(repo, path))
+        for var, entries in variables.items():
+            for key, text in entries:
+                try:
+                    resp = json.loads(text)
+                except ValueError:
+                    resp = None
+                if not isinstance(resp, dict) or "response" not in resp:
+                    if "response" in text and key != "success":
+                        pass
+                    else:
+                        continue
+                # Options given beside the response: the same index of *Options, or *Request.
+                opts = None
+                for ov in (var.replace("Responses", "Options"), var.replace("Response", "Request")):
+                    if ov != var and ov in variables:
+                        opts = dict(variables[ov]).get(key)
+                case = {
+                    "source": {"repo": "go-webauthn/webauthn", "commit": commit, "path": path,
+                               "test": f"{var}[{key!r}]" if isinstance(key, str) else f"{var}[{key}]"},
+                    "peer": "accept" if isinstance(key, int) or key.startswith("success") else "refuse",
+                }
+                if resp is None:
+                    # Not valid JSON (e.g. trailing data after the object): keyhaven must refuse too.
+                    continue
+                ceremony = "registration" if "attestationObject" in resp["response"] else "authentication"
+                case["ceremony"] = ceremony
+                if opts:
+                    o = json.loads(opts)["publicKey"]
+                    case["rp_id"] = o["rp"]["id"]
+                    case["challenge"] = o["challenge"]
+                    if o["rp"].get("name", "").startswith("http"):
+                        case["origins"] = [o["rp"]["name"]]
+                    case["require_uv"] = o.get("authenticatorSelection", {}).get("userVerification") == "required"
+                if ceremony == "authentication":
+                    continue  # go-webauthn's assertion data carries no stored key beside it
+                # go-webauthn's tests configure no attestation roots (it takes them from MDS).
+                case["roots"] = []
+                derived = []
+                ad, _ = auth_data_of(resp)
+                cred_id = b64e(ad[55 : 55 + int.from_bytes(ad[53:55], "big")]) if len(ad) > 55 else None
+                if cred_id and resp.get("rawId") != cred_id:
+                    # The statement procedure alone is tested there; the response's rawId was
+                    # copied from another response. Unsigned, so set to the credential's ID.
+                    derived.append(f"rawId and id set to authData's credentialId (the test's {resp.get('rawId')} belongs to another response)")
+                    resp["rawId"] = resp["id"] = cred_id
+                name = os.path.basename(path)[: -len("_test.go")] + "/" + re.sub(r"\W+", "-", f"{var}-{key}").strip("-")
+                write_case(f"go-webauthn/{name}", finish(case, resp, derived))
+                n += 1
+    return n
+
+
 if __name__ == "__main__":
     py, swa, go = sys.argv[1:4]
     print("py_webauthn:", py_cases(py))
+    print("go-webauthn:", go_cases(go))
