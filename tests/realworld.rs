@@ -170,6 +170,11 @@ fn real_world_responses() {
             expect["result"] == "accept" || expect["result"] == "refuse",
             "{name}: expect.result"
         );
+        // A refusal names the check that must refuse it: the peer's reason, or the written one.
+        assert!(
+            expect["result"] == "accept" || expect["check"].is_string(),
+            "{name}: a refusal without expect.check"
+        );
         if expect["result"] != case["peer"] || !case["differs"].is_null() {
             assert!(
                 case["differs"].as_str().is_some_and(|s| s.len() > 20),
