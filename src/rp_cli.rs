@@ -48,6 +48,17 @@ pub struct Common {
     /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable; default: the --trust-root files).
     #[arg(long = "mds-root")]
     mds_roots: Vec<String>,
+    /// A certificate revocation list, DER or PEM (repeatable). A certificate on an attestation
+    /// (or MDS signing) path that a CRL of its issuer lists is refused; the CRL's signature and
+    /// validity are checked.
+    #[arg(long = "crl")]
+    crls: Vec<String>,
+    /// Accept SHA-1 signatures on attestation certificates and CRLs (legacy fido-u2f / TPM roots).
+    #[arg(long)]
+    allow_sha1: bool,
+    /// Accept an MDS BLOB past its nextUpdate.
+    #[arg(long)]
+    mds_allow_stale: bool,
     /// Require CTAP2 canonical CBOR in the attestation object and authenticator data, and
     /// refuse attStmt members a format does not define (default: any well-formed CBOR).
     #[arg(long)]
@@ -114,10 +125,15 @@ fn config(c: &Common) -> Result<(RpConfig, Vec<u8>), String> {
             keyhaven_rp::util::pem_certificates(&text).map_err(|e| format!("{path}: {e}"))?;
         cfg.attestation.trust_anchors.extend(certs);
     }
+    for path in &c.crls {
+        let crls = keyhaven_rp::util::crls(&read(path)?).map_err(|e| format!("{path}: {e}"))?;
+        cfg.attestation.crls.extend(crls);
+    }
+    cfg.attestation.allow_sha1 = c.allow_sha1;
     cfg.attestation.require_trusted = !cfg.attestation.trust_anchors.is_empty();
     if let Some(now) = &c.now {
-        cfg.attestation.now =
-            Some(keyhaven_rp::util::parse_rfc3339(now).map_err(|e| format!("--now: {e}"))?);
+        let t = keyhaven_rp::time::parse_rfc3339(now).map_err(|e| format!("--now: {e}"))?;
+        cfg.clock = keyhaven_rp::time::Clock::fixed(t);
     }
     if let Some(path) = &c.mds {
         if c.mds_roots.is_empty() {
@@ -135,7 +151,13 @@ fn config(c: &Common) -> Result<(RpConfig, Vec<u8>), String> {
         }
         let blob =
             String::from_utf8(read(path)?).map_err(|_| format!("{path}: not a JWT text file"))?;
-        let md = keyhaven_rp::mds::Metadata::from_blob(&blob, &roots, cfg.attestation.now())
+        let policy = keyhaven_rp::mds::BlobPolicy {
+            now: cfg.clock.now(),
+            allow_stale: c.mds_allow_stale,
+            allow_sha1: c.allow_sha1,
+            crls: cfg.attestation.crls.clone(),
+        };
+        let md = keyhaven_rp::mds::Metadata::from_blob_with(&blob, &roots, &policy)
             .map_err(|e| format!("{path}: {e}"))?;
         cfg.attestation.mds = Some(std::sync::Arc::new(md));
         cfg.attestation.require_trusted = true;

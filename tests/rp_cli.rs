@@ -226,3 +226,145 @@ fn unreadable_input_exits_2() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 }
+
+/// The W3C packed-es256 attestation certificate's serial number (x5c[0] of the sample).
+fn sample_leaf_serial() -> Vec<u8> {
+    use keyhaven_proto::der::{Reader, Tag};
+    let v: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/vectors.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let x = v
+        .iter()
+        .find(|x| x["id"] == "packed-es256.registration")
+        .unwrap();
+    let ao = keyhaven_proto::b64::decode(x["attestation_object_b64url"].as_str().unwrap()).unwrap();
+    let ao = keyhaven_proto::attestation::AttestationObject::from_bytes(&ao).unwrap();
+    let leaf = ao.att_stmt.get_text("x5c").unwrap().as_array().unwrap()[0]
+        .as_bytes()
+        .unwrap()
+        .to_vec();
+    let mut cert = Reader::new(&leaf);
+    let mut tbs = cert
+        .expect(Tag::SEQUENCE)
+        .unwrap()
+        .expect(Tag::SEQUENCE)
+        .unwrap();
+    let (tag, _) = tbs.read().unwrap(); // [0] version
+    assert_eq!(tag, Tag::explicit(0));
+    tbs.expect(Tag::INTEGER).unwrap().bytes().to_vec()
+}
+
+/// `--crl`: a CRL of the sample's root listing its attestation certificate
+/// refuses the registration; one listing another serial does not; a CRL that is
+/// not current refuses it too (revocation status unknown). The CRLs are signed
+/// in the test with the vector's root key.
+#[test]
+fn crl_revokes_the_attestation_certificate() {
+    use rcgen::{
+        CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams,
+        SerialNumber,
+    };
+    let v: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/vectors.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let root = &v
+        .iter()
+        .find(|x| x["id"] == "packed-es256.registration")
+        .unwrap()["attestation_trust_root"];
+    let b = |k: &str| keyhaven_proto::b64::decode(root[k].as_str().unwrap()).unwrap();
+    let scalar = b("ca_private_key_b64url");
+    let pkcs8 = keyhaven_crypto::signature::SigningKey::from_ec_scalar(
+        keyhaven_proto::cose::CoseAlgorithm::Es256,
+        &scalar,
+    )
+    .unwrap()
+    .to_pkcs8()
+    .unwrap();
+    let key = KeyPair::try_from(pkcs8.expose()).unwrap();
+    let root_der = b("cert_der_b64url");
+    let issuer = Issuer::from_ca_cert_der(&root_der.as_slice().into(), key).unwrap();
+    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+    let crl = |serial: Vec<u8>, this: i64, next: i64| {
+        CertificateRevocationListParams {
+            this_update: at(this),
+            next_update: at(next),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&serial),
+                revocation_time: at(this),
+                reason_code: None,
+                invalidity_date: None,
+            }],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .unwrap()
+        .pem()
+        .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    // 2026-01-01 ± a month.
+    let (this, next) = (1_764_547_200, 1_769_904_000);
+    let serial = sample_leaf_serial();
+    let listed = path("listed.pem", crl(serial.clone(), this, next));
+    let other = path("other.pem", crl(vec![0x01, 0x02, 0x03], this, next));
+    let stale = path(
+        "stale.pem",
+        crl(vec![0x01], this - 100_000_000, next - 100_000_000),
+    );
+    let run = |crl: &str| {
+        register(&[
+            "--challenge",
+            REG_CHALLENGE,
+            "--now",
+            "2026-01-01T00:00:00Z",
+            "--crl",
+            crl,
+        ])
+    };
+    let (code, out, err) = run(&listed);
+    assert_eq!(code, 1, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["check"], "AttestationTrust");
+    assert!(e["error"].as_str().unwrap().contains("revoked"), "{e}");
+    let (code, _, err) = run(&other);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&stale);
+    assert_eq!(code, 1);
+    assert!(out.contains("is not current"), "{out}");
+    // Not a CRL: unreadable input, one line, exit 2.
+    let junk = path("junk.pem", "hello".into());
+    let (code, _, err) = run(&junk);
+    assert_eq!(code, 2);
+    assert!(err.contains("no PEM X509 CRL"), "{err}");
+}
+
+/// Dates are calendar-checked: 31 February is not a date.
+#[test]
+fn impossible_dates_are_refused() {
+    let (code, _, err) = register(&[
+        "--challenge",
+        REG_CHALLENGE,
+        "--now",
+        "2026-02-31T00:00:00Z",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--now: not an RFC 3339 date-time"), "{err}");
+}

@@ -26,7 +26,7 @@ fn config(reg: &Value) -> RpConfig {
         cfg.attestation.trust_anchors = vec![b64::decode(root).unwrap()];
         cfg.attestation.require_trusted = true;
     }
-    cfg.attestation.now = Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+    cfg.clock = keyhaven_rp::time::Clock::fixed(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
     cfg
 }
 

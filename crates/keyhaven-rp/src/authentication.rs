@@ -5,7 +5,7 @@ use crate::config::{BackupEligibilityPolicy, CounterPolicy, RpConfig};
 use crate::error::VerifyError;
 use crate::extensions;
 use crate::options::AuthenticationState;
-use crate::record::{unix_now, CredentialRecord};
+use crate::record::CredentialRecord;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::authdata::AuthenticatorData;
 use keyhaven_proto::b64;
@@ -168,7 +168,7 @@ pub fn verify_authentication(
     if !record.uv_initialized {
         record.uv_initialized = auth_data.flags.uv();
     }
-    record.last_used_at = Some(unix_now());
+    record.last_used_at = Some(cfg.clock.unix_seconds());
     Ok(AuthenticationResult {
         record,
         user_handle: Some(account),

@@ -1,8 +1,8 @@
 //! Relying-party configuration: what the RP expects and its policies.
 
+use crate::time::Clock;
 use keyhaven_proto::cbor::CborPolicy;
 use keyhaven_proto::cose::CoseAlgorithm;
-use std::time::SystemTime;
 
 /// User verification requirement (L3 §5.8.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -80,8 +80,6 @@ pub struct AttestationPolicy {
     /// Fail when an x5c path does not chain to a trust anchor (otherwise the
     /// result says `trusted: false`).
     pub require_trusted: bool,
-    /// The clock for certificate validity (None: the system clock).
-    pub now: Option<SystemTime>,
     /// android-key: use only the teeEnforced authorization list.
     pub android_key_require_tee: bool,
     /// android-safetynet: require ctsProfileMatch.
@@ -93,6 +91,13 @@ pub struct AttestationPolicy {
     pub mds: Option<std::sync::Arc<crate::mds::Metadata>>,
     /// Refuse authenticators that have no MDS entry (only with `mds`).
     pub mds_require_entry: bool,
+    /// Accept SHA-1 signatures on attestation certificates and CRLs. Off by
+    /// default; some legacy fido-u2f and TPM roots still sign with SHA-1.
+    pub allow_sha1: bool,
+    /// DER certificate revocation lists. A certificate on an attestation path
+    /// that a supplied CRL of its issuer lists is refused; a supplied CRL that
+    /// is not signed by that issuer, or not current, refuses the path too.
+    pub crls: Vec<Vec<u8>>,
 }
 
 impl Default for AttestationPolicy {
@@ -102,20 +107,14 @@ impl Default for AttestationPolicy {
             allow_none: true,
             allow_self: true,
             require_trusted: false,
-            now: None,
             android_key_require_tee: false,
             safetynet_require_cts_profile_match: true,
             safetynet_max_age_ms: 60_000,
             mds: None,
             mds_require_entry: false,
+            allow_sha1: false,
+            crls: Vec::new(),
         }
-    }
-}
-
-impl AttestationPolicy {
-    /// The clock.
-    pub fn now(&self) -> SystemTime {
-        self.now.unwrap_or_else(SystemTime::now)
     }
 }
 
@@ -151,6 +150,9 @@ pub struct RpConfig {
     pub appid: Option<String>,
     /// Ceremony timeout for options, in milliseconds.
     pub timeout_ms: u32,
+    /// The clock: certificate and CRL validity, MDS freshness, SafetyNet
+    /// timestamps, and the times written into credential records.
+    pub clock: Clock,
     /// Which CBOR the attestation object and authenticator data may use.
     /// `Interoperable` (the default) accepts any well-formed CBOR, as real
     /// devices send (L3 §2.4 makes canonical decoding a SHOULD), and ignores
@@ -185,6 +187,7 @@ impl RpConfig {
             appid: None,
             timeout_ms: 300_000,
             cbor_policy: CborPolicy::Interoperable,
+            clock: Clock::system(),
         }
     }
 }

@@ -13,6 +13,60 @@ pub enum Ceremony {
     Authentication,
 }
 
+/// What failed inside an attestation statement format's verification procedure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttestationFailure {
+    /// A certificate of the statement (x5c, the AIK, the SafetyNet signer) was refused.
+    #[error("certificate: {0}")]
+    Certificate(#[from] crate::x509::X509Error),
+    /// The id-fido-gen-ce-aaguid certificate extension was refused.
+    #[error("{0}")]
+    AaguidExtension(#[from] crate::x509::AaguidExtensionError),
+    /// A format-specific check of the statement's syntax or content, with what was
+    /// expected and found.
+    #[error("{0}")]
+    Check(String),
+}
+
+impl From<String> for AttestationFailure {
+    fn from(s: String) -> Self {
+        AttestationFailure::Check(s)
+    }
+}
+
+impl From<&str> for AttestationFailure {
+    fn from(s: &str) -> Self {
+        AttestationFailure::Check(s.to_owned())
+    }
+}
+
+/// Why an attestation is not trusted (L3 §7.1 steps 23–24).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustFailure {
+    /// The attestation trust path does not validate to a configured anchor.
+    #[error("{0}")]
+    Path(#[from] crate::x509::X509Error),
+    /// FIDO MDS reports a status the RP refuses for the authenticator.
+    #[error("FIDO MDS reports status {status} for authenticator {aaguid}")]
+    MdsStatus {
+        /// The AAGUID.
+        aaguid: String,
+        /// The status.
+        status: String,
+    },
+    /// The RP requires an MDS entry and there is none.
+    #[error("no FIDO MDS entry for authenticator {0}")]
+    NoMdsEntry(String),
+    /// `none` attestation while the policy refuses it.
+    #[error("none attestation is not acceptable under policy")]
+    NoneNotAllowed,
+    /// Self attestation while the policy refuses it.
+    #[error("self attestation is not acceptable under policy")]
+    SelfNotAllowed,
+}
+
 /// Why a ceremony was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -164,7 +218,7 @@ pub enum VerifyError {
         /// Format.
         fmt: &'static str,
         /// What failed.
-        reason: String,
+        reason: AttestationFailure,
     },
     /// The attestation type is not acceptable under policy, or its path is untrusted.
     #[error("{step}: attestation not trusted: {reason}")]
@@ -172,7 +226,7 @@ pub enum VerifyError {
         /// Spec step.
         step: &'static str,
         /// Why.
-        reason: String,
+        reason: TrustFailure,
     },
     /// Credential ID longer than 1023 bytes.
     #[error("{step}: credential ID is {len} bytes, at most 1023 allowed")]

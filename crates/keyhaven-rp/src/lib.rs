@@ -30,8 +30,9 @@ pub mod options;
 mod origin;
 pub mod record;
 mod registration;
+pub mod time;
 pub mod util;
-mod x509;
+pub mod x509;
 
 pub use authentication::{verify_authentication, AuthenticationResult};
 pub use config::RpConfig;

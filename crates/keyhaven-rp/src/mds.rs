@@ -28,7 +28,15 @@ pub enum MdsError {
     Malformed(String),
     /// The x5c chain does not lead to a configured root.
     #[error("MDS BLOB: signing certificate path: {0}")]
-    Untrusted(String),
+    Untrusted(#[from] x509::X509Error),
+    /// The BLOB is past its nextUpdate (MDS3 §3.1.6: fetch a new one).
+    #[error("MDS BLOB: stale: nextUpdate {next_update} is before {today} (a newer BLOB must be fetched)")]
+    Stale {
+        /// The BLOB's nextUpdate.
+        next_update: String,
+        /// The clock's date.
+        today: String,
+    },
     /// The JWS signature does not verify.
     #[error("MDS BLOB: signature: {0}")]
     Signature(String),
@@ -87,9 +95,44 @@ fn std_or_url_b64(s: &str) -> Result<Vec<u8>, MdsError> {
     b64::decode(s).map_err(|e| MdsError::Malformed(e.to_string()))
 }
 
+/// How a BLOB is checked beyond its signature.
+#[derive(Clone, Debug)]
+pub struct BlobPolicy {
+    /// The clock (certificate validity, nextUpdate).
+    pub now: SystemTime,
+    /// Accept a BLOB past its nextUpdate.
+    pub allow_stale: bool,
+    /// Accept SHA-1 signatures on the signing path.
+    pub allow_sha1: bool,
+    /// DER CRLs for the signing path (the MDS publishes them for its CAs).
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl BlobPolicy {
+    /// The strict policy at `now`: a stale BLOB is refused, no SHA-1, no CRLs.
+    pub fn at(now: SystemTime) -> Self {
+        BlobPolicy {
+            now,
+            allow_stale: false,
+            allow_sha1: false,
+            crls: Vec::new(),
+        }
+    }
+}
+
 impl Metadata {
-    /// Verifies a BLOB (compact JWT text) against `roots` (DER) at `now` and indexes it.
+    /// Verifies a BLOB (compact JWT text) against `roots` (DER) at `now` and
+    /// indexes it; a BLOB past its nextUpdate is refused.
     pub fn from_blob(blob: &str, roots: &[Vec<u8>], now: SystemTime) -> Result<Self, MdsError> {
+        Self::from_blob_with(blob, roots, &BlobPolicy::at(now))
+    }
+
+    /// [`from_blob`](Self::from_blob) under an explicit policy.
+    pub fn from_blob_with(
+        blob: &str,
+        roots: &[Vec<u8>],
+        policy: &BlobPolicy,
+    ) -> Result<Self, MdsError> {
         let blob = blob.trim();
         let parts: Vec<&str> = blob.split('.').collect();
         let [h64, p64, s64] = parts[..] else {
@@ -115,12 +158,20 @@ impl Metadata {
                     .and_then(std_or_url_b64)
             })
             .collect::<Result<_, _>>()?;
-        x509::validate_path(&x5c, roots, now).map_err(MdsError::Untrusted)?;
+        x509::validate_path(
+            &x5c,
+            &x509::PathOptions {
+                anchors: roots,
+                now: policy.now,
+                allow_sha1: policy.allow_sha1,
+                crls: &policy.crls,
+            },
+        )?;
         let alg = header["alg"].as_str().unwrap_or_default();
         let scheme = SignatureScheme::from_jws_alg(alg)
             .ok_or_else(|| MdsError::Malformed(format!("unsupported alg {alg:?}")))?;
-        let leaf = x509::parse(&x5c[0]).map_err(MdsError::Untrusted)?;
-        let key = x509::spki_key(&leaf).map_err(MdsError::Untrusted)?;
+        let leaf = x509::parse(&x5c[0])?;
+        let key = x509::spki_key(&leaf)?;
         let fixed = matches!(
             scheme,
             SignatureScheme::EcdsaSha256
@@ -138,7 +189,18 @@ impl Metadata {
         .map_err(|e| MdsError::Signature(e.to_string()))?;
         let payload: Value = serde_json::from_slice(&std_or_url_b64(p64)?)
             .map_err(|e| MdsError::Malformed(format!("payload: {e}")))?;
-        Self::from_payload(&payload)
+        let md = Self::from_payload(&payload)?;
+        // MDS3 §3.1.6: nextUpdate is the date by which a newer BLOB is published.
+        let next = crate::time::parse_date(&md.next_update)
+            .map_err(|e| MdsError::Malformed(format!("nextUpdate: {e}")))?;
+        let today = crate::time::date_of(policy.now);
+        if today > next && !policy.allow_stale {
+            return Err(MdsError::Stale {
+                next_update: md.next_update,
+                today: today.to_string(),
+            });
+        }
+        Ok(md)
     }
 
     fn from_payload(payload: &Value) -> Result<Self, MdsError> {

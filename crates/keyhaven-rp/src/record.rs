@@ -69,10 +69,3 @@ impl CredentialRecord {
         CoseKey::from_bytes_with(&self.public_key, CborPolicy::Interoperable)
     }
 }
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}

@@ -3,10 +3,10 @@
 use crate::attestation::{self, AttestationResult, AttestationType, Input};
 use crate::ceremony::{self, REGISTRATION as S};
 use crate::config::RpConfig;
-use crate::error::VerifyError;
+use crate::error::{TrustFailure, VerifyError};
 use crate::extensions;
 use crate::options::RegistrationState;
-use crate::record::{unix_now, CredentialRecord, RECORD_VERSION};
+use crate::record::{CredentialRecord, RECORD_VERSION};
 use crate::x509;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::attestation::{AttestationObject, AttestationObjectError};
@@ -117,6 +117,7 @@ pub fn verify_registration(
         auth_data_raw: &ao.auth_data_raw,
         client_data_hash: &hash,
         policy: &cfg.attestation,
+        now: cfg.clock.now(),
         cbor: cfg.cbor_policy,
     };
     let att = attestation::verify(&ao.fmt, &input)?;
@@ -131,9 +132,10 @@ pub fn verify_registration(
                 if let Some(status) = entry.rejected_status(&mds.rejected_statuses) {
                     return Err(VerifyError::AttestationTrust {
                         step: "L3 §7.1 step 23",
-                        reason: format!(
-                            "FIDO MDS reports status {status} for authenticator {aaguid}"
-                        ),
+                        reason: TrustFailure::MdsStatus {
+                            aaguid,
+                            status: status.to_owned(),
+                        },
                     });
                 }
                 anchors.extend(entry.attestation_root_certificates.iter().cloned());
@@ -141,7 +143,7 @@ pub fn verify_registration(
             None if policy.mds_require_entry => {
                 return Err(VerifyError::AttestationTrust {
                     step: "L3 §7.1 step 23",
-                    reason: format!("no FIDO MDS entry for authenticator {aaguid}"),
+                    reason: TrustFailure::NoMdsEntry(aaguid),
                 })
             }
             None => {}
@@ -153,7 +155,7 @@ pub fn verify_registration(
             if !policy.allow_none {
                 return Err(VerifyError::AttestationTrust {
                     step: "L3 §7.1 step 24",
-                    reason: "none attestation is not acceptable under policy".into(),
+                    reason: TrustFailure::NoneNotAllowed,
                 });
             }
             false
@@ -162,17 +164,25 @@ pub fn verify_registration(
             if !policy.allow_self {
                 return Err(VerifyError::AttestationTrust {
                     step: "L3 §7.1 step 24",
-                    reason: "self attestation is not acceptable under policy".into(),
+                    reason: TrustFailure::SelfNotAllowed,
                 });
             }
             false
         }
-        _ => match x509::validate_path(&att.trust_path, &anchors, policy.now()) {
+        _ => match x509::validate_path(
+            &att.trust_path,
+            &x509::PathOptions {
+                anchors: &anchors,
+                now: cfg.clock.now(),
+                allow_sha1: policy.allow_sha1,
+                crls: &policy.crls,
+            },
+        ) {
             Ok(()) => true,
-            Err(reason) if policy.require_trusted => {
+            Err(e) if policy.require_trusted => {
                 return Err(VerifyError::AttestationTrust {
                     step: "L3 §7.1 step 24",
-                    reason,
+                    reason: e.into(),
                 })
             }
             Err(_) => false,
@@ -215,7 +225,7 @@ pub fn verify_registration(
         attestation_trusted: trusted,
         user_handle: Some(state.user_handle.clone()),
         rp_id: cfg.rp_id.clone(),
-        created_at: unix_now(),
+        created_at: cfg.clock.unix_seconds(),
         last_used_at: None,
     };
     Ok(RegistrationResult {

@@ -122,7 +122,7 @@ fn mds_entries_are_trust_anchors_and_status_policy() {
     );
     let mut cfg = RpConfig::new("example.org", "Example");
     cfg.algorithms = CoseAlgorithm::ALL.to_vec();
-    cfg.attestation.now = Some(now());
+    cfg.clock = keyhaven_rp::time::Clock::fixed(now());
     cfg.attestation.require_trusted = true;
     cfg.attestation.mds = Some(md.clone());
     let v = |id: &str| all.iter().find(|v| v["id"] == id).unwrap().clone();
@@ -143,5 +143,38 @@ fn mds_entries_are_trust_anchors_and_status_policy() {
     assert!(matches!(
         register(&v("packed-es256.registration"), &cfg),
         Err(VerifyError::AttestationTrust { .. })
+    ));
+}
+
+/// MDS3 §3.1.6: a BLOB past its nextUpdate is refused unless staleness is allowed.
+#[test]
+fn stale_blob_refused_unless_allowed() {
+    use keyhaven_rp::mds::BlobPolicy;
+    let p = pki();
+    let text = blob(&p, &payload(&vectors()));
+    let roots = std::slice::from_ref(&p.root_der);
+    // nextUpdate is 2026-12-01: the BLOB is fresh through that day, stale the day after.
+    let day = |s: &str| keyhaven_rp::time::parse_rfc3339(s).unwrap();
+    assert!(Metadata::from_blob(&text, roots, day("2026-12-01T23:59:59Z")).is_ok());
+    let e = Metadata::from_blob(&text, roots, day("2026-12-02T00:00:00Z")).unwrap_err();
+    assert_eq!(
+        e,
+        MdsError::Stale {
+            next_update: "2026-12-01".into(),
+            today: "2026-12-02".into()
+        }
+    );
+    let mut policy = BlobPolicy::at(day("2026-12-02T00:00:00Z"));
+    policy.allow_stale = true;
+    assert_eq!(
+        Metadata::from_blob_with(&text, roots, &policy).unwrap().no,
+        7
+    );
+    // A nextUpdate that is not a date is malformed, not "fresh forever".
+    let mut bad = payload(&vectors());
+    bad["nextUpdate"] = json!("2026-02-30");
+    assert!(matches!(
+        Metadata::from_blob(&blob(&p, &bad), roots, now()),
+        Err(MdsError::Malformed(_))
     ));
 }

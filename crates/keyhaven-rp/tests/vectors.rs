@@ -216,7 +216,7 @@ fn untrusted_without_anchor_and_rejected_when_required() {
     ));
     // Certificates outside their validity at the supplied clock.
     let mut cfg = config(v);
-    cfg.attestation.now = Some(UNIX_EPOCH + Duration::from_secs(1_600_000_000)); // 2020
+    cfg.clock = keyhaven_rp::time::Clock::fixed(UNIX_EPOCH + Duration::from_secs(1_600_000_000)); // 2020
     let e = verify_registration(&cfg, &resp, &state, |_| false).unwrap_err();
     assert!(e.to_string().contains("not valid before"), "{e}");
 }

@@ -6,7 +6,6 @@ use crate::error::VerifyError;
 use crate::x509;
 use keyhaven_crypto::x509::SignatureScheme;
 use keyhaven_proto::b64;
-use std::time::UNIX_EPOCH;
 use x509_parser::prelude::*;
 
 const FMT: &str = "android-safetynet";
@@ -106,12 +105,7 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     let ts = payload["timestampMs"]
         .as_u64()
         .ok_or_else(|| fail(FMT, "payload lacks timestampMs"))?;
-    let now_ms = i
-        .policy
-        .now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now_ms = crate::time::unix_millis(i.now).max(0) as u64;
     if ts > now_ms + 60_000 || now_ms.saturating_sub(ts) > i.policy.safetynet_max_age_ms {
         return Err(fail(
             FMT,

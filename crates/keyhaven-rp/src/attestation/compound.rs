@@ -35,6 +35,7 @@ pub(super) fn verify(i: &Input) -> Result<(AttestationType, Vec<Vec<u8>>), Verif
             auth_data_raw: i.auth_data_raw,
             client_data_hash: i.client_data_hash,
             policy: i.policy,
+            now: i.now,
             cbor: i.cbor,
         };
         let r = verify_depth(fmt, &sub_input, 1)

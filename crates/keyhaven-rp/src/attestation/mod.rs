@@ -11,7 +11,7 @@ mod packed;
 mod tpm;
 
 use crate::config::AttestationPolicy;
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_crypto::x509::SignatureScheme;
 use keyhaven_proto::authdata::{AttestedCredentialData, AuthenticatorData};
@@ -71,6 +71,8 @@ pub(crate) struct Input<'a> {
     pub auth_data_raw: &'a [u8],
     pub client_data_hash: &'a [u8; 32],
     pub policy: &'a AttestationPolicy,
+    /// The RP's clock, read once for the ceremony.
+    pub now: std::time::SystemTime,
     /// Strict: attStmt members a format does not define are refused.
     pub cbor: CborPolicy,
 }
@@ -90,7 +92,7 @@ impl Input<'_> {
 }
 
 /// A failure inside a format's procedure.
-pub(crate) fn fail(fmt: &'static str, reason: impl Into<String>) -> VerifyError {
+pub(crate) fn fail(fmt: &'static str, reason: impl Into<AttestationFailure>) -> VerifyError {
     let step = match fmt {
         "packed" => "L3 §8.2 packed verification procedure",
         "tpm" => "L3 §8.3 tpm verification procedure",
@@ -216,19 +218,14 @@ pub(crate) fn verify_leaf(
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), VerifyError> {
-    x509::verify_with_cert(leaf, scheme_for(fmt, alg)?, msg, sig).map_err(|e| {
-        fail(
-            fmt,
-            format!("attestation signature does not verify with the attestation certificate: {e}"),
-        )
-    })
+    x509::verify_with_cert(leaf, scheme_for(fmt, alg)?, msg, sig).map_err(|e| fail(fmt, e))
 }
 
 pub(crate) fn parse_cert<'a>(
     fmt: &'static str,
     der: &'a [u8],
 ) -> Result<x509::Cert<'a>, VerifyError> {
-    x509::parse(der).map_err(|e| fail(fmt, format!("x5c certificate: {e}")))
+    x509::parse(der).map_err(|e| fail(fmt, e))
 }
 
 /// Runs the verification procedure of `fmt`.

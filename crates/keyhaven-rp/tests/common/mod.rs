@@ -42,7 +42,7 @@ pub fn config(v: &Value) -> RpConfig {
     }
     cfg.attestation.require_trusted = true;
     // 2026-01-01: inside the vectors' certificate validity (2024 – 3024).
-    cfg.attestation.now = Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+    cfg.clock = keyhaven_rp::time::Clock::fixed(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
     cfg
 }
 
