@@ -6,8 +6,13 @@ use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut a) = Authenticator::new(MemoryStore::new(16), AlwaysApprove { uv: data.first() == Some(&1) }, Settings::default())
-    else {
+    let Ok(mut a) = Authenticator::new(
+        MemoryStore::new(16),
+        AlwaysApprove {
+            uv: data.first() == Some(&1),
+        },
+        Settings::default(),
+    ) else {
         return;
     };
     for msg in data.split(|b| *b == 0xff).take(16) {

@@ -5,7 +5,10 @@
 //! client must answer every time with a credential or an error, never panic.
 use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
 use keyhaven_client::device::{Attachment, Cancel, Device};
-use keyhaven_client::{parse_creation_options_from_json, parse_request_options_from_json, CallOptions, Client, TransportError};
+use keyhaven_client::{
+    parse_creation_options_from_json, parse_request_options_from_json, CallOptions, Client,
+    TransportError,
+};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, Mutex};
 
@@ -47,7 +50,13 @@ const CREATE: &str = r#"{"rp":{"name":"E","id":"example.org"},"user":{"id":"AQ",
 const GET: &str = r#"{"challenge":"AAECAwQFBgcICQoLDA0ODw","rpId":"example.org","extensions":{"prf":{"eval":{"first":"AA","second":"AQ"}},"largeBlob":{"read":true},"getCredBlob":true}}"#;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(auth) = Authenticator::new(MemoryStore::new(8), AlwaysApprove { uv: data.first() == Some(&1) }, Settings::default()) else {
+    let Ok(auth) = Authenticator::new(
+        MemoryStore::new(8),
+        AlwaysApprove {
+            uv: data.first() == Some(&1),
+        },
+        Settings::default(),
+    ) else {
         return;
     };
     let script = Arc::new(Mutex::new(data.to_vec()));

@@ -6,6 +6,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Request::from_bytes(data) {
         let b = r.to_bytes();
-        assert_eq!(Request::from_bytes(&b).expect("re-encoded request parses"), r);
+        assert_eq!(
+            Request::from_bytes(&b).expect("re-encoded request parses"),
+            r
+        );
     }
 });

@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     ] {
         if let Ok(r) = Response::from_bytes(c, data) {
             let b = r.to_bytes();
-            assert_eq!(Response::from_bytes(c, &b).expect("re-encoded response parses"), r);
+            assert_eq!(
+                Response::from_bytes(c, &b).expect("re-encoded response parses"),
+                r
+            );
         }
     }
 });

@@ -5,7 +5,9 @@ use keyhaven_proto::json::{
 };
 use libfuzzer_sys::fuzz_target;
 
-fn check<T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug>(data: &[u8]) {
+fn check<T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug>(
+    data: &[u8],
+) {
     if let Ok(v) = serde_json::from_slice::<T>(data) {
         let s = serde_json::to_vec(&v).expect("serializes");
         assert_eq!(serde_json::from_slice::<T>(&s).expect("parses back"), v);

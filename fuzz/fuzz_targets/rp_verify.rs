@@ -7,7 +7,9 @@ use keyhaven_rp::{CredentialRecord, RpConfig};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&which, json)) = data.split_first() else { return };
+    let Some((&which, json)) = data.split_first() else {
+        return;
+    };
     let cfg = RpConfig::new("example.org", "Example");
     if which & 1 == 0 {
         if let Ok(r) = serde_json::from_slice::<RegistrationResponseJson>(json) {

@@ -266,7 +266,7 @@ pub(crate) fn verify_with_cert(
 
 /// How a path is validated.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PathOptions<'a> {
+pub struct PathOptions<'a> {
     /// DER trust anchors.
     pub anchors: &'a [Vec<u8>],
     /// The clock.
@@ -456,7 +456,7 @@ fn check_revocation(cert: &Cert, issuer: &Cert, opts: &PathOptions) -> Result<()
 /// below the anchor may be listed by a supplied CRL of its issuer. A
 /// certificate inside x5c is never a trust anchor unless it is byte-equal to a
 /// configured one.
-pub(crate) fn validate_path(x5c: &[Vec<u8>], opts: &PathOptions) -> Result<(), X509Error> {
+pub fn validate_path(x5c: &[Vec<u8>], opts: &PathOptions) -> Result<(), X509Error> {
     if x5c.is_empty() {
         return Err(X509Error::EmptyPath);
     }

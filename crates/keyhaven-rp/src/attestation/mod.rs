@@ -228,6 +228,53 @@ pub(crate) fn parse_cert<'a>(
     x509::parse(der).map_err(|e| fail(fmt, e))
 }
 
+/// Runs one attestation statement format's verification procedure (L3 §8)
+/// alone, on an attestation statement, the authenticator data it covers and
+/// the client data hash: what L3 §7.1 steps 21–22 do inside a registration.
+/// Trust (step 24) is not assessed here.
+///
+/// ```
+/// use keyhaven_proto::cbor::Value;
+/// use keyhaven_rp::{attestation::verify_statement, RpConfig};
+/// let cfg = RpConfig::new("example.org", "Example");
+/// // Authenticator data without attested credential data cannot carry an attestation.
+/// let e = verify_statement("none", &Value::Map(vec![]), &[0; 37], &[0; 32], &cfg).unwrap_err();
+/// assert_eq!(e.kind(), "NoAttestedCredentialData");
+/// ```
+pub fn verify_statement(
+    fmt: &str,
+    att_stmt: &Value,
+    auth_data_raw: &[u8],
+    client_data_hash: &[u8; 32],
+    cfg: &crate::RpConfig,
+) -> Result<AttestationResult, VerifyError> {
+    let auth_data =
+        AuthenticatorData::from_bytes_with(auth_data_raw, cfg.cbor_policy).map_err(|e| {
+            VerifyError::Malformed {
+                step: "L3 §7.1 step 13",
+                what: "authenticatorData",
+                reason: e.to_string(),
+            }
+        })?;
+    if auth_data.attested_credential_data.is_none() {
+        return Err(VerifyError::NoAttestedCredentialData {
+            step: "L3 §7.1 step 13",
+        });
+    }
+    verify(
+        fmt,
+        &Input {
+            att_stmt,
+            auth_data: &auth_data,
+            auth_data_raw,
+            client_data_hash,
+            policy: &cfg.attestation,
+            now: cfg.clock.now(),
+            cbor: cfg.cbor_policy,
+        },
+    )
+}
+
 /// Runs the verification procedure of `fmt`.
 pub(crate) fn verify(fmt: &str, input: &Input) -> Result<AttestationResult, VerifyError> {
     verify_depth(fmt, input, 0)
