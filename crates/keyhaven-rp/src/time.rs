@@ -46,6 +46,17 @@ impl Clock {
     pub fn unix_seconds(&self) -> u64 {
         unix_seconds(self.now()).max(0) as u64
     }
+
+    /// Milliseconds since the Unix epoch (0 before it).
+    pub fn unix_millis(&self) -> i64 {
+        unix_millis(self.now()).clamp(0, i128::from(i64::MAX)) as i64
+    }
+
+    /// Microseconds since the Unix epoch (0 before it).
+    pub fn unix_micros(&self) -> u64 {
+        (OffsetDateTime::from(self.now()).unix_timestamp_nanos() / 1000)
+            .clamp(0, i128::from(u64::MAX)) as u64
+    }
 }
 
 impl Default for Clock {
@@ -88,6 +99,14 @@ pub fn format_rfc3339(t: SystemTime) -> String {
     OffsetDateTime::from(t)
         .format(&Rfc3339)
         .unwrap_or_else(|_| "(time out of range)".into())
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 in UTC.
+pub fn format_rfc3339_millis(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "(time out of range)".into())
 }
 
 /// Parses a calendar date "YYYY-MM-DD" (FIDO MDS3 `nextUpdate`, `effectiveDate`).

@@ -8,7 +8,7 @@
 
 use keyhaven_crypto::x509::{verify_spki, SignatureScheme, SpkiKey};
 use keyhaven_proto::cose::{CoseKey, EcCurve, KeyParams, OkpCurve};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 use x509_parser::revocation_list::CertificateRevocationList;
@@ -321,10 +321,7 @@ fn signed_by(child: &Cert, issuer: &Cert, allow_sha1: bool) -> Result<(), X509Er
 }
 
 fn unix(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    }
+    crate::time::unix_seconds(t)
 }
 
 /// Checks notBefore ≤ now ≤ notAfter.
@@ -604,7 +601,7 @@ mod tests {
         DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams,
         SerialNumber,
     };
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// 2026-06-01, inside every certificate made here.
     fn now() -> SystemTime {

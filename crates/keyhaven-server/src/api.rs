@@ -34,6 +34,7 @@ use keyhaven_rp::options::{
     authentication_options, registration_options, AuthenticationExtras, AuthenticationState,
     RegistrationExtras, RegistrationState, UserInfo,
 };
+use keyhaven_rp::time::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::net::SocketAddr;
@@ -47,18 +48,6 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const COOKIE: &str = "kh_session";
 
 type St = State<Arc<AppState>>;
-
-/// Time since the Unix epoch (zero for a clock before it).
-fn since_epoch() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    since_epoch().as_millis() as i64
-}
 
 /// The router with every route, the body limit and the guards.
 pub fn router(st: Arc<AppState>) -> Router {
@@ -174,8 +163,8 @@ async fn ceremony_body<T: serde::de::DeserializeOwned>(
 const TIME_PREFIX: usize = 8;
 
 /// The time prefix of a new challenge or session token.
-fn time_prefix() -> [u8; TIME_PREFIX] {
-    (since_epoch().as_micros() as u64).to_be_bytes()
+fn time_prefix(clock: &Clock) -> [u8; TIME_PREFIX] {
+    clock.unix_micros().to_be_bytes()
 }
 
 /// The key a challenge or session token is stored under: its time prefix,
@@ -211,7 +200,11 @@ fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
 async fn current_user(st: &AppState, headers: &HeaderMap) -> Result<Option<User>, Response> {
     match session_token(headers) {
         None => Ok(None),
-        Some(hash) => st.db.session_user(hash, now_ms()).await.map_err(db_error),
+        Some(hash) => st
+            .db
+            .session_user(hash, st.rp.clock.unix_millis())
+            .await
+            .map_err(db_error),
     }
 }
 
@@ -222,12 +215,12 @@ fn db_error(e: crate::db::DbError) -> Response {
 
 /// A new session: (cookie value, hash stored, expiry).
 fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Response> {
-    let mut raw = time_prefix().to_vec();
+    let mut raw = time_prefix(&st.rp.clock).to_vec();
     raw.extend(
         keyhaven_crypto::rand::vec(32)
             .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?,
     );
-    let expires = now_ms() + st.config.session_ttl.as_millis() as i64;
+    let expires = st.rp.clock.unix_millis() + st.config.session_ttl.as_millis() as i64;
     Ok((b64::encode(&raw), storage_key(&raw), expires))
 }
 
@@ -375,7 +368,7 @@ async fn registration_options_route(
         }
     };
     let extras = RegistrationExtras {
-        challenge_prefix: time_prefix().to_vec(),
+        challenge_prefix: time_prefix(&st.rp.clock).to_vec(),
         exclude_credentials: exclude,
         resident_key: Some("preferred".into()),
         extensions: Some(ExtensionInputsJson {
@@ -412,7 +405,7 @@ async fn put_challenge<T: Serialize>(
     let c = Challenge {
         kind,
         state,
-        expires_at: now_ms() + st.config.challenge_ttl.as_millis() as i64,
+        expires_at: st.rp.clock.unix_millis() + st.config.challenge_ttl.as_millis() as i64,
     };
     st.db
         .put_challenge(storage_key(challenge), c)
@@ -448,7 +441,7 @@ async fn open_ceremony<T: serde::de::DeserializeOwned>(
     let resp: T = ceremony_body(st, body).await?;
     let (client_data, credential) = parts(&resp);
     let hash = answered_challenge(client_data).map_err(|e| refused(st, e))?;
-    let now = now_ms();
+    let now = st.rp.clock.unix_millis();
     match st.db.peek_challenge(hash, kind, now, credential).await {
         Ok((Some(c), cred)) => Ok((resp, hash, now, c, cred)),
         Ok((None, _)) => Err(refused(st, "unknown, used or expired challenge")),
@@ -602,7 +595,7 @@ async fn authentication_options_route(
             }
         }
     };
-    extras.challenge_prefix = time_prefix().to_vec();
+    extras.challenge_prefix = time_prefix(&st.rp.clock).to_vec();
     let (options, state) = match authentication_options(&st.rp, extras) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -686,26 +679,9 @@ async fn authentication_verify(
     with_cookie(&st, body.into_response(), &token)
 }
 
-/// RFC 3339 UTC from milliseconds since the epoch.
+/// RFC 3339 UTC (whole seconds) from milliseconds since the epoch.
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (proleptic Gregorian), H. Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    keyhaven_rp::time::format_rfc3339_millis(ms.div_euclid(1000) * 1000)
 }
 
 async fn me(State(st): St, headers: HeaderMap) -> Response {
@@ -877,6 +853,10 @@ mod tests {
         assert_ne!(storage_key(&c), ka);
         // A token without the prefix is keyed by its hash.
         assert_eq!(storage_key(&[5u8; 32]), sha256(&[5u8; 32]));
-        assert_eq!(time_prefix().len(), TIME_PREFIX);
+        // The prefix is the clock's microseconds, big-endian.
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(0x0102_0304_0506);
+        assert_eq!(time_prefix(&Clock::fixed(t)), [0, 0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(rfc3339(1_767_225_600_999), "2026-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
     }
 }

@@ -103,9 +103,11 @@ pub enum ServeError {
 
 /// Builds the state: opens and migrates the database.
 pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
-    let db = db::Db::open(&config.database).await?;
+    let clock = keyhaven_rp::time::Clock::system();
+    let db = db::Db::open(&config.database, clock.clone()).await?;
     let secret = db.server_secret().await?;
     let mut rp = keyhaven_rp::RpConfig::new(config.rp_id.clone(), config.rp_name.clone());
+    rp.clock = clock;
     rp.origins = config.origins.clone();
     rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
     // Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256
@@ -147,7 +149,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(60)).await;
-            if let Err(e) = purge.db.purge_expired(api::now_ms()).await {
+            if let Err(e) = purge.db.purge_expired(purge.rp.clock.unix_millis()).await {
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
         }

@@ -9,6 +9,7 @@ mod cache;
 mod postgres;
 mod sqlite;
 
+use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
 
 /// A storage failure.
@@ -164,12 +165,15 @@ macro_rules! dispatch {
 impl Db {
     /// Opens `database` (`sqlite:PATH`, a plain path, or `postgres://…`),
     /// creating and migrating the schema.
-    pub async fn open(database: &str) -> Result<Db, DbError> {
+    /// Times it writes (migrations, cache entries) come from `clock`.
+    pub async fn open(database: &str, clock: Clock) -> Result<Db, DbError> {
         if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-            Ok(Db::Postgres(postgres::Postgres::open(database).await?))
+            Ok(Db::Postgres(
+                postgres::Postgres::open(database, clock).await?,
+            ))
         } else {
             let path = database.strip_prefix("sqlite:").unwrap_or(database);
-            Ok(Db::Sqlite(sqlite::Sqlite::open(path)?))
+            Ok(Db::Sqlite(sqlite::Sqlite::open(path, clock)?))
         }
     }
 

@@ -8,6 +8,7 @@ use super::{
     Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
 use tokio_postgres::{NoTls, Row};
 
@@ -50,7 +51,7 @@ fn credential(r: &Row, at: usize) -> Result<Credential, DbError> {
 
 impl Postgres {
     /// Connects and migrates (under an advisory lock, so nodes starting together agree).
-    pub async fn open(url: &str) -> Result<Self, DbError> {
+    pub async fn open(url: &str, clock: Clock) -> Result<Self, DbError> {
         let cfg: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
@@ -84,7 +85,7 @@ impl Postgres {
             }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                &[&version, &crate::api::now_ms()],
+                &[&version, &clock.unix_millis()],
             )
             .await?;
         }

@@ -19,6 +19,7 @@ use super::{
     for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Dialect,
     Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
 };
+use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{mpsc, Arc, Mutex};
@@ -97,6 +98,8 @@ pub struct Sqlite {
     cache: Arc<Cache>,
     /// Held (locked) for as long as the database is open.
     _lock: Arc<std::fs::File>,
+    /// The server's clock (cache ages, migration times).
+    clock: Clock,
 }
 
 fn connect(path: &str) -> Result<Connection, DbError> {
@@ -137,7 +140,7 @@ fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential, DbError>> 
 
 impl Sqlite {
     /// Opens (creating) the database file and starts the writer.
-    pub fn open(path: &str) -> Result<Self, DbError> {
+    pub fn open(path: &str, clock: Clock) -> Result<Self, DbError> {
         // One process per database: the read cache relies on it, and so do
         // the in-memory rate limits.
         let lock_path = format!("{path}.lock");
@@ -176,7 +179,7 @@ impl Sqlite {
                 }
                 tx.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                    params![version, crate::api::now_ms()],
+                    params![version, clock.unix_millis()],
                 )?;
             }
             tx.commit()?;
@@ -210,6 +213,7 @@ impl Sqlite {
             })
             .map_err(|e| DbError::Writer(e.to_string()))?;
         Ok(Sqlite {
+            clock,
             jobs: tx,
             failed,
             path: Arc::new(path.to_owned()),
@@ -367,7 +371,8 @@ impl Sqlite {
             Ok(())
         })
         .await?;
-        self.cache.put_challenge(hash, cached, crate::api::now_ms());
+        self.cache
+            .put_challenge(hash, cached, self.clock.unix_millis());
         Ok(())
     }
 
@@ -975,7 +980,7 @@ mod tests {
     async fn a_challenge_is_consumed_once_and_its_row_and_key_are_purged_together() {
         let dir = scratch("consume");
         let path = db_path(&dir);
-        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         let (live, stale) = ([7u8; 32], [8u8; 32]);
         for (key, expires) in [(live, 10_000), (stale, 500)] {
             db.put_challenge(key, challenge(expires))
@@ -1009,7 +1014,7 @@ mod tests {
     async fn the_checkpointer_keeps_the_wal_bounded() {
         let dir = scratch("checkpoint");
         let path = db_path(&dir);
-        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         // 60 commits of 1 MiB each: about 15,400 WAL pages in all, below the
         // writer's own threshold, almost four times the checkpointer's.
         for i in 0..60 {
@@ -1036,7 +1041,7 @@ mod tests {
     async fn a_purge_larger_than_a_chunk_deletes_everything() {
         let dir = scratch("purge");
         let path = db_path(&dir);
-        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         let n = 2 * PURGE_CHUNK + 3;
         db.write(move |c| {
             for i in 0..n {
@@ -1082,7 +1087,7 @@ mod tests {
             ))
             .unwrap_or_else(|e| panic!("{e}"));
         }
-        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         let creds = db.credentials_of(1).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(creds.len(), 1);
         let c = &creds[0];
@@ -1111,7 +1116,7 @@ mod tests {
     async fn a_registered_credential_is_cached_as_a_read_would_give_it() {
         let dir = scratch("register-cache");
         let path = db_path(&dir);
-        let db = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         let record = super::super::cache::tests::credential(1, 3).record;
         let key = [9u8; 32];
         db.put_challenge(
@@ -1170,8 +1175,8 @@ mod tests {
     fn a_second_open_of_one_database_is_refused() {
         let dir = scratch("lock");
         let path = db_path(&dir);
-        let first = Sqlite::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let second = Sqlite::open(&path);
+        let first = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
+        let second = Sqlite::open(&path, Clock::system());
         assert!(
             matches!(&second, Err(DbError::Config(m)) if m.contains("in use")),
             "{:?}",
