@@ -132,7 +132,7 @@ def write_case(name, case):
     if os.path.exists(path):
         old = json.load(open(path))
     # Hand-written review fields survive a re-extraction.
-    for k in ("expect", "differs", "device"):
+    for k in ("expect", "expect_strict", "differs", "device"):
         if k in old:
             case[k] = old[k]
     if "expect" not in case:
