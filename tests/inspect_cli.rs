@@ -403,3 +403,39 @@ fn malformed_inputs_exit_2_with_one_precise_line() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cannot read /nonexistent/file"));
 }
+
+/// An attestation object whose outer map is not in canonical key order (as
+/// Windows and some security keys send it) is described, with a note saying
+/// it is not canonical; a duplicate key is still refused.
+#[test]
+fn non_canonical_attestation_object_gets_a_note() {
+    use keyhaven_proto::cbor::{self, Value as Cbor};
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/attestation-object.b64"
+    ))
+    .unwrap();
+    let ao = b64::decode(text.trim()).unwrap();
+    let Cbor::Map(mut entries) = cbor::decode(&ao).unwrap() else {
+        panic!("not a map")
+    };
+    entries.reverse();
+    let reordered = cbor::encode(&Cbor::Map(entries.clone()));
+    assert!(
+        cbor::decode(&reordered).is_err(),
+        "the fixture must not be canonical"
+    );
+    let v = inspect_json(b64::encode(&reordered).as_bytes());
+    let note = v["value"]["note"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert!(note.starts_with("not canonical: "), "{note}");
+    assert!(note.contains("canonical order"), "{note}");
+    assert_eq!(v["value"]["fmt"], "packed");
+    // The canonical original carries no note.
+    assert!(inspect_json(text.trim().as_bytes())["value"]["note"].is_null());
+    // A duplicate key is not well-formed for any policy: refused, exit 2, one line.
+    entries.push(entries[0].clone());
+    let dup = cbor::encode(&Cbor::Map(entries));
+    let r = run(&["inspect"], b64::encode(&dup).as_bytes());
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}

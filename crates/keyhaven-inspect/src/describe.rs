@@ -5,7 +5,7 @@ use crate::Kind;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::attestation::AttestationObject;
 use keyhaven_proto::authdata::AuthenticatorData;
-use keyhaven_proto::cbor::{self, Value};
+use keyhaven_proto::cbor::{self, CborPolicy, Value};
 use keyhaven_proto::client_data::CollectedClientData;
 use keyhaven_proto::cose::{algorithm_name, CoseKey, KeyParams};
 use keyhaven_proto::ctap2::{Command, Request, Response, StatusCode};
@@ -23,21 +23,59 @@ fn bytes_json(b: &[u8]) -> Json {
     json!({ "length": b.len(), "hex": hex(b) })
 }
 
+/// Decodes under the strict (CTAP2 canonical) policy; when only the canonical
+/// form is violated, decodes as well-formed CBOR and says so in a note, as a
+/// relying party's default policy accepts it.
+fn canonical_or_note<T, E: std::fmt::Display>(
+    decode: impl Fn(CborPolicy) -> Result<T, E>,
+) -> Result<(T, Option<String>), String> {
+    match decode(CborPolicy::Strict) {
+        Ok(v) => Ok((v, None)),
+        Err(strict) => match decode(CborPolicy::Interoperable) {
+            Ok(v) => Ok((
+                v,
+                Some(format!(
+                    "not canonical: {strict}; decoded as well-formed CBOR, \
+                     which relying parties accept by default and refuse with --strict-cbor"
+                )),
+            )),
+            Err(_) => Err(strict.to_string()),
+        },
+    }
+}
+
+/// `described` with the note, if any, as its first member.
+fn with_note(described: Json, note: Option<String>) -> Json {
+    match (described, note) {
+        (Json::Object(m), Some(n)) => {
+            let mut out = Map::new();
+            out.insert("note".into(), json!(n));
+            out.extend(m);
+            Json::Object(out)
+        }
+        (d, _) => d,
+    }
+}
+
+fn auth_data_noted(bytes: &[u8]) -> Result<Json, String> {
+    let (ad, note) = canonical_or_note(|p| AuthenticatorData::from_bytes_with(bytes, p))?;
+    Ok(with_note(auth_data(&ad), note))
+}
+
+fn attestation_object_noted(bytes: &[u8]) -> Result<Json, String> {
+    let (ao, note) = canonical_or_note(|p| AttestationObject::from_bytes_with(bytes, p))?;
+    Ok(with_note(attestation_object(&ao), note))
+}
+
 /// Describes `bytes` as `kind`.
 pub(crate) fn describe(kind: Kind, bytes: &[u8]) -> Result<Json, String> {
     match kind {
-        Kind::AuthenticatorData => {
-            let ad = AuthenticatorData::from_bytes(bytes).map_err(|e| e.to_string())?;
-            Ok(auth_data(&ad))
-        }
-        Kind::AttestationObject => {
-            let ao = AttestationObject::from_bytes(bytes).map_err(|e| e.to_string())?;
-            Ok(attestation_object(&ao))
-        }
+        Kind::AuthenticatorData => auth_data_noted(bytes),
+        Kind::AttestationObject => attestation_object_noted(bytes),
         Kind::ClientDataJson => client_data(bytes),
         Kind::CoseKey => {
-            let k = CoseKey::from_bytes(bytes).map_err(|e| e.to_string())?;
-            Ok(cose_key(&k))
+            let (k, note) = canonical_or_note(|p| CoseKey::from_bytes_with(bytes, p))?;
+            Ok(with_note(cose_key(&k), note))
         }
         Kind::CtapRequest => ctap_request(bytes),
         Kind::CtapResponse => ctap_response(bytes),
@@ -596,13 +634,13 @@ fn credential<R>(r: &PublicKeyCredentialJson<R>, response: Map<String, Json>) ->
 
 fn authentication_response(bytes: &[u8]) -> Result<Json, String> {
     let r: AuthenticationResponseJson = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let ad = AuthenticatorData::from_bytes(&r.response.authenticator_data)
+    let ad = auth_data_noted(&r.response.authenticator_data)
         .map_err(|e| format!("response.authenticatorData: {e}"))?;
     let cd = client_data(&r.response.client_data_json)
         .map_err(|e| format!("response.clientDataJSON: {e}"))?;
     let mut resp = Map::new();
     resp.insert("clientDataJSON".into(), cd);
-    resp.insert("authenticatorData".into(), auth_data(&ad));
+    resp.insert("authenticatorData".into(), ad);
     resp.insert("signature".into(), bytes_json(&r.response.signature));
     resp.insert(
         "userHandle".into(),
@@ -613,22 +651,27 @@ fn authentication_response(bytes: &[u8]) -> Result<Json, String> {
             .unwrap_or(Json::Null),
     );
     if let Some(ao) = &r.response.attestation_object {
-        let ao = AttestationObject::from_bytes(ao)
-            .map_err(|e| format!("response.attestationObject: {e}"))?;
-        resp.insert("attestationObject".into(), attestation_object(&ao));
+        let ao =
+            attestation_object_noted(ao).map_err(|e| format!("response.attestationObject: {e}"))?;
+        resp.insert("attestationObject".into(), ao);
     }
     Ok(credential(&r, resp))
 }
 
 fn registration_response(bytes: &[u8]) -> Result<Json, String> {
     let r: RegistrationResponseJson = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let ao = AttestationObject::from_bytes(&r.response.attestation_object)
-        .map_err(|e| format!("response.attestationObject: {e}"))?;
+    let (ao, note) = canonical_or_note(|p| {
+        AttestationObject::from_bytes_with(&r.response.attestation_object, p)
+    })
+    .map_err(|e| format!("response.attestationObject: {e}"))?;
     let cd = client_data(&r.response.client_data_json)
         .map_err(|e| format!("response.clientDataJSON: {e}"))?;
     let mut resp = Map::new();
     resp.insert("clientDataJSON".into(), cd);
-    resp.insert("attestationObject".into(), attestation_object(&ao));
+    resp.insert(
+        "attestationObject".into(),
+        with_note(attestation_object(&ao), note),
+    );
     resp.insert("transports".into(), json!(r.response.transports));
     if let Some(a) = r.response.public_key_algorithm {
         resp.insert(
