@@ -23,7 +23,38 @@ pub enum AttestationFailure {
     /// The id-fido-gen-ce-aaguid certificate extension was refused.
     #[error("{0}")]
     AaguidExtension(#[from] crate::x509::AaguidExtensionError),
-    /// A format-specific check of the statement's syntax or content, with what was
+    /// attStmt is not the CBOR type the format defines.
+    #[error("attStmt is not a {0}")]
+    StatementType(&'static str),
+    /// A member the format does not define (refused under the strict CBOR policy).
+    #[error("unexpected attStmt member {0}")]
+    UnexpectedMember(String),
+    /// A required member is absent.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// A member has another CBOR type than the format defines.
+    #[error("{member} is not {expected}")]
+    WrongType {
+        /// The member.
+        member: &'static str,
+        /// The type the format defines ("a byte string", …).
+        expected: &'static str,
+    },
+    /// `alg` names an algorithm this RP does not know.
+    #[error("unsupported alg {0}")]
+    UnsupportedAlgorithm(i64),
+    /// x5c is an empty array.
+    #[error("x5c is empty")]
+    EmptyX5c,
+    /// The attestation signature does not verify.
+    #[error("{what} does not verify: {reason}")]
+    Signature {
+        /// Which signature ("self attestation signature", …).
+        what: &'static str,
+        /// The crypto layer's message.
+        reason: String,
+    },
+    /// A format-specific check of the statement's content, with what was
     /// expected and found.
     #[error("{0}")]
     Check(String),

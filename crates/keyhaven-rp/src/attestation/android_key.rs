@@ -2,7 +2,7 @@
 //! (OID 1.3.6.1.4.1.11129.2.1.17, Android key attestation schema).
 
 use super::{fail, parse_cert, verify_leaf, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_proto::der::{DerError, Reader, Tag};
 
@@ -65,7 +65,9 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     let s = Stmt::new(FMT, i, &["alg", "sig", "x5c"])?;
     let alg = s.alg()?;
     let sig = s.bytes("sig")?;
-    let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
+    let x5c = s
+        .x5c()?
+        .ok_or_else(|| fail(FMT, AttestationFailure::Missing("x5c")))?;
     let leaf = parse_cert(FMT, &x5c[0])?;
     // The signature over authenticatorData ‖ clientDataHash with the first certificate's key.
     verify_leaf(FMT, &leaf, alg, &i.signed_data(), sig)?;

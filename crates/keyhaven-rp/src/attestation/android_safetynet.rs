@@ -2,7 +2,7 @@
 //! a JWS (RFC 7515 compact form) whose x5c leaf is issued to attest.android.com.
 
 use super::{fail, parse_cert, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_crypto::x509::SignatureScheme;
 use keyhaven_proto::b64;
@@ -95,7 +95,15 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
         &signature,
         fixed,
     )
-    .map_err(|e| fail(FMT, format!("JWS signature: {e}")))?;
+    .map_err(|e| {
+        fail(
+            FMT,
+            AttestationFailure::Signature {
+                what: "JWS signature",
+                reason: e.to_string(),
+            },
+        )
+    })?;
     // Policy: ctsProfileMatch and a fresh timestamp.
     if i.policy.safetynet_require_cts_profile_match
         && payload["ctsProfileMatch"].as_bool() != Some(true)

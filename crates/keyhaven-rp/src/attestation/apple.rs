@@ -1,7 +1,7 @@
 //! "apple" anonymous attestation (L3 §8.8).
 
 use super::{fail, parse_cert, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_proto::der::{Reader, Tag};
 
@@ -10,7 +10,9 @@ const FMT: &str = "apple";
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
     let s = Stmt::new(FMT, i, &["x5c"])?;
-    let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
+    let x5c = s
+        .x5c()?
+        .ok_or_else(|| fail(FMT, AttestationFailure::Missing("x5c")))?;
     let cred_cert = parse_cert(FMT, &x5c[0])?;
     // Steps 2-3: nonce = SHA-256(authenticatorData ‖ clientDataHash).
     let nonce = keyhaven_crypto::digest::sha256(&i.signed_data());

@@ -1,7 +1,7 @@
 //! "fido-u2f" (L3 §8.6).
 
 use super::{fail, parse_cert, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_crypto::x509::{SignatureScheme, SpkiKey};
 use keyhaven_proto::cose::{EcCurve, KeyParams};
@@ -12,7 +12,9 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
     let s = Stmt::new(FMT, i, &["sig", "x5c"])?;
     let sig = s.bytes("sig")?;
-    let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
+    let x5c = s
+        .x5c()?
+        .ok_or_else(|| fail(FMT, AttestationFailure::Missing("x5c")))?;
     // Step 2: exactly one certificate, with an EC P-256 key.
     if x5c.len() != 1 {
         return Err(fail(
@@ -46,7 +48,10 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     x509::verify_with_cert(&cert, SignatureScheme::EcdsaSha256, &data, sig).map_err(|e| {
         fail(
             FMT,
-            format!("signature over the U2F registration data: {e}"),
+            AttestationFailure::Signature {
+                what: "signature over the U2F registration data",
+                reason: e.to_string(),
+            },
         )
     })?;
     Ok(x5c)

@@ -124,12 +124,17 @@ impl<'a> Stmt<'a> {
         let v = i.att_stmt;
         let map = v
             .as_map()
-            .ok_or_else(|| fail(fmt, "attStmt is not a map"))?;
+            .ok_or_else(|| fail(fmt, AttestationFailure::StatementType("map")))?;
         if i.cbor == CborPolicy::Strict {
             for (k, _) in map {
                 match k.as_text() {
                     Some(name) if allowed.contains(&name) => {}
-                    _ => return Err(fail(fmt, format!("unexpected attStmt member {k}"))),
+                    _ => {
+                        return Err(fail(
+                            fmt,
+                            AttestationFailure::UnexpectedMember(k.to_string()),
+                        ))
+                    }
                 }
             }
         }
@@ -141,39 +146,76 @@ impl<'a> Stmt<'a> {
     pub fn alg(&self) -> Result<CoseAlgorithm, VerifyError> {
         let a = self
             .get("alg")
-            .ok_or_else(|| fail(self.fmt, "missing alg"))?
+            .ok_or_else(|| fail(self.fmt, AttestationFailure::Missing("alg")))?
             .as_i64()
-            .ok_or_else(|| fail(self.fmt, "alg is not an integer"))?;
-        CoseAlgorithm::from_id(a).ok_or_else(|| fail(self.fmt, format!("unsupported alg {a}")))
+            .ok_or_else(|| {
+                fail(
+                    self.fmt,
+                    AttestationFailure::WrongType {
+                        member: "alg",
+                        expected: "an integer",
+                    },
+                )
+            })?;
+        CoseAlgorithm::from_id(a)
+            .ok_or_else(|| fail(self.fmt, AttestationFailure::UnsupportedAlgorithm(a)))
     }
     pub fn bytes(&self, name: &'static str) -> Result<&'a [u8], VerifyError> {
         self.get(name)
-            .ok_or_else(|| fail(self.fmt, format!("missing {name}")))?
+            .ok_or_else(|| fail(self.fmt, AttestationFailure::Missing(name)))?
             .as_bytes()
-            .ok_or_else(|| fail(self.fmt, format!("{name} is not a byte string")))
+            .ok_or_else(|| {
+                fail(
+                    self.fmt,
+                    AttestationFailure::WrongType {
+                        member: name,
+                        expected: "a byte string",
+                    },
+                )
+            })
     }
     pub fn text(&self, name: &'static str) -> Result<&'a str, VerifyError> {
         self.get(name)
-            .ok_or_else(|| fail(self.fmt, format!("missing {name}")))?
+            .ok_or_else(|| fail(self.fmt, AttestationFailure::Missing(name)))?
             .as_text()
-            .ok_or_else(|| fail(self.fmt, format!("{name} is not a text string")))
+            .ok_or_else(|| {
+                fail(
+                    self.fmt,
+                    AttestationFailure::WrongType {
+                        member: name,
+                        expected: "a text string",
+                    },
+                )
+            })
     }
     /// x5c: a non-empty array of DER certificates.
     pub fn x5c(&self) -> Result<Option<Vec<Vec<u8>>>, VerifyError> {
         let Some(v) = self.get("x5c") else {
             return Ok(None);
         };
-        let arr = v
-            .as_array()
-            .ok_or_else(|| fail(self.fmt, "x5c is not an array"))?;
+        let arr = v.as_array().ok_or_else(|| {
+            fail(
+                self.fmt,
+                AttestationFailure::WrongType {
+                    member: "x5c",
+                    expected: "an array",
+                },
+            )
+        })?;
         if arr.is_empty() {
-            return Err(fail(self.fmt, "x5c is empty"));
+            return Err(fail(self.fmt, AttestationFailure::EmptyX5c));
         }
         arr.iter()
             .map(|c| {
-                c.as_bytes()
-                    .map(<[u8]>::to_vec)
-                    .ok_or_else(|| fail(self.fmt, "x5c entry is not a byte string"))
+                c.as_bytes().map(<[u8]>::to_vec).ok_or_else(|| {
+                    fail(
+                        self.fmt,
+                        AttestationFailure::WrongType {
+                            member: "x5c entry",
+                            expected: "a byte string",
+                        },
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -321,4 +363,106 @@ pub(crate) fn verify_depth(
         attestation_type: t,
         trust_path: path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AttestationFailure as F;
+    use crate::RpConfig;
+    use keyhaven_proto::cbor::CborPolicy;
+
+    /// A registration's authenticator data with attested credential data (the
+    /// W3C none-es256 vector's), for statement procedures that fail before
+    /// any signature.
+    fn auth_data() -> Vec<u8> {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/vectors/vectors.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let x = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == "none-es256.registration")
+            .unwrap();
+        let ao =
+            keyhaven_proto::b64::decode(x["attestation_object_b64url"].as_str().unwrap()).unwrap();
+        keyhaven_proto::attestation::AttestationObject::from_bytes(&ao)
+            .unwrap()
+            .auth_data_raw
+    }
+
+    fn reason(r: Result<AttestationResult, VerifyError>) -> F {
+        match r {
+            Err(VerifyError::Attestation { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn statement_syntax_errors_are_typed() {
+        let mut cfg = RpConfig::new("example.org", "Example");
+        let ad = auth_data();
+        let run = |fmt: &str, stmt: Value, cfg: &RpConfig| {
+            verify_statement(fmt, &stmt, &ad, &[0; 32], cfg)
+        };
+        let map = |e: Vec<(&str, Value)>| {
+            Value::Map(e.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+        };
+        assert_eq!(
+            reason(run("packed", Value::from(1), &cfg)),
+            F::StatementType("map")
+        );
+        assert_eq!(reason(run("packed", map(vec![]), &cfg)), F::Missing("alg"));
+        assert_eq!(
+            reason(run("packed", map(vec![("alg", Value::from("x"))]), &cfg)),
+            F::WrongType {
+                member: "alg",
+                expected: "an integer"
+            }
+        );
+        assert_eq!(
+            reason(run("packed", map(vec![("alg", Value::from(-1234))]), &cfg)),
+            F::UnsupportedAlgorithm(-1234)
+        );
+        assert_eq!(
+            reason(run(
+                "packed",
+                map(vec![("alg", Value::from(-7)), ("sig", Value::from(1))]),
+                &cfg
+            )),
+            F::WrongType {
+                member: "sig",
+                expected: "a byte string"
+            }
+        );
+        assert_eq!(
+            reason(run(
+                "fido-u2f",
+                map(vec![
+                    ("sig", Value::Bytes(vec![1])),
+                    ("x5c", Value::Array(vec![]))
+                ]),
+                &cfg
+            )),
+            F::EmptyX5c
+        );
+        // A member "none" does not define: ignored by default, refused when strict.
+        let extra = || map(vec![("alg", Value::from(-7))]);
+        assert_eq!(
+            run("none", extra(), &cfg).unwrap().attestation_type,
+            AttestationType::None
+        );
+        cfg.cbor_policy = CborPolicy::Strict;
+        assert_eq!(
+            reason(run("none", extra(), &cfg)),
+            F::UnexpectedMember("\"alg\"".into())
+        );
+        assert!(run("none", map(vec![]), &cfg).is_ok());
+    }
 }

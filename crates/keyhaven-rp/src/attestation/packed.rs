@@ -1,7 +1,7 @@
 //! "packed" (L3 §8.2) and its certificate requirements (§8.2.1).
 
 use super::{fail, parse_cert, verify_leaf, AttestationType, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use x509_parser::prelude::*;
 
@@ -35,8 +35,17 @@ pub(super) fn verify(i: &Input) -> Result<(AttestationType, Vec<Vec<u8>>), Verif
                     ),
                 ));
             }
-            keyhaven_crypto::signature::verify_with(alg, key, &i.signed_data(), sig)
-                .map_err(|e| fail(FMT, format!("self attestation signature: {e}")))?;
+            keyhaven_crypto::signature::verify_with(alg, key, &i.signed_data(), sig).map_err(
+                |e| {
+                    fail(
+                        FMT,
+                        AttestationFailure::Signature {
+                            what: "self attestation signature",
+                            reason: e.to_string(),
+                        },
+                    )
+                },
+            )?;
             Ok((AttestationType::SelfAttestation, Vec::new()))
         }
     }

@@ -2,7 +2,7 @@
 //! per TPM 2.0 Part 2 §10.12 and §12.2, and the AIK certificate requirements (§8.3.1).
 
 use super::{fail, parse_cert, verify_leaf, Input, Stmt};
-use crate::error::VerifyError;
+use crate::error::{AttestationFailure, VerifyError};
 use crate::x509;
 use keyhaven_crypto::digest;
 use keyhaven_proto::cose::{CoseAlgorithm, EcCurve, KeyParams};
@@ -217,7 +217,9 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
         ));
     }
     // certInfo integrity: the AIK certificate signs certInfo.
-    let x5c = s.x5c()?.ok_or_else(|| fail(FMT, "missing x5c"))?;
+    let x5c = s
+        .x5c()?
+        .ok_or_else(|| fail(FMT, AttestationFailure::Missing("x5c")))?;
     let aik = parse_cert(FMT, &x5c[0])?;
     check_aik_certificate(&aik)?;
     x509::check_aaguid_extension(&aik, &i.acd().aaguid.0).map_err(|e| fail(FMT, e))?;
