@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, env = "KEYHAVEN_THREADS")]
     threads: Option<usize>,
+    /// Require CTAP2 canonical CBOR in attestation objects and authenticator data, and refuse
+    /// attStmt members a format does not define (default: any well-formed CBOR).
+    #[arg(long, env = "KEYHAVEN_STRICT_CBOR")]
+    strict_cbor: bool,
 }
 
 /// keyhaven serve.
@@ -101,6 +105,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             user_burst: a.user_burst,
             user_per_minute: a.user_per_minute,
         },
+        strict_cbor: a.strict_cbor,
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();

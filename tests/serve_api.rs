@@ -621,3 +621,49 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     );
     assert_eq!(st, 409);
 }
+
+/// A registration whose attestation object's outer map is not in canonical key
+/// order (unsigned, as Windows and some keys send it): `serve` accepts it by
+/// default and refuses it with `--strict-cbor`, at L3 §7.1 step 13.
+#[test]
+fn non_canonical_attestation_object_and_strict_cbor() {
+    use keyhaven_proto::cbor::{self, Value as Cbor};
+    fn reordered(cred: &mut Value) {
+        let field = &mut cred["response"]["attestationObject"];
+        let ao = keyhaven_proto::b64::decode(field.as_str().unwrap()).unwrap();
+        let Cbor::Map(mut entries) = cbor::decode(&ao).unwrap() else {
+            panic!("not a map")
+        };
+        entries.reverse();
+        let bytes = cbor::encode(&Cbor::Map(entries));
+        assert!(cbor::decode(&bytes).is_err(), "no longer canonical");
+        *field = json!(keyhaven_proto::b64::encode(&bytes));
+    }
+    for (strict, expect) in [(false, 200), (true, 400)] {
+        let extra: &[&str] = if strict { &["--strict-cbor"] } else { &[] };
+        let s = serve(None, extra, None);
+        let h = browser();
+        let mut c = authenticator();
+        let (st, options) = post(
+            &h,
+            &s,
+            "/api/registration/options",
+            &json!({"username": "nc", "displayName": "NC"}),
+        );
+        assert_eq!(st, 200, "{options}");
+        let options =
+            keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
+        let cred = c.create(&CallOptions::new(&s.origin), &options).unwrap();
+        let mut body: Value = serde_json::from_str(&cred.to_json_string()).unwrap();
+        reordered(&mut body);
+        let (st, answer) = post(&h, &s, "/api/registration/verify", &body);
+        assert_eq!(st, expect, "strict {strict}: {answer}");
+        if strict {
+            let e = answer["error"].as_str().unwrap();
+            assert!(
+                e.contains("L3 §7.1 step 13") && e.contains("canonical order"),
+                "{e}"
+            );
+        }
+    }
+}

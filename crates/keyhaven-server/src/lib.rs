@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Rate limits.
     pub limits: guard::Limits,
+    /// Require CTAP2 canonical CBOR in responses and refuse attStmt members a
+    /// format does not define (default: any well-formed CBOR, as devices send).
+    pub strict_cbor: bool,
 }
 
 impl ServerConfig {
@@ -58,6 +61,7 @@ impl ServerConfig {
             challenge_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             limits: guard::Limits::default(),
+            strict_cbor: false,
         }
     }
 
@@ -108,6 +112,9 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
     let secret = db.server_secret().await?;
     let mut rp = keyhaven_rp::RpConfig::new(config.rp_id.clone(), config.rp_name.clone());
     rp.clock = clock;
+    if config.strict_cbor {
+        rp.cbor_policy = keyhaven_proto::cbor::CborPolicy::Strict;
+    }
     rp.origins = config.origins.clone();
     rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
     // Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256
