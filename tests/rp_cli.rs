@@ -227,21 +227,19 @@ fn unreadable_input_exits_2() {
     }
 }
 
-/// The W3C packed-es256 attestation certificate's serial number (x5c[0] of the sample).
+/// The W3C vector the samples are made from (packed-es256.registration).
+fn sample_vector() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/vectors.json");
+    let v: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v.into_iter()
+        .find(|x| x["id"] == "packed-es256.registration")
+        .unwrap()
+}
+
+/// The sample's attestation certificate's serial number (x5c[0]).
 fn sample_leaf_serial() -> Vec<u8> {
     use keyhaven_proto::der::{Reader, Tag};
-    let v: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/vectors/vectors.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let x = v
-        .iter()
-        .find(|x| x["id"] == "packed-es256.registration")
-        .unwrap();
+    let x = sample_vector();
     let ao = keyhaven_proto::b64::decode(x["attestation_object_b64url"].as_str().unwrap()).unwrap();
     let ao = keyhaven_proto::attestation::AttestationObject::from_bytes(&ao).unwrap();
     let leaf = ao.att_stmt.get_text("x5c").unwrap().as_array().unwrap()[0]
@@ -269,18 +267,8 @@ fn crl_revokes_the_attestation_certificate() {
         CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams,
         SerialNumber,
     };
-    let v: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/vectors/vectors.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let root = &v
-        .iter()
-        .find(|x| x["id"] == "packed-es256.registration")
-        .unwrap()["attestation_trust_root"];
+    let x = sample_vector();
+    let root = &x["attestation_trust_root"];
     let b = |k: &str| keyhaven_proto::b64::decode(root[k].as_str().unwrap()).unwrap();
     let scalar = b("ca_private_key_b64url");
     let pkcs8 = keyhaven_crypto::signature::SigningKey::from_ec_scalar(

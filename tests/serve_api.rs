@@ -141,18 +141,19 @@ fn authenticator() -> Client {
     Client::new(vec![Box::new(InProcess::new(a))])
 }
 
-/// registration options → client → verify; returns the verify answer.
-fn register(h: &Http, s: &Server, c: &mut Client, body: Value) -> (u16, Value) {
+/// registration options → client → the RegistrationResponseJSON (not yet sent).
+fn credential(h: &Http, s: &Server, c: &mut Client, body: Value) -> Value {
     let (st, options) = post(h, s, "/api/registration/options", &body);
     assert_eq!(st, 200, "{options}");
     let options = keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
     let cred = c.create(&CallOptions::new(&s.origin), &options).unwrap();
-    post(
-        h,
-        s,
-        "/api/registration/verify",
-        &serde_json::from_str(&cred.to_json_string()).unwrap(),
-    )
+    serde_json::from_str(&cred.to_json_string()).unwrap()
+}
+
+/// registration options → client → verify; returns the verify answer.
+fn register(h: &Http, s: &Server, c: &mut Client, body: Value) -> (u16, Value) {
+    let cred = credential(h, s, c, body);
+    post(h, s, "/api/registration/verify", &cred)
 }
 
 /// authentication options → client → the AuthenticationResponseJSON (not yet sent).
@@ -644,17 +645,12 @@ fn non_canonical_attestation_object_and_strict_cbor() {
         let s = serve(None, extra, None);
         let h = browser();
         let mut c = authenticator();
-        let (st, options) = post(
+        let mut body = credential(
             &h,
             &s,
-            "/api/registration/options",
-            &json!({"username": "nc", "displayName": "NC"}),
+            &mut c,
+            json!({"username": "nc", "displayName": "NC"}),
         );
-        assert_eq!(st, 200, "{options}");
-        let options =
-            keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
-        let cred = c.create(&CallOptions::new(&s.origin), &options).unwrap();
-        let mut body: Value = serde_json::from_str(&cred.to_json_string()).unwrap();
         reordered(&mut body);
         let (st, answer) = post(&h, &s, "/api/registration/verify", &body);
         assert_eq!(st, expect, "strict {strict}: {answer}");
