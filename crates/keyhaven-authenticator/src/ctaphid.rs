@@ -14,60 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Report size.
-pub const REPORT: usize = 64;
-/// Largest message: 57 + 128 × 59 bytes.
-pub const MAX_MESSAGE: usize = 7609;
-const BROADCAST: u32 = 0xffff_ffff;
+use keyhaven_ctap::hid::BROADCAST;
+pub use keyhaven_ctap::hid::{cmd, err, frames, keepalive, MAX_MESSAGE, REPORT};
 const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(3000);
-
-/// CTAPHID commands.
-pub mod cmd {
-    /// Echo.
-    pub const PING: u8 = 0x01;
-    /// CTAP1/U2F message.
-    pub const MSG: u8 = 0x03;
-    /// Channel lock.
-    pub const LOCK: u8 = 0x04;
-    /// Channel allocation.
-    pub const INIT: u8 = 0x06;
-    /// Wink.
-    pub const WINK: u8 = 0x08;
-    /// CTAP2 CBOR message.
-    pub const CBOR: u8 = 0x10;
-    /// Cancel.
-    pub const CANCEL: u8 = 0x11;
-    /// Keepalive.
-    pub const KEEPALIVE: u8 = 0x3b;
-    /// Error.
-    pub const ERROR: u8 = 0x3f;
-}
-
-/// CTAPHID error codes (§11.2.9.1.6).
-pub mod err {
-    /// The command is not supported.
-    pub const INVALID_CMD: u8 = 0x01;
-    /// Invalid parameter.
-    pub const INVALID_PAR: u8 = 0x02;
-    /// Invalid message length.
-    pub const INVALID_LEN: u8 = 0x03;
-    /// Invalid message sequencing.
-    pub const INVALID_SEQ: u8 = 0x04;
-    /// Message has timed out.
-    pub const MSG_TIMEOUT: u8 = 0x05;
-    /// Channel busy.
-    pub const CHANNEL_BUSY: u8 = 0x06;
-    /// Invalid channel.
-    pub const INVALID_CHANNEL: u8 = 0x0b;
-}
-
-/// KEEPALIVE status codes (§11.2.9.2.4).
-pub mod keepalive {
-    /// The authenticator is still processing the request.
-    pub const PROCESSING: u8 = 1;
-    /// The authenticator is waiting for user presence.
-    pub const UPNEEDED: u8 = 2;
-}
 
 /// Interval between KEEPALIVE reports while a CBOR command runs.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
@@ -162,27 +111,6 @@ pub struct HidDevice<S: CredentialStore, U: UserInteraction> {
     pub winks: usize,
     /// The status KEEPALIVE reports carry.
     pub keepalive: KeepaliveStatus,
-}
-
-/// Splits a message into an initialization report and continuation reports
-/// (§11.2.4); hosts (the client's CTAPHID connection) and the device share it.
-pub fn frames(cid: u32, cmd: u8, data: &[u8]) -> Vec<[u8; REPORT]> {
-    let mut out = Vec::new();
-    let mut first = [0u8; REPORT];
-    first[..4].copy_from_slice(&cid.to_be_bytes());
-    first[4] = 0x80 | cmd;
-    first[5..7].copy_from_slice(&(data.len() as u16).to_be_bytes());
-    let n = data.len().min(REPORT - 7);
-    first[7..7 + n].copy_from_slice(&data[..n]);
-    out.push(first);
-    for (seq, chunk) in data[n..].chunks(REPORT - 5).enumerate() {
-        let mut r = [0u8; REPORT];
-        r[..4].copy_from_slice(&cid.to_be_bytes());
-        r[4] = seq as u8;
-        r[5..5 + chunk.len()].copy_from_slice(chunk);
-        out.push(r);
-    }
-    out
 }
 
 fn error(cid: u32, code: u8) -> Vec<[u8; REPORT]> {

@@ -32,12 +32,14 @@ pub mod ctaphid;
 pub mod file_store;
 pub mod hmac_secret;
 pub mod large_blobs;
-pub mod pin_protocol;
 pub mod stdio;
 pub mod store;
 #[cfg(all(feature = "uhid", target_os = "linux"))]
 pub mod uhid;
 pub mod wrap;
+
+/// PIN/UV auth protocols 1 and 2 (CTAP 2.2 §6.5.4 – §6.5.7), shared with the platform side.
+pub use keyhaven_ctap::pin_protocol;
 
 pub use authenticator::{
     AlwaysApprove, Authenticator, BatchAttestation, Settings, UserInteraction,

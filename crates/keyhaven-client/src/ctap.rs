@@ -3,7 +3,7 @@
 
 use crate::device::{Cancel, Device};
 use crate::error::{ClientError, TransportError};
-use keyhaven_authenticator::pin_protocol::PinProtocol;
+use keyhaven_ctap::pin_protocol::PinProtocol;
 use keyhaven_proto::ctap2::get_info::GetInfoResponse;
 use keyhaven_proto::ctap2::{Request, Response, ResponseBody, StatusCode};
 

@@ -3,7 +3,6 @@
 //! CTAPHID devices (a Unix socket, Linux hidraw) are in [`crate::hid`].
 
 use crate::error::TransportError;
-use keyhaven_authenticator::{Authenticator, CredentialStore, UserInteraction};
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,54 +85,6 @@ pub trait Device: Send {
     fn transport(&self) -> &'static str;
     /// A short name for messages.
     fn name(&self) -> String;
-}
-
-/// Our own authenticator, called in-process.
-pub struct InProcess<S: CredentialStore, U: UserInteraction> {
-    authenticator: Authenticator<S, U>,
-    attachment: Attachment,
-}
-
-impl<S: CredentialStore, U: UserInteraction> InProcess<S, U> {
-    /// A platform authenticator (transport "internal").
-    pub fn new(authenticator: Authenticator<S, U>) -> Self {
-        InProcess {
-            authenticator,
-            attachment: Attachment::Platform,
-        }
-    }
-    /// The same, reported as a roaming authenticator instead.
-    pub fn cross_platform(authenticator: Authenticator<S, U>) -> Self {
-        InProcess {
-            authenticator,
-            attachment: Attachment::CrossPlatform,
-        }
-    }
-    /// The authenticator (for tests and tools).
-    pub fn authenticator(&mut self) -> &mut Authenticator<S, U> {
-        &mut self.authenticator
-    }
-}
-
-impl<S: CredentialStore + Send, U: UserInteraction + Send> Device for InProcess<S, U> {
-    fn transact(&mut self, message: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError> {
-        if cancel.is_cancelled() {
-            return Err(TransportError::Cancelled);
-        }
-        Ok(self.authenticator.process(message))
-    }
-    fn attachment(&self) -> Attachment {
-        self.attachment
-    }
-    fn transport(&self) -> &'static str {
-        match self.attachment {
-            Attachment::Platform => "internal",
-            Attachment::CrossPlatform => "usb",
-        }
-    }
-    fn name(&self) -> String {
-        "in-process authenticator".into()
-    }
 }
 
 /// Largest answer accepted from a stdio authenticator.

@@ -13,9 +13,9 @@
 //! | `hmacCreateSecret`, `hmacGetSecret` | `hmac-secret` with raw salts | CTAP 2.2 §12.5 |
 
 use crate::error::ClientError;
-use keyhaven_authenticator::pin_protocol::PinProtocol;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::SecretBytes;
+use keyhaven_ctap::pin_protocol::PinProtocol;
 use keyhaven_proto::cbor::Value;
 use keyhaven_proto::cose::CoseKey;
 use keyhaven_proto::json::PrfValuesJson;

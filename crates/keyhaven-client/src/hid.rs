@@ -6,7 +6,7 @@
 
 use crate::device::{Attachment, Cancel, Device};
 use crate::error::TransportError;
-use keyhaven_authenticator::ctaphid::{cmd, frames, MAX_MESSAGE, REPORT};
+use keyhaven_ctap::hid::{cmd, frames, MAX_MESSAGE, REPORT};
 use std::io::{Read, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};

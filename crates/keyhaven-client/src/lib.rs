@@ -16,7 +16,8 @@
 //! | [`extensions`] | credProps, prf, largeBlob, credProtect, credBlob, minPinLength, appid, hmac-secret | L3 §10.1; CTAP 2.2 §12 |
 //! | [`large_blob`] | the large-blob array: read, decrypt, write | CTAP 2.2 §6.10.3 |
 //! | [`response`] | PublicKeyCredential, the attestation and assertion responses, `toJSON()`, the options parsers | L3 §5.1.8 – §5.1.10, §5.2 |
-//! | [`device`] | the [`Device`] trait: in-process, a spawned `serve --stdio` | — |
+//! | [`device`] | the [`Device`] trait, a spawned `serve --stdio` | — |
+//! | `in_process` | keyhaven's own authenticator as a [`Device`] (feature `in-process`, on by default: the only dependency on keyhaven-authenticator) | — |
 //! | [`hid`] | CTAPHID host: a Unix socket, Linux hidraw (feature `hidraw`) | CTAP 2.2 §11.2 |
 //! | [`ctap`] | typed CTAP2 calls on one device | CTAP 2.2 §6 |
 //! | [`error`] | [`ClientError`] and its DOMException names | L3 §5.1.3, §5.1.4 exceptions |
@@ -30,14 +31,18 @@ pub mod device;
 pub mod error;
 pub mod extensions;
 pub mod hid;
+#[cfg(feature = "in-process")]
+pub mod in_process;
 pub mod large_blob;
 pub mod origin;
 pub mod pin;
 pub mod response;
 
 pub use client::{Account, AccountChooser, CallOptions, Client, ClientConfig, FirstAccount};
-pub use device::{AbortSignal, Attachment, Device, InProcess, StdioDevice};
+pub use device::{AbortSignal, Attachment, Device, StdioDevice};
 pub use error::{ClientError, DomException, TransportError};
+#[cfg(feature = "in-process")]
+pub use in_process::InProcess;
 pub use pin::{FixedPin, NoPin, PinProvider};
 pub use response::{
     parse_creation_options_from_json, parse_request_options_from_json,

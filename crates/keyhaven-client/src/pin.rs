@@ -5,9 +5,9 @@
 
 use crate::ctap::Session;
 use crate::error::ClientError;
-use keyhaven_authenticator::pin_protocol::PinProtocol;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::SecretBytes;
+use keyhaven_ctap::pin_protocol::PinProtocol;
 use keyhaven_proto::cose::CoseKey;
 use keyhaven_proto::ctap2::client_pin::{ClientPinRequest, ClientPinResponse, ClientPinSubcommand};
 use keyhaven_proto::ctap2::{Request, ResponseBody, StatusCode};

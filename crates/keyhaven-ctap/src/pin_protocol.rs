@@ -5,7 +5,7 @@
 //! authenticate).
 //!
 //! ```
-//! use keyhaven_authenticator::pin_protocol::{KeyAgreement, PinProtocol};
+//! use keyhaven_ctap::pin_protocol::{KeyAgreement, PinProtocol};
 //! let p = PinProtocol::Two;
 //! let authenticator = KeyAgreement::generate().unwrap();
 //! let (platform_key, platform_secret) = p.encapsulate(&authenticator.cose_key().unwrap()).unwrap();
