@@ -115,11 +115,23 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
 
 type CtapResult<T> = Result<T, StatusCode>;
 
-fn store_err(_: StoreError) -> StatusCode {
-    StatusCode::Ctap2ErrKeyStoreFull
+/// A store failure as a CTAP status: a full store is CTAP2_ERR_KEY_STORE_FULL;
+/// anything else (an I/O or fsync failure) is CTAP1_ERR_OTHER, logged with its
+/// cause, never reported to the platform as "full".
+pub(crate) fn store_err(e: StoreError) -> StatusCode {
+    match e {
+        StoreError::Full => StatusCode::Ctap2ErrKeyStoreFull,
+        StoreError::Io(cause) => {
+            tracing::error!(%cause, "credential store failed");
+            StatusCode::Ctap1ErrOther
+        }
+    }
 }
 
-fn crypto_err<E>(_: E) -> StatusCode {
+/// A crypto failure (key generation, signing, randomness) as CTAP1_ERR_OTHER,
+/// logged with its cause.
+pub(crate) fn crypto_err<E: std::fmt::Display>(e: E) -> StatusCode {
+    tracing::error!(cause = %e, "crypto operation failed");
     StatusCode::Ctap1ErrOther
 }
 

@@ -2,6 +2,7 @@
 //! and the three-strikes power-cycle rule, key agreement, and the
 //! pinUvAuthToken with its permissions and permissions RP ID (§6.5.2).
 
+use crate::authenticator::crypto_err;
 use crate::pin_protocol::{KeyAgreement, PinProtocol};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::{ct_eq, SecretBytes};
@@ -165,15 +166,13 @@ impl PinState {
     }
 
     fn regenerate(&mut self) -> R<()> {
-        self.key_agreement = KeyAgreement::generate().map_err(|_| StatusCode::Ctap1ErrOther)?;
+        self.key_agreement = KeyAgreement::generate().map_err(crypto_err)?;
         Ok(())
     }
 
     /// resetPinUvAuthToken(): a new token, no permissions.
     fn reset_token(&mut self) -> R<()> {
-        self.token = SecretBytes::new(
-            keyhaven_crypto::rand::vec(32).map_err(|_| StatusCode::Ctap1ErrOther)?,
-        );
+        self.token = SecretBytes::new(keyhaven_crypto::rand::vec(32).map_err(crypto_err)?);
         self.token_protocol = None;
         self.token_permissions = 0;
         self.token_rp_id = None;
@@ -290,11 +289,7 @@ impl PinState {
             S::GetKeyAgreement => {
                 protocol()?;
                 Ok(ClientPinResponse {
-                    key_agreement: Some(
-                        self.key_agreement
-                            .cose_key()
-                            .map_err(|_| StatusCode::Ctap1ErrOther)?,
-                    ),
+                    key_agreement: Some(self.key_agreement.cose_key().map_err(crypto_err)?),
                     ..Default::default()
                 })
             }
@@ -421,9 +416,7 @@ impl PinState {
         self.token_protocol = Some(p);
         self.token_permissions = perms;
         self.token_rp_id = rp_id;
-        let enc = p
-            .encrypt(secret, self.token.expose())
-            .map_err(|_| StatusCode::Ctap1ErrOther)?;
+        let enc = p.encrypt(secret, self.token.expose()).map_err(crypto_err)?;
         Ok(ClientPinResponse {
             pin_uv_auth_token: Some(enc),
             ..Default::default()

@@ -1,5 +1,6 @@
 //! authenticatorCredentialManagement (CTAP 2.2 §6.8) over discoverable credentials.
 
+use crate::authenticator::{crypto_err, store_err};
 use crate::client_pin::PinState;
 use crate::store::{CredentialStore, StoredCredential};
 use keyhaven_crypto::signature::SigningKey;
@@ -23,7 +24,7 @@ type R<T> = Result<T, StatusCode>;
 fn discoverable<S: CredentialStore>(store: &S) -> R<Vec<StoredCredential>> {
     let mut v: Vec<StoredCredential> = store
         .all()
-        .map_err(|_| StatusCode::Ctap1ErrOther)?
+        .map_err(store_err)?
         .into_iter()
         .filter(|c| c.discoverable)
         .collect();
@@ -45,8 +46,7 @@ fn rp_entry(c: &StoredCredential, total: Option<usize>) -> Resp {
 
 fn cred_entry(c: &StoredCredential, total: Option<usize>) -> R<Resp> {
     let alg = CoseAlgorithm::from_id(c.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-    let key = SigningKey::from_pkcs8(alg, c.private_key.expose())
-        .map_err(|_| StatusCode::Ctap1ErrOther)?;
+    let key = SigningKey::from_pkcs8(alg, c.private_key.expose()).map_err(crypto_err)?;
     Ok(Resp {
         user: Some(c.user.clone()),
         credential_id: Some(CredentialDescriptor::public_key(c.id.clone())),
@@ -80,7 +80,7 @@ pub fn process<S2: CredentialStore>(
             .id;
         store
             .get(id)
-            .map_err(|_| StatusCode::Ctap1ErrOther)?
+            .map_err(store_err)?
             .filter(|c| c.discoverable)
             .ok_or(StatusCode::Ctap2ErrNoCredentials)
     };
@@ -157,7 +157,7 @@ pub fn process<S2: CredentialStore>(
         }
         S::DeleteCredential => {
             let c = cred_by_id(store)?;
-            store.delete(&c.id).map_err(|_| StatusCode::Ctap1ErrOther)?;
+            store.delete(&c.id).map_err(store_err)?;
             Ok(Resp::default())
         }
         S::UpdateUserInformation => {
@@ -170,7 +170,7 @@ pub fn process<S2: CredentialStore>(
             }
             c.user.name = user.name.clone();
             c.user.display_name = user.display_name.clone();
-            store.put(c).map_err(|_| StatusCode::Ctap1ErrOther)?;
+            store.put(c).map_err(store_err)?;
             Ok(Resp::default())
         }
         S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),

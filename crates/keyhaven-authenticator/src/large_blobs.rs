@@ -1,6 +1,7 @@
 //! authenticatorLargeBlobs (CTAP 2.2 §6.10): the serialized large-blob array,
 //! read in fragments and written in fragments with the trailing hash check.
 
+use crate::authenticator::store_err;
 use crate::client_pin::PinState;
 use crate::store::CredentialStore;
 use keyhaven_crypto::digest::sha256;
@@ -51,7 +52,7 @@ pub fn process<S: CredentialStore>(
             }
             let array = store
                 .large_blob_array()
-                .map_err(|_| StatusCode::Ctap1ErrOther)?
+                .map_err(store_err)?
                 .unwrap_or_else(initial_array);
             if offset > array.len() {
                 return Err(StatusCode::Ctap1ErrInvalidParameter);
@@ -110,9 +111,7 @@ pub fn process<S: CredentialStore>(
                 if sha256(body)[..16] != *check {
                     return Err(StatusCode::Ctap2ErrIntegrityFailure);
                 }
-                store
-                    .set_large_blob_array(data)
-                    .map_err(|_| StatusCode::Ctap1ErrOther)?;
+                store.set_large_blob_array(data).map_err(store_err)?;
             }
             Ok(LargeBlobsResponse::default())
         }

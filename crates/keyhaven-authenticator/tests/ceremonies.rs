@@ -4,8 +4,10 @@
 //! hmac-secret, credBlob, and the error statuses.
 
 use keyhaven_authenticator::pin_protocol::PinProtocol;
+use keyhaven_authenticator::store::StoreError;
 use keyhaven_authenticator::{
-    AlwaysApprove, Authenticator, MemoryStore, Settings, UserInteraction,
+    AlwaysApprove, Authenticator, CredentialStore, MemoryStore, Settings, StoredCredential,
+    UserInteraction,
 };
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::attestation::AttestationObject;
@@ -608,4 +610,71 @@ fn non_discoverable_ids_carry_their_credential() {
         get(&mut a, Some(record.id), None).0.unwrap_err(),
         StatusCode::Ctap2ErrNoCredentials
     );
+}
+
+/// A store that fails its writes with a given error (a full store, or a disk
+/// whose fsync fails).
+struct FailingStore(MemoryStore, StoreError);
+
+impl CredentialStore for FailingStore {
+    fn put(&mut self, _: StoredCredential) -> Result<(), StoreError> {
+        Err(self.1.clone())
+    }
+    fn get(&self, id: &[u8]) -> Result<Option<StoredCredential>, StoreError> {
+        self.0.get(id)
+    }
+    fn by_rp(&self, h: &[u8; 32]) -> Result<Vec<StoredCredential>, StoreError> {
+        self.0.by_rp(h)
+    }
+    fn all(&self) -> Result<Vec<StoredCredential>, StoreError> {
+        self.0.all()
+    }
+    fn delete(&mut self, id: &[u8]) -> Result<bool, StoreError> {
+        self.0.delete(id)
+    }
+    fn set_sign_count(&mut self, _: &[u8], _: u32) -> Result<(), StoreError> {
+        Err(self.1.clone())
+    }
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.0.clear()
+    }
+    fn remaining_discoverable(&self) -> usize {
+        self.0.remaining_discoverable()
+    }
+    fn large_blob_array(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.large_blob_array()
+    }
+    fn set_large_blob_array(&mut self, a: Vec<u8>) -> Result<(), StoreError> {
+        self.0.set_large_blob_array(a)
+    }
+    fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.authenticator_state()
+    }
+    fn set_authenticator_state(&mut self, s: Vec<u8>) -> Result<(), StoreError> {
+        self.0.set_authenticator_state(s)
+    }
+}
+
+/// A failing disk is CTAP1_ERR_OTHER, a full store CTAP2_ERR_KEY_STORE_FULL:
+/// an fsync failure is never reported to the platform as "store full".
+#[test]
+fn store_failures_map_to_their_own_status() {
+    for (error, status) in [
+        (
+            StoreError::Io("fsync: EIO".into()),
+            StatusCode::Ctap1ErrOther,
+        ),
+        (StoreError::Full, StatusCode::Ctap2ErrKeyStoreFull),
+    ] {
+        let mut a = Authenticator::new(
+            FailingStore(MemoryStore::new(100), error),
+            AlwaysApprove { uv: true },
+            Settings::default(),
+        )
+        .unwrap();
+        let req = Request::MakeCredential(make_request(-7, true, b"u1", None, [7; 32]));
+        let out = a.process(&req.to_bytes());
+        let r = Response::from_bytes(Command::MakeCredential, &out).unwrap();
+        assert_eq!(r.status, status);
+    }
 }
