@@ -14,9 +14,6 @@ use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
 use keyhaven_proto::ctap2::types::{CredentialDescriptor, UserEntity};
 use keyhaven_proto::ctap2::{Command, Request, Response, ResponseBody};
 
-#[path = "../../keyhaven-rp/benches/ratios.rs"]
-mod ratios;
-
 fn authenticator_with(n_other: usize) -> (Authenticator<MemoryStore, AlwaysApprove>, Vec<u8>) {
     let mut a = Authenticator::new(
         MemoryStore::new(n_other + 10),
@@ -95,7 +92,7 @@ fn main() {
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
-    ratios::print_ratios(&[
+    keyhaven_testkit::bench::print_ratios(&[
         (
             "getAssertion vs raw ES256 signing (target >= 0.8x)",
             "getAssertion ES256",

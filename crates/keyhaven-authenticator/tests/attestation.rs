@@ -17,9 +17,7 @@ use keyhaven_rp::options::RegistrationState;
 use keyhaven_rp::{verify_registration, RpConfig};
 use std::sync::Arc;
 
-#[path = "support/batch.rs"]
-mod batch;
-use batch::{batch, AAGUID};
+use keyhaven_testkit::pki::{batch, AAGUID};
 
 fn register(
     a: &mut Authenticator<MemoryStore, AlwaysApprove>,

@@ -118,9 +118,7 @@ fn init_ping_cbor_and_errors() {
     assert_eq!(d.winks, 1);
 }
 
-#[path = "support/slow.rs"]
-mod slow;
-use slow::slow_device_on_socket;
+use keyhaven_testkit::slow::slow_device_on_socket;
 
 #[test]
 fn keepalive_upneeded_while_waiting_for_presence() {

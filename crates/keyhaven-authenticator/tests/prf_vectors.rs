@@ -15,8 +15,7 @@ fn b(v: &Value) -> Vec<u8> {
 
 #[test]
 fn hmac_secret_vectors() {
-    let all: Vec<Value> =
-        serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap();
+    let all: Vec<Value> = keyhaven_testkit::vectors::all();
     let mut n = 0;
     for v in all.iter().filter(|v| v["prf_kind"] == "ctap2-hmac-secret") {
         let id = v["id"].as_str().unwrap();

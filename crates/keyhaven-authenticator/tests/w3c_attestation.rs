@@ -43,8 +43,7 @@ fn with_sig(stmt: &Value, sig: &[u8]) -> Value {
 
 #[test]
 fn attestation_objects_recreated_from_vector_inputs() {
-    let vectors: Vec<Json> =
-        serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap();
+    let vectors: Vec<Json> = keyhaven_testkit::vectors::all();
     let (mut exact, mut all_but_sig, mut skipped) = (0, 0, Vec::new());
     for v in &vectors {
         let fmt = v["attestation_format"].as_str().unwrap_or("");

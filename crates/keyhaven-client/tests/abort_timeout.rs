@@ -2,8 +2,7 @@
 //! whose user is slow to touch it: the client sends CTAPHID_CANCEL and answers
 //! at once with AbortError or NotAllowedError.
 
-#[path = "../../keyhaven-authenticator/tests/support/slow.rs"]
-mod slow;
+use keyhaven_testkit::slow;
 
 use keyhaven_client::hid::HidDevice;
 use keyhaven_client::{

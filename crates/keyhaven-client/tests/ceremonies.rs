@@ -3,8 +3,7 @@
 //! discoverable and not, with and without a PIN, with the extensions and
 //! several accounts and authenticators.
 
-#[path = "../../keyhaven-authenticator/tests/support/batch.rs"]
-mod batch;
+use keyhaven_testkit::pki as batch;
 
 use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
 use keyhaven_client::pin::FixedPin;

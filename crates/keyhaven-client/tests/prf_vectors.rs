@@ -47,8 +47,7 @@ fn get(c: &mut Client, eval: PrfValuesJson) -> keyhaven_proto::json::PrfOutputsJ
 
 #[test]
 fn w3c_prf_vectors_through_get() {
-    let all: Vec<Json> =
-        serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap();
+    let all: Vec<Json> = keyhaven_testkit::vectors::all();
     let mut n = 0;
     for v in all.iter().filter(|v| v["prf_kind"] == "ctap2-hmac-secret") {
         let id = v["id"].as_str().unwrap();

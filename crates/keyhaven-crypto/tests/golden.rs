@@ -16,11 +16,7 @@ use keyhaven_proto::cose::{CoseAlgorithm, CoseKey};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/vectors/vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    keyhaven_testkit::vectors::all()
 }
 
 fn b(v: &Value) -> Vec<u8> {

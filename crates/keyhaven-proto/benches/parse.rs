@@ -9,7 +9,7 @@ use keyhaven_proto::authdata::AuthenticatorData;
 use keyhaven_proto::client_data::CollectedClientData;
 use keyhaven_proto::json::AuthenticationResponseJson;
 
-const SAMPLE: &str = include_str!("../../../samples/authentication-response.json");
+const SAMPLE: &str = keyhaven_testkit::vectors::SAMPLE_AUTHENTICATION_RESPONSE;
 
 fn full_parse(
     json: &[u8],

@@ -9,11 +9,7 @@ use keyhaven_proto::cose::{CoseKey, KeyParams};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/vectors/vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("vectors.json")).expect("valid JSON")
+    keyhaven_testkit::vectors::all()
 }
 
 fn bytes(v: &Value, key: &str) -> Vec<u8> {

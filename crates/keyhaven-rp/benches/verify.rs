@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, UNIX_EPOCH};
 
 fn vectors() -> Vec<Value> {
-    serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap()
+    keyhaven_testkit::vectors::all()
 }
 
 fn config(reg: &Value) -> RpConfig {
@@ -137,9 +137,6 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-#[path = "ratios.rs"]
-mod ratios;
-
 criterion_group!(benches, bench);
 
 fn main() {
@@ -147,7 +144,7 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     let ours = "keyhaven-rp: JSON text to verified result";
     let base = "baseline: raw aws-lc-rs verify";
-    ratios::print_ratios(&[
+    keyhaven_testkit::bench::print_ratios(&[
         (
             "ES256 assertion vs raw aws-lc-rs (target >= 0.9x)",
             "assertion ES256",

@@ -4,7 +4,6 @@
 
 mod common;
 
-use common::{base64_std, jws, pki_with};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_proto::attestation::AttestationObject;
@@ -19,6 +18,8 @@ use keyhaven_proto::json::{
 use keyhaven_rp::attestation::AttestationType;
 use keyhaven_rp::options::RegistrationState;
 use keyhaven_rp::{verify_registration, RegistrationResult, RpConfig, VerifyError};
+use keyhaven_testkit::jws::{base64_std, jws};
+use keyhaven_testkit::pki::{pki_with, Pki};
 use serde_json::json;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -88,7 +89,7 @@ fn map(entries: Vec<(&str, Value)>) -> Value {
 /// An android-safetynet statement maker: a JWS from `p`'s leaf over the nonce
 /// (damaged unless `nonce_ok`), with ctsProfileMatch `cts` and timestamp `ts`.
 fn safetynet(
-    p: &common::Pki,
+    p: &Pki,
     nonce_ok: bool,
     cts: bool,
     ts: u64,

@@ -4,12 +4,14 @@
 
 mod common;
 
-use common::{base64_std, jws, pki, registration, vectors, Pki};
+use common::{registration, vectors};
 use keyhaven_proto::b64;
 use keyhaven_proto::cose::CoseAlgorithm;
 use keyhaven_rp::config::RpConfig;
 use keyhaven_rp::mds::{MdsError, Metadata};
 use keyhaven_rp::{verify_registration, VerifyError};
+use keyhaven_testkit::jws::{base64_std, jws};
+use keyhaven_testkit::pki::{pki, Pki};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};

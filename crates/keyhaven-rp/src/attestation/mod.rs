@@ -376,20 +376,7 @@ mod tests {
     /// W3C none-es256 vector's), for statement procedures that fail before
     /// any signature.
     fn auth_data() -> Vec<u8> {
-        let v: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../tests/vectors/vectors.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
-        let x = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["id"] == "none-es256.registration")
-            .unwrap();
+        let x = keyhaven_testkit::vectors::by_id("none-es256.registration");
         let ao =
             keyhaven_proto::b64::decode(x["attestation_object_b64url"].as_str().unwrap()).unwrap();
         keyhaven_proto::attestation::AttestationObject::from_bytes(&ao)

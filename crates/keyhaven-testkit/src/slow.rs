@@ -1,6 +1,5 @@
 //! A CTAPHID device on a Unix socket whose user takes a while to touch it,
 //! shared by the authenticator's and the client's tests.
-#![allow(dead_code)]
 
 use keyhaven_authenticator::ctaphid::HidDevice;
 use keyhaven_authenticator::{Authenticator, MemoryStore, Settings};

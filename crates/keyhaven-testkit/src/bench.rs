@@ -1,5 +1,5 @@
-// Shared by the benchmark binaries: reads criterion's estimates after a run
-// and prints throughput ratios.
+//! Benchmark binaries share this: it reads criterion's estimates after a run
+//! and prints throughput ratios.
 
 fn criterion_dir() -> Option<std::path::PathBuf> {
     // target/release/deps/<bench binary> → target/criterion
