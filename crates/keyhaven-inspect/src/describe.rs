@@ -16,7 +16,7 @@ use keyhaven_proto::json::{
 use serde_json::{json, Map, Value as Json};
 
 pub(crate) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 fn bytes_json(b: &[u8]) -> Json {

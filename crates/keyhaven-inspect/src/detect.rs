@@ -80,10 +80,10 @@ pub fn decode_as(input: &[u8], encoding: Encoding) -> Result<Vec<u8>, InspectErr
                     reason: format!("odd number of hex digits ({})", body.len()),
                 });
             }
-            Ok((0..body.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&body[i..i + 2], 16).unwrap_or(0))
-                .collect())
+            hex::decode(body).map_err(|e| InspectError::Encoding {
+                encoding: "hex",
+                reason: e.to_string(),
+            })
         }
         Encoding::Base64 => b64::decode(&compact).map_err(|e| InspectError::Encoding {
             encoding: "base64url",
@@ -113,11 +113,9 @@ pub fn decode_text_encoding(input: &[u8]) -> Result<(Encoding, Vec<u8>), Inspect
         && hex_body.len() % 2 == 0
         && hex_body.bytes().all(|c| c.is_ascii_hexdigit())
     {
-        let bytes = (0..hex_body.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex_body[i..i + 2], 16).unwrap_or(0))
-            .collect();
-        return Ok((Encoding::Hex, bytes));
+        if let Ok(bytes) = hex::decode(hex_body) {
+            return Ok((Encoding::Hex, bytes));
+        }
     }
     let printable = compact.bytes().all(|c| c.is_ascii_graphic());
     if printable {

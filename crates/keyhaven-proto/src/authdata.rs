@@ -128,15 +128,9 @@ impl Aaguid {
     pub const ZERO: Aaguid = Aaguid([0; 16]);
     /// Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (or 32 hex digits).
     pub fn parse(s: &str) -> Option<Aaguid> {
-        let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
-        if hex.len() != 32 {
-            return None;
-        }
+        let digits: String = s.chars().filter(|c| *c != '-').collect();
         let mut out = [0u8; 16];
-        for (i, pair) in hex.chunks(2).enumerate() {
-            let s = std::str::from_utf8(pair).ok()?;
-            out[i] = u8::from_str_radix(s, 16).ok()?;
-        }
+        hex::decode_to_slice(digits, &mut out).ok()?;
         Some(Aaguid(out))
     }
 }

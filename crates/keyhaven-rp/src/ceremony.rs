@@ -160,7 +160,7 @@ pub(crate) fn check_rp_id_hash(
         .ok_or_else(|| VerifyError::RpIdHash {
             step: s.rp_id_hash,
             expected: ids.join(" or "),
-            found: ad.rp_id_hash.iter().map(|b| format!("{b:02x}")).collect(),
+            found: hex::encode(ad.rp_id_hash),
         })
 }
 

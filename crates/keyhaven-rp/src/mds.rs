@@ -301,10 +301,9 @@ impl Metadata {
             }
         }
         let leaf = x509::parse(leaf_der?).ok()?;
-        let id: String = keyhaven_crypto::digest::sha1(&leaf.public_key().subject_public_key.data)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = hex::encode(keyhaven_crypto::digest::sha1(
+            &leaf.public_key().subject_public_key.data,
+        ));
         self.by_key_identifier(&id)
     }
 }
