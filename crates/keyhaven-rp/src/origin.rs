@@ -6,23 +6,20 @@
 
 use crate::config::OriginRules;
 
-/// scheme, host, port of an https origin; None for anything else.
-fn split_https(origin: &str) -> Option<(&str, Option<&str>)> {
-    let rest = origin.strip_prefix("https://")?;
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+/// The host (a domain name) and port of an https origin in its serialized
+/// form (WHATWG URL parsing, through `url`: what a browser puts in
+/// clientDataJSON); None for anything else: another scheme, an IP literal,
+/// credentials, a path, a query, a fragment, or a non-serialized spelling
+/// (upper case, the default port, a trailing colon or slash).
+fn split_https(origin: &str) -> Option<(String, Option<u16>)> {
+    let u = url::Url::parse(origin).ok()?;
+    if u.scheme() != "https" || u.origin().ascii_serialization() != origin {
         return None;
     }
-    // IPv6 literals are not valid RP origins for these rules.
-    if rest.starts_with('[') {
-        return None;
+    match u.host()? {
+        url::Host::Domain(d) => Some((d.to_owned(), u.port())),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
     }
-    Some(match rest.split_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            (host, Some(port))
-        }
-        Some(_) => return None,
-        None => (rest, None),
-    })
 }
 
 /// Whether `origin` is acceptable.
@@ -36,14 +33,13 @@ pub fn origin_allowed(origin: &str, allowed: &[String], rp_id: &str, rules: Orig
     if rules.allow_any_port {
         for a in allowed {
             if let Some((ah, _)) = split_https(a) {
-                if ah.eq_ignore_ascii_case(host) {
+                if ah == host {
                     return true;
                 }
             }
         }
     }
     if rules.allow_subdomains {
-        let host = host.to_ascii_lowercase();
         let rp = rp_id.to_ascii_lowercase();
         let same_port_ok = rules.allow_any_port || port.is_none();
         if same_port_ok && (host == rp || host.ends_with(&format!(".{rp}"))) {
@@ -150,6 +146,34 @@ mod tests {
             &allowed,
             "example.org",
             port
+        ));
+        // Parsed as WHATWG URLs, and only in their serialized form: no path,
+        // query, fragment or IP literal, lower case, no default port.
+        let both = OriginRules {
+            allow_subdomains: true,
+            allow_any_port: false,
+        };
+        for refused in [
+            "https://login.example.org/",
+            "https://login.example.org?x",
+            "https://login.example.org#x",
+            "https://127.0.0.1",
+            "https://[::1]",
+            "https://login.example.org:",
+            "https://",
+            "https://LOGIN.Example.org",
+            "https://login.example.org:443",
+        ] {
+            assert!(
+                !origin_allowed(refused, &allowed, "example.org", both),
+                "{refused}"
+            );
+        }
+        assert!(origin_allowed(
+            "https://login.example.org",
+            &allowed,
+            "example.org",
+            both
         ));
     }
 }
