@@ -170,6 +170,15 @@ fn real_world_responses() {
             expect["result"] == "accept" || expect["result"] == "refuse",
             "{name}: expect.result"
         );
+        // An accepted registration names its format, attestation type and trust.
+        assert!(
+            expect["result"] == "refuse"
+                || case["ceremony"] == "authentication"
+                || (expect["fmt"].is_string()
+                    && expect["attestation_type"].is_string()
+                    && expect["trusted"].is_boolean()),
+            "{name}: an accepted registration without fmt, attestation_type and trusted"
+        );
         // A refusal names the check that must refuse it: the peer's reason, or the written one.
         assert!(
             expect["result"] == "accept" || expect["check"].is_string(),

@@ -125,6 +125,18 @@ def canonical(resp):
         return None
 
 
+# L3 §8: the attestation type each format's procedure returns.
+TYPES = {"none": "None", "tpm": "AttCA", "android-key": "Basic", "android-safetynet": "Basic",
+         "fido-u2f": "Basic", "apple": "AnonCA"}
+
+
+def attestation_type(resp):
+    _, ao = auth_data_of(resp)
+    if ao["fmt"] == "packed":
+        return "Basic" if "x5c" in ao["attStmt"] else "Self"
+    return TYPES.get(ao["fmt"])
+
+
 def write_case(name, case):
     path = os.path.join(CASES, name + ".json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -139,6 +151,7 @@ def write_case(name, case):
         case["expect"] = {"result": case["peer"]}
         if case["peer"] == "accept" and case.get("fmt"):
             case["expect"]["fmt"] = case["fmt"]
+            case["expect"]["attestation_type"] = attestation_type(case["response"])
             case["expect"]["trusted"] = bool(case.get("roots"))
     with open(path, "w") as f:
         json.dump(case, f, indent=2)
