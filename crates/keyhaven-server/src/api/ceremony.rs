@@ -1,0 +1,422 @@
+//! The two ceremonies as routes (L3 §7.1 and §7.2 through keyhaven-rp):
+//! options with their stored challenge, and verification that consumes it and
+//! opens a session.
+
+#![allow(clippy::result_large_err)] // handlers return ready responses as errors
+
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RegistrationOptionsBody {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct RegPending {
+    state: RegistrationState,
+    username: String,
+    display_name: String,
+    user_id: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct AuthPending {
+    state: AuthenticationState,
+    user_id: Option<i64>,
+}
+
+/// A credential descriptor without transports: decoys for unknown usernames
+/// carry none either, so the two cannot be told apart.
+pub(super) fn descriptor(c: &Credential) -> CredentialDescriptorJson {
+    CredentialDescriptorJson {
+        type_: "public-key".into(),
+        id: c.record.id.clone(),
+        transports: None,
+    }
+}
+
+pub(super) async fn registration_options_route(
+    State(st): St,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !st.limiter.ip(addr.ip()) {
+        return limited(&st);
+    }
+    let b: RegistrationOptionsBody = match json_body(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let me = match current_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let (user, user_id, exclude) = match me {
+        // Logged in: another passkey for this account (username ignored).
+        Some(u) => {
+            let creds = match st.db.credentials_of(u.id).await {
+                Ok(c) => c,
+                Err(e) => return db_error(e),
+            };
+            (
+                UserInfo {
+                    name: u.username.clone(),
+                    display_name: u.display_name.clone(),
+                    handle: Some(u.handle.clone()),
+                },
+                Some(u.id),
+                creds.iter().map(descriptor).collect(),
+            )
+        }
+        None => {
+            let Some(username) = b.username.filter(|u| valid_username(u)) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "username: 1 to 64 letters, digits and -_.@",
+                );
+            };
+            if !st.limiter.user(&username) {
+                return limited(&st);
+            }
+            let display = match b.display_name.as_deref().map(clean_label) {
+                None => username.clone(),
+                Some(Some(d)) => d,
+                Some(None) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "displayName: 1 to 64 characters, no control characters",
+                    )
+                }
+            };
+            match st.db.user_by_name(&username).await {
+                Ok(Some(_)) => return error(StatusCode::CONFLICT, "this username is taken"),
+                Ok(None) => {}
+                Err(e) => return db_error(e),
+            }
+            (
+                UserInfo {
+                    name: username,
+                    display_name: display,
+                    handle: None,
+                },
+                None,
+                vec![],
+            )
+        }
+    };
+    let extras = RegistrationExtras {
+        challenge_prefix: time_prefix(&st.rp.clock).to_vec(),
+        exclude_credentials: exclude,
+        resident_key: Some("preferred".into()),
+        extensions: Some(ExtensionInputsJson {
+            cred_props: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let (options, state) = match registration_options(&st.rp, &user, extras) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let pending = RegPending {
+        state,
+        username: user.name,
+        display_name: user.display_name,
+        user_id,
+    };
+    if let Err(r) = put_challenge(&st, Kind::Registration, &pending.state.challenge, &pending).await
+    {
+        return r;
+    }
+    axum::Json(options).into_response()
+}
+
+pub(super) async fn put_challenge<T: Serialize>(
+    st: &AppState,
+    kind: Kind,
+    challenge: &[u8],
+    pending: &T,
+) -> Result<(), Response> {
+    let state = serde_json::to_string(pending)
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let c = Challenge {
+        kind,
+        state,
+        expires_at: st.rp.clock.unix_millis() + st.config.challenge_ttl.as_millis() as i64,
+    };
+    st.db
+        .put_challenge(storage_key(challenge), c)
+        .await
+        .map_err(db_error)
+}
+
+/// The challenge a response answers, from its clientDataJSON.
+pub(super) fn answered_challenge(client_data_json: &[u8]) -> Result<[u8; 32], String> {
+    let cd = CollectedClientData::from_json_bytes(client_data_json)
+        .map_err(|e| format!("clientDataJSON: {e}"))?;
+    let c = cd
+        .challenge_bytes()
+        .map_err(|e| format!("clientDataJSON challenge: {e}"))?;
+    Ok(storage_key(&c))
+}
+
+type Opened<T> = (T, [u8; 32], i64, Challenge, Option<Credential>);
+
+/// The first steps of both verify endpoints: the rate limit, the body, the
+/// challenge the response answers and the state kept with it (and, for an
+/// assertion, the credential), read without consuming anything.
+pub(super) async fn open_ceremony<T: serde::de::DeserializeOwned>(
+    st: &AppState,
+    addr: SocketAddr,
+    body: Body,
+    kind: Kind,
+    parts: impl Fn(&T) -> (&[u8], Option<Vec<u8>>),
+) -> Result<Opened<T>, Response> {
+    if !st.limiter.ip(addr.ip()) {
+        return Err(limited(st));
+    }
+    let resp: T = ceremony_body(st, body).await?;
+    let (client_data, credential) = parts(&resp);
+    let hash = answered_challenge(client_data).map_err(|e| refused(st, e))?;
+    let now = st.rp.clock.unix_millis();
+    match st.db.peek_challenge(hash, kind, now, credential).await {
+        Ok((Some(c), cred)) => Ok((resp, hash, now, c, cred)),
+        Ok((None, _)) => Err(refused(st, "unknown, used or expired challenge")),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+pub(super) async fn registration_verify(
+    State(st): St,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Body,
+) -> Response {
+    let start = Instant::now();
+    let (resp, hash, now, pending, _) =
+        match open_ceremony::<RegistrationResponseJson>(&st, addr, body, Kind::Registration, |r| {
+            (&r.response.client_data_json, None)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+    let pending: RegPending = match serde_json::from_str(&pending.state) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let result = match keyhaven_rp::verify_registration(&st.rp, &resp, &pending.state, |_| false) {
+        Ok(r) => r,
+        Err(e) => return refused(&st, e.to_string()),
+    };
+    let (token, session_hash, expires) = match new_session(&st) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (owner, name) = match pending.user_id {
+        Some(id) => {
+            let n = st.db.credentials_of(id).await.map(|c| c.len()).unwrap_or(0);
+            (Owner::Existing(id), format!("Passkey {}", n + 1))
+        }
+        None => (
+            Owner::New {
+                username: pending.username,
+                display_name: pending.display_name,
+                handle: pending.state.user_handle.clone(),
+            },
+            "Passkey 1".to_owned(),
+        ),
+    };
+    let id = result.record.id.clone();
+    match st
+        .db
+        .add_credential(
+            hash,
+            owner,
+            name,
+            result.record,
+            now,
+            (session_hash, expires),
+        )
+        .await
+    {
+        Ok(Added::Yes(_)) => {}
+        Ok(Added::UsernameTaken) => return refused(&st, "this username was taken meanwhile"),
+        Ok(Added::CredentialExists) => {
+            return refused(&st, "this credential is already registered")
+        }
+        Ok(Added::ChallengeGone) => return refused(&st, "unknown, used or expired challenge"),
+        Err(e) => return db_error(e),
+    }
+    st.metrics.registrations.fetch_add(1, Ordering::Relaxed);
+    st.metrics.verify_latency(start.elapsed().as_secs_f64());
+    let body = axum::Json(json!({ "verified": true, "credentialId": b64::encode(&id) }));
+    with_cookie(&st, body.into_response(), &token)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthenticationOptionsBody {
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// A decoy credential ID for a username without an account, the same every
+/// time (HMAC under the server secret), so options for unknown and known
+/// usernames look alike.
+pub(super) fn decoy(st: &AppState, username: &str) -> (Vec<u8>, Vec<u8>) {
+    let id =
+        keyhaven_crypto::mac::hmac_sha256(&st.secret, format!("decoy-id:{username}").as_bytes());
+    let handle = keyhaven_crypto::mac::hmac_sha256(
+        &st.secret,
+        format!("decoy-handle:{username}").as_bytes(),
+    );
+    (id.to_vec(), handle.to_vec())
+}
+
+pub(super) async fn authentication_options_route(
+    State(st): St,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Body,
+) -> Response {
+    if !st.limiter.ip(addr.ip()) {
+        return limited(&st);
+    }
+    let b: AuthenticationOptionsBody = match json_body(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (mut extras, user_id) = match b.username.as_deref() {
+        None | Some("") => (AuthenticationExtras::default(), None),
+        Some(u) if !valid_username(u) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "username: 1 to 64 letters, digits and -_.@",
+            )
+        }
+        Some(u) => {
+            if !st.limiter.user(u) {
+                return limited(&st);
+            }
+            match st.db.user_by_name(u).await {
+                Err(e) => return db_error(e),
+                Ok(Some(user)) => {
+                    let creds = match st.db.credentials_of(user.id).await {
+                        Ok(c) => c,
+                        Err(e) => return db_error(e),
+                    };
+                    (
+                        AuthenticationExtras {
+                            allow_credentials: creds.iter().map(descriptor).collect(),
+                            user_handle: Some(user.handle.clone()),
+                            ..Default::default()
+                        },
+                        Some(user.id),
+                    )
+                }
+                Ok(None) => {
+                    let (id, handle) = decoy(&st, u);
+                    (
+                        AuthenticationExtras {
+                            allow_credentials: vec![CredentialDescriptorJson {
+                                type_: "public-key".into(),
+                                id,
+                                transports: None,
+                            }],
+                            user_handle: Some(handle),
+                            ..Default::default()
+                        },
+                        None,
+                    )
+                }
+            }
+        }
+    };
+    extras.challenge_prefix = time_prefix(&st.rp.clock).to_vec();
+    let (options, state) = match authentication_options(&st.rp, extras) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let pending = AuthPending { state, user_id };
+    if let Err(r) = put_challenge(
+        &st,
+        Kind::Authentication,
+        &pending.state.challenge,
+        &pending,
+    )
+    .await
+    {
+        return r;
+    }
+    axum::Json(options).into_response()
+}
+
+pub(super) async fn authentication_verify(
+    State(st): St,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Body,
+) -> Response {
+    let start = Instant::now();
+    // The challenge is looked up here and consumed below, atomically with the
+    // counter update and the session: of two submissions only one gets it.
+    let (resp, hash, now, pending, cred) = match open_ceremony::<AuthenticationResponseJson>(
+        &st,
+        addr,
+        body,
+        Kind::Authentication,
+        |r| (&r.response.client_data_json, Some(r.raw_id.clone())),
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let pending: AuthPending = match serde_json::from_str(&pending.state) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let Some(cred) = cred else {
+        return refused(&st, "unknown credential");
+    };
+    if pending.user_id.is_some_and(|u| u != cred.user_id) {
+        return refused(&st, "the credential belongs to another account");
+    }
+    let Credential {
+        record,
+        user_id,
+        username,
+        ..
+    } = cred;
+    let result =
+        match keyhaven_rp::verify_authentication(&st.rp, &resp, &pending.state, |_| Some(record)) {
+            Ok(r) => r,
+            Err(e) => return refused(&st, e.to_string()),
+        };
+    let (token, session_hash, expires) = match new_session(&st) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st
+        .db
+        .record_login(hash, result.record, user_id, now, (session_hash, expires))
+        .await
+    {
+        Ok(LoginUpdate::Done) => {}
+        Ok(LoginUpdate::CounterRace) => {
+            return refused(&st, "the signature counter did not increase")
+        }
+        Ok(LoginUpdate::ChallengeGone) => {
+            return refused(&st, "unknown, used or expired challenge")
+        }
+        Err(e) => return db_error(e),
+    }
+    st.metrics.logins.fetch_add(1, Ordering::Relaxed);
+    st.metrics.verify_latency(start.elapsed().as_secs_f64());
+    let body = axum::Json(json!({ "verified": true, "username": username }));
+    with_cookie(&st, body.into_response(), &token)
+}

@@ -1,0 +1,250 @@
+//! The HTTP API (a contract other clients are written against):
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /api/registration/options` | `{"username", "displayName"}` | PublicKeyCredentialCreationOptionsJSON; logged in: a passkey for the current account; a taken username: 409 |
+//! | `POST /api/registration/verify` | RegistrationResponseJSON | `{"verified": true, "credentialId"}` + session cookie, or 400 `{"verified": false, "error"}` |
+//! | `POST /api/authentication/options` | `{"username"}` or `{}` | PublicKeyCredentialRequestOptionsJSON |
+//! | `POST /api/authentication/verify` | AuthenticationResponseJSON | `{"verified": true, "username"}` + session cookie, or 400 |
+//! | `GET /api/me` | — | `{"username", "credentials": [...]}`, 401 when not logged in |
+//! | `PATCH /api/credentials/{id}` | `{"name"}` | `{"ok": true}` |
+//! | `DELETE /api/credentials/{id}[?confirm=true]` | — | `{"ok": true}`; the last one only with confirm (else 409) |
+//! | `POST /api/logout` | — | `{"ok": true}` |
+//! | `GET /api/openapi.json`, `GET /healthz`, `GET /metrics` | — | — |
+
+#![allow(clippy::result_large_err)] // handlers return ready responses as errors
+
+use crate::db::{Added, Challenge, Credential, Deleted, Kind, LoginUpdate, Owner, User};
+use crate::{guard, web, AppState};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::Router;
+use keyhaven_crypto::digest::sha256;
+use keyhaven_proto::b64;
+use keyhaven_proto::client_data::CollectedClientData;
+use keyhaven_proto::json::{
+    AuthenticationResponseJson, CredentialDescriptorJson, ExtensionInputsJson,
+    RegistrationResponseJson,
+};
+use keyhaven_rp::options::{
+    authentication_options, registration_options, AuthenticationExtras, AuthenticationState,
+    RegistrationExtras, RegistrationState, UserInfo,
+};
+use keyhaven_rp::time::Clock;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+mod account;
+mod ceremony;
+mod session;
+use account::*;
+use ceremony::*;
+use session::*;
+
+/// Largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The session cookie's name.
+pub const COOKIE: &str = "kh_session";
+
+type St = State<Arc<AppState>>;
+
+/// The router with every route, the body limit and the guards.
+pub fn router(st: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/api/registration/options",
+            post(registration_options_route),
+        )
+        .route("/api/registration/verify", post(registration_verify))
+        .route(
+            "/api/authentication/options",
+            post(authentication_options_route),
+        )
+        .route("/api/authentication/verify", post(authentication_verify))
+        .route("/api/me", get(me))
+        .route(
+            "/api/credentials/{id}",
+            patch(rename_credential).delete(delete_credential),
+        )
+        .route("/api/logout", post(logout))
+        .route("/api/openapi.json", get(web::openapi))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/", get(web::index))
+        .route("/account", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/style.css", get(web::style_css))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(st.clone(), guard_layer))
+        .with_state(st)
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": msg.into() }))).into_response()
+}
+
+/// A refused ceremony: exactly 400 `{"verified": false, "error": …}`.
+fn refused(st: &AppState, msg: impl Into<String>) -> Response {
+    st.metrics.refused.fetch_add(1, Ordering::Relaxed);
+    let msg = msg.into();
+    tracing::info!(reason = %msg, "ceremony refused");
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "verified": false, "error": msg })),
+    )
+        .into_response()
+}
+
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        error(StatusCode::NOT_FOUND, "no such API route")
+    } else {
+        (StatusCode::NOT_FOUND, "not found").into_response()
+    }
+}
+
+/// CSRF for state-changing requests, security headers, metrics and the access log.
+async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("(unmatched)", |p| p.as_str());
+    let api = req.uri().path().starts_with("/api/");
+    let changing = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut resp = if changing && !guard::origin_allowed(req.headers(), &st.config.origins) {
+        error(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused: the Origin header is not an allowed origin",
+        )
+    } else {
+        next.run(req).await
+    };
+    guard::security_headers(resp.headers_mut(), api);
+    let status = resp.status().as_u16();
+    st.metrics.request(route, status);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        micros = start.elapsed().as_micros() as u64,
+        "request"
+    );
+    resp
+}
+
+/// The request body, at most [`MAX_BODY`] bytes (413 beyond).
+async fn body_bytes(body: Body) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY} bytes"),
+        )
+    })
+}
+
+/// Reads a JSON body of at most [`MAX_BODY`] bytes (413 beyond).
+async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, Response> {
+    serde_json::from_slice(&body_bytes(body).await?)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
+}
+
+/// A verify endpoint's body: malformed JSON is a refused ceremony (400 with `verified: false`).
+async fn ceremony_body<T: serde::de::DeserializeOwned>(
+    st: &AppState,
+    body: Body,
+) -> Result<T, Response> {
+    serde_json::from_slice(&body_bytes(body).await?)
+        .map_err(|e| refused(st, format!("malformed JSON body: {e}")))
+}
+
+fn db_error(e: crate::db::DbError) -> Response {
+    tracing::error!(error = %e, "database");
+    error(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable")
+}
+
+fn limited(st: &AppState) -> Response {
+    st.metrics.limited.fetch_add(1, Ordering::Relaxed);
+    error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests; try again later",
+    )
+}
+
+/// Usernames: 1–64 ASCII letters, digits and `-_.@`.
+pub fn valid_username(u: &str) -> bool {
+    !u.is_empty()
+        && u.len() <= 64
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
+fn clean_label(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty() && t.chars().count() <= 64 && !t.chars().any(char::is_control))
+        .then(|| t.to_owned())
+}
+
+/// RFC 3339 UTC (whole seconds) from milliseconds since the epoch.
+pub fn rfc3339(ms: i64) -> String {
+    keyhaven_rp::time::format_rfc3339_millis(ms.div_euclid(1000) * 1000)
+}
+
+async fn healthz(State(st): St) -> Response {
+    match st.db.ping().await {
+        Ok(()) => {
+            axum::Json(json!({ "status": "ok", "database": st.db.backend() })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "health check");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "status": "unavailable", "database": st.db.backend() })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(st): St) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_keys_keep_the_time_order_and_hide_the_token() {
+        let mut a = 1_700_000_000_000_000u64.to_be_bytes().to_vec();
+        a.extend([7u8; 32]);
+        let mut b = 1_700_000_000_000_001u64.to_be_bytes().to_vec();
+        b.extend([7u8; 32]);
+        let (ka, kb) = (storage_key(&a), storage_key(&b));
+        assert_eq!(ka[..TIME_PREFIX], a[..TIME_PREFIX]);
+        assert_eq!(ka[TIME_PREFIX..], sha256(&a)[..32 - TIME_PREFIX]);
+        assert!(ka < kb);
+        // One changed random byte: a different key.
+        let mut c = a.clone();
+        c[39] ^= 1;
+        assert_ne!(storage_key(&c), ka);
+        // A token without the prefix is keyed by its hash.
+        assert_eq!(storage_key(&[5u8; 32]), sha256(&[5u8; 32]));
+        // The prefix is the clock's microseconds, big-endian.
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(0x0102_0304_0506);
+        assert_eq!(time_prefix(&Clock::fixed(t)), [0, 0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(rfc3339(1_767_225_600_999), "2026-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+}

@@ -1,0 +1,88 @@
+//! Sessions: time-prefixed tokens, their storage keys, the session cookie, the
+//! logged-in user.
+
+#![allow(clippy::result_large_err)] // handlers return ready responses as errors
+
+use super::*;
+
+/// Challenges and session tokens are `time prefix (8 bytes) ‖ 32 random
+/// bytes`: the microseconds since the epoch, big-endian.
+pub(super) const TIME_PREFIX: usize = 8;
+
+/// The time prefix of a new challenge or session token.
+pub(super) fn time_prefix(clock: &Clock) -> [u8; TIME_PREFIX] {
+    clock.unix_micros().to_be_bytes()
+}
+
+/// The key a challenge or session token is stored under: its time prefix,
+/// then the first 24 bytes of SHA-256 over the whole token (192 bits nobody
+/// can find without the token). Keys of tokens issued together are neighbours
+/// in the database's index, so consuming challenges and adding sessions
+/// rewrite a few recent pages instead of one random page each. A token
+/// without the prefix (issued before it existed) is keyed by its plain hash.
+pub(super) fn storage_key(token: &[u8]) -> [u8; 32] {
+    let h = sha256(token);
+    if token.len() != TIME_PREFIX + 32 {
+        return h;
+    }
+    let mut k = [0u8; 32];
+    k[..TIME_PREFIX].copy_from_slice(&token[..TIME_PREFIX]);
+    k[TIME_PREFIX..].copy_from_slice(&h[..32 - TIME_PREFIX]);
+    k
+}
+
+pub(super) fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let v = cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)?
+        .1;
+    let raw = b64::decode(v)
+        .ok()
+        .filter(|r| r.len() == 32 || r.len() == TIME_PREFIX + 32)?;
+    Some(storage_key(&raw))
+}
+
+pub(super) async fn current_user(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<User>, Response> {
+    match session_token(headers) {
+        None => Ok(None),
+        Some(hash) => st
+            .db
+            .session_user(hash, st.rp.clock.unix_millis())
+            .await
+            .map_err(db_error),
+    }
+}
+
+/// A new session: (cookie value, hash stored, expiry).
+pub(super) fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Response> {
+    let mut raw = time_prefix(&st.rp.clock).to_vec();
+    raw.extend(
+        keyhaven_crypto::rand::vec(32)
+            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?,
+    );
+    let expires = st.rp.clock.unix_millis() + st.config.session_ttl.as_millis() as i64;
+    Ok((b64::encode(&raw), storage_key(&raw), expires))
+}
+
+pub(super) fn cookie(st: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if st.config.insecure_localhost() {
+        ""
+    } else {
+        "; Secure"
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub(super) fn with_cookie(st: &AppState, mut resp: Response, value: &str) -> Response {
+    let c = cookie(st, value, st.config.session_ttl.as_secs());
+    resp.headers_mut().insert(header::SET_COOKIE, c);
+    resp
+}
