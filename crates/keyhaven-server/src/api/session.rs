@@ -33,12 +33,10 @@ pub(super) fn storage_key(token: &[u8]) -> [u8; 32] {
 
 pub(super) fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let v = cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)?
-        .1;
-    let raw = b64::decode(v)
+    let v = cookie::Cookie::split_parse(cookies)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)?;
+    let raw = b64::decode(v.value())
         .ok()
         .filter(|r| r.len() == 32 || r.len() == TIME_PREFIX + 32)?;
     Some(storage_key(&raw))
@@ -70,19 +68,43 @@ pub(super) fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Resp
 }
 
 pub(super) fn cookie(st: &AppState, value: &str, max_age: u64) -> HeaderValue {
-    let secure = if st.config.insecure_localhost() {
-        ""
-    } else {
-        "; Secure"
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let c = cookie::Cookie::build((COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .secure(!st.config.insecure_localhost())
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub(super) fn with_cookie(st: &AppState, mut resp: Response, value: &str) -> Response {
     let c = cookie(st, value, st.config.session_ttl.as_secs());
     resp.headers_mut().insert(header::SET_COOKIE, c);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_cookie_is_found_among_others() {
+        let token = [7u8; TIME_PREFIX + 32];
+        let mut h = HeaderMap::new();
+        let v = format!("a=1; {COOKIE}={}; theme=dark", b64::encode(&token));
+        h.insert(header::COOKIE, HeaderValue::from_str(&v).unwrap());
+        assert_eq!(session_token(&h), Some(storage_key(&token)));
+        // Wrong length, not base64url, or absent: no session.
+        for bad in [
+            format!("{COOKIE}=AAAA"),
+            format!("{COOKIE}=!!"),
+            "other=1".to_owned(),
+        ] {
+            h.insert(header::COOKIE, HeaderValue::from_str(&bad).unwrap());
+            assert_eq!(session_token(&h), None, "{bad}");
+        }
+    }
 }
