@@ -20,6 +20,21 @@
 //! | [`stdio`] | the length-framed stdio transport | — |
 //! | [`wrap`] | credential IDs that carry their encrypted credential (non-discoverable) | CTAP 2.2 §6.1.2 |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
+//!
+//! ```
+//! use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
+//! use keyhaven_proto::ctap2::{Command, Response, ResponseBody, StatusCode};
+//! let mut authenticator =
+//!     Authenticator::new(MemoryStore::new(25), AlwaysApprove::default(), Settings::default()).unwrap();
+//! // authenticatorGetInfo (0x04): a status byte, then the CBOR map.
+//! let answer = authenticator.process(&[0x04]);
+//! let r = Response::from_bytes(Command::GetInfo, &answer).unwrap();
+//! assert_eq!(r.status, StatusCode::Ok);
+//! let ResponseBody::GetInfo(info) = r.body else { panic!("getInfo") };
+//! assert!(info.versions.iter().any(|v| v == "FIDO_2_1"));
+//! // An unknown command gets CTAP1_ERR_INVALID_COMMAND, not a panic.
+//! assert_eq!(authenticator.process(&[0x55]), [0x01]);
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

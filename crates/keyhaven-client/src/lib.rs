@@ -21,6 +21,25 @@
 //! | [`hid`] | CTAPHID host: a Unix socket, Linux hidraw (feature `hidraw`) | CTAP 2.2 §11.2 |
 //! | [`ctap`] | typed CTAP2 calls on one device | CTAP 2.2 §6 |
 //! | [`error`] | [`ClientError`] and its DOMException names | L3 §5.1.3, §5.1.4 exceptions |
+//!
+//! A browser's part of a registration, from the options a relying party sent
+//! to the credential the page gets (see [`Client`] for the options JSON):
+//!
+//! ```
+//! use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
+//! use keyhaven_client::{parse_creation_options_from_json, CallOptions, Client, ClientError, InProcess};
+//! let auth = Authenticator::new(MemoryStore::new(10), AlwaysApprove::default(), Settings::default()).unwrap();
+//! let mut client = Client::new(vec![Box::new(InProcess::new(auth))]);
+//! let options = parse_creation_options_from_json(r#"{"rp":{"name":"Example","id":"example.com"},
+//!   "user":{"id":"AQID","name":"alice","displayName":"Alice"},"challenge":"AAECAwQFBgcICQoLDA0ODw",
+//!   "pubKeyCredParams":[{"type":"public-key","alg":-7}]}"#).unwrap();
+//! let credential = client.create(&CallOptions::new("https://login.example.com"), &options).unwrap();
+//! assert!(credential.to_json_string().contains("attestationObject"));
+//! // An origin the RP ID does not cover is a SecurityError, as in a browser.
+//! let e = client.create(&CallOptions::new("https://example.net"), &options).unwrap_err();
+//! assert_eq!(e.dom_exception().name(), "SecurityError");
+//! # let _: Option<ClientError> = None;
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -17,6 +17,25 @@
 //! Every decoder here is strict, bounds lengths by the input before allocating,
 //! limits nesting, never panics on input, and returns a typed error that says
 //! what was expected, what was found and where.
+//!
+//! ```
+//! use keyhaven_proto::authdata::AuthenticatorData;
+//! use keyhaven_proto::client_data::{CollectedClientData, TYPE_GET};
+//! // Authenticator data: rpIdHash, flags UP|UV, signCount 7 — and back, byte for byte.
+//! let mut bytes = vec![0u8; 37];
+//! bytes[32] = 0x05;
+//! bytes[36] = 7;
+//! let ad = AuthenticatorData::from_bytes(&bytes).unwrap();
+//! assert!(ad.flags.up() && ad.flags.uv() && !ad.flags.be());
+//! assert_eq!(ad.sign_count, 7);
+//! assert_eq!(ad.to_bytes(), bytes);
+//! // clientDataJSON in the L3 §5.8.1.1 serialization.
+//! let cd = CollectedClientData::new(TYPE_GET, b"challenge", "https://example.org");
+//! let json = cd.to_json_bytes();
+//! assert_eq!(CollectedClientData::from_json_bytes(&json).unwrap().origin, "https://example.org");
+//! // Truncated input is an error naming what is missing, never a panic.
+//! assert!(AuthenticatorData::from_bytes(&bytes[..36]).unwrap_err().to_string().contains("header"));
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -12,6 +12,41 @@
 //! | [`db`] | users, credentials, challenges, sessions; SQLite and PostgreSQL |
 //! | [`guard`] | CSRF origin check, rate limits, security headers, metrics |
 //! | [`web`] | the embedded web page, OpenAPI document |
+//!
+//! Embedding the passkey routes (API, page, `/healthz`, `/metrics`) in an
+//! existing axum application, beside its own routes:
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = tempfile::tempdir()?;
+//! let mut config = keyhaven_server::ServerConfig::local(data.path());
+//! config.rp_id = "localhost".into();
+//! let passkeys = keyhaven_server::api::router(keyhaven_server::state(config).await?);
+//! let app = Router::new()
+//!     .route("/hello", get(|| async { "my own route" }))
+//!     .merge(passkeys);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! // The rate limits key on the peer address: serve with connect info.
+//! let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! tokio::spawn(async move { axum::serve(listener, service).await });
+//!
+//! for (path, expect) in [("/hello", "my own route"), ("/healthz", "\"status\":\"ok\"")] {
+//!     let mut c = tokio::net::TcpStream::connect(addr).await?;
+//!     c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+//!         .await?;
+//!     let mut answer = String::new();
+//!     c.read_to_string(&mut answer).await?;
+//!     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+//!     assert!(answer.contains(expect), "{answer}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -28,3 +28,15 @@ pub fn bytes(v: &Value) -> Vec<u8> {
 /// assertion as an AuthenticationResponseJSON).
 pub const SAMPLE_AUTHENTICATION_RESPONSE: &str =
     include_str!("../../../samples/authentication-response.json");
+
+/// `samples/registration-response.json` (the packed-es256 vector's
+/// registration as a RegistrationResponseJSON; challenge
+/// [`SAMPLE_REGISTRATION_CHALLENGE`], attestation root [`SAMPLE_ROOT_PEM`]).
+pub const SAMPLE_REGISTRATION_RESPONSE: &str =
+    include_str!("../../../samples/registration-response.json");
+/// The challenge the sample registration answers (base64url).
+pub const SAMPLE_REGISTRATION_CHALLENGE: &str = "wRhKX934BF4T3Ef1S2H1pla2ZrWQGPFthw6SVumVIBI";
+/// The challenge the sample authentication answers (base64url).
+pub const SAMPLE_AUTHENTICATION_CHALLENGE: &str = "sRBvpGpXvvF4FRHAVX3ImKA0E9Xw8X0kRjDBlMfhrbU";
+/// `samples/w3c-attestation-root.pem`: the vectors' attestation root.
+pub const SAMPLE_ROOT_PEM: &str = include_str!("../../../samples/w3c-attestation-root.pem");
