@@ -41,53 +41,10 @@ pub fn verify_authentication(
     ceremony::check_credential(&S, &response.type_, &response.id, &response.raw_id)?;
     // Step 4: clientExtensionResults (checked in steps 15 and 23).
     let client_ext = &response.client_extension_results;
-    // Step 5: allowCredentials membership.
-    if !state.allow_credentials.is_empty()
-        && !state
-            .allow_credentials
-            .iter()
-            .any(|c| *c == b64::encode(&response.raw_id))
-    {
-        return Err(VerifyError::NotAllowed {
-            step: "L3 §7.2 step 5",
-        });
-    }
-    // Step 6: identify the user and the credential record.
-    let user_handle = response.response.user_handle.as_deref();
-    let account = match (&state.user_handle, user_handle) {
-        // Identified before the ceremony: a present userHandle must be that account's.
-        (Some(identified), Some(given)) if identified.as_slice() != given => {
-            return Err(VerifyError::UserHandleMismatch {
-                step: "L3 §7.2 step 6",
-            })
-        }
-        (Some(identified), _) => identified.clone(),
-        // Not identified: userHandle is required.
-        (None, Some(given)) => given.to_vec(),
-        (None, None) => {
-            return Err(VerifyError::UserHandleMissing {
-                step: "L3 §7.2 step 6",
-            })
-        }
-    };
-    let mut record = lookup(&response.raw_id).ok_or(VerifyError::UnknownCredential {
-        step: "L3 §7.2 step 6",
-        reason: "no credential record with this credential ID",
-    })?;
-    if record.id != response.raw_id {
-        return Err(VerifyError::UnknownCredential {
-            step: "L3 §7.2 step 6",
-            reason: "the credential record returned has a different ID",
-        });
-    }
-    if record.user_handle.as_deref() != Some(account.as_slice()) {
-        return Err(VerifyError::UserHandleMismatch {
-            step: "L3 §7.2 step 6",
-        });
-    }
+    // Steps 5-6: allowCredentials, the user and the credential record.
+    let (account, mut record) = identify(response, state, lookup)?;
     // Step 7: cData, authData, sig.
     let c_data = &response.response.client_data_json;
-    let sig = &response.response.signature;
     let auth_data =
         AuthenticatorData::from_bytes_with(&response.response.authenticator_data, cfg.cbor_policy)
             .map_err(|e| VerifyError::Malformed {
@@ -130,6 +87,98 @@ pub fn verify_authentication(
             BackupEligibilityPolicy::UpdateOrFlag => backup_eligibility_lost = !current_be,
         }
     }
+    // Steps 20-22: the signature with the stored key, the signature counter.
+    let counter_suspicious = check_signature_and_counter(cfg, response, &auth_data, &record)?;
+    // Step 23: extension outputs.
+    extensions::check_authentication(auth_data.extensions.as_ref())?;
+    // Step 24: update the record.
+    if !counter_suspicious || auth_data.sign_count > record.sign_count {
+        record.sign_count = auth_data.sign_count;
+    }
+    record.backup_state = auth_data.flags.bs();
+    if current_be && !record.backup_eligible {
+        record.backup_eligible = true;
+    }
+    if !record.uv_initialized {
+        record.uv_initialized = auth_data.flags.uv();
+    }
+    record.last_used_at = Some(cfg.clock.unix_seconds());
+    Ok(AuthenticationResult {
+        record,
+        user_handle: Some(account),
+        user_verified: auth_data.flags.uv(),
+        counter_suspicious,
+        backup_eligibility_lost,
+        appid_used,
+    })
+}
+
+/// Steps 5–6: the credential is one the options allowed, the user is
+/// identified (before the ceremony, or by userHandle), and the credential
+/// record found for rawId belongs to that user.
+fn identify(
+    response: &AuthenticationResponseJson,
+    state: &AuthenticationState,
+    lookup: impl FnOnce(&[u8]) -> Option<CredentialRecord>,
+) -> Result<(Vec<u8>, CredentialRecord), VerifyError> {
+    // Step 5: allowCredentials membership.
+    if !state.allow_credentials.is_empty()
+        && !state
+            .allow_credentials
+            .iter()
+            .any(|c| *c == b64::encode(&response.raw_id))
+    {
+        return Err(VerifyError::NotAllowed {
+            step: "L3 §7.2 step 5",
+        });
+    }
+    // Step 6: identify the user and the credential record.
+    let user_handle = response.response.user_handle.as_deref();
+    let account = match (&state.user_handle, user_handle) {
+        // Identified before the ceremony: a present userHandle must be that account's.
+        (Some(identified), Some(given)) if identified.as_slice() != given => {
+            return Err(VerifyError::UserHandleMismatch {
+                step: "L3 §7.2 step 6",
+            })
+        }
+        (Some(identified), _) => identified.clone(),
+        // Not identified: userHandle is required.
+        (None, Some(given)) => given.to_vec(),
+        (None, None) => {
+            return Err(VerifyError::UserHandleMissing {
+                step: "L3 §7.2 step 6",
+            })
+        }
+    };
+    let record = lookup(&response.raw_id).ok_or(VerifyError::UnknownCredential {
+        step: "L3 §7.2 step 6",
+        reason: "no credential record with this credential ID",
+    })?;
+    if record.id != response.raw_id {
+        return Err(VerifyError::UnknownCredential {
+            step: "L3 §7.2 step 6",
+            reason: "the credential record returned has a different ID",
+        });
+    }
+    if record.user_handle.as_deref() != Some(account.as_slice()) {
+        return Err(VerifyError::UserHandleMismatch {
+            step: "L3 §7.2 step 6",
+        });
+    }
+    Ok((account, record))
+}
+
+/// Steps 20–22: the signature over authData ‖ SHA-256(cData) verifies with the
+/// stored public key, and the signature counter moved forward (or the policy
+/// accepts that it did not: `Ok(true)`).
+fn check_signature_and_counter(
+    cfg: &RpConfig,
+    response: &AuthenticationResponseJson,
+    auth_data: &AuthenticatorData,
+    record: &CredentialRecord,
+) -> Result<bool, VerifyError> {
+    let c_data = &response.response.client_data_json;
+    let sig = &response.response.signature;
     // Steps 20-21: signature over authData ‖ SHA-256(cData) with the stored key.
     let hash = sha256(c_data);
     let key = record.cose_key().map_err(|e| VerifyError::Malformed {
@@ -155,26 +204,5 @@ pub fn verify_authentication(
             CounterPolicy::AcceptAndFlag => counter_suspicious = true,
         }
     }
-    // Step 23: extension outputs.
-    extensions::check_authentication(auth_data.extensions.as_ref())?;
-    // Step 24: update the record.
-    if !counter_suspicious || auth_data.sign_count > record.sign_count {
-        record.sign_count = auth_data.sign_count;
-    }
-    record.backup_state = auth_data.flags.bs();
-    if current_be && !record.backup_eligible {
-        record.backup_eligible = true;
-    }
-    if !record.uv_initialized {
-        record.uv_initialized = auth_data.flags.uv();
-    }
-    record.last_used_at = Some(cfg.clock.unix_seconds());
-    Ok(AuthenticationResult {
-        record,
-        user_handle: Some(account),
-        user_verified: auth_data.flags.uv(),
-        counter_suspicious,
-        backup_eligibility_lost,
-        appid_used,
-    })
+    Ok(counter_suspicious)
 }

@@ -10,7 +10,7 @@ use crate::record::{CredentialRecord, RECORD_VERSION};
 use crate::x509;
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::attestation::{AttestationObject, AttestationObjectError};
-use keyhaven_proto::authdata::{AuthDataError, MAX_CREDENTIAL_ID_LEN};
+use keyhaven_proto::authdata::{AttestedCredentialData, AuthDataError, MAX_CREDENTIAL_ID_LEN};
 use keyhaven_proto::client_data::TYPE_CREATE;
 use keyhaven_proto::cose::CoseError;
 use keyhaven_proto::json::RegistrationResponseJson;
@@ -45,25 +45,101 @@ pub fn verify_registration(
     ceremony::check_client_data(cfg, &S, raw_cd, TYPE_CREATE, &state.challenge)?;
     // Step 12: hash of clientDataJSON.
     let hash = sha256(raw_cd);
-    // Step 13: CBOR decoding of the attestation object, under the configured
-    // policy (trailing bytes and duplicate keys are errors under both).
-    let ao =
-        AttestationObject::from_bytes_with(&response.response.attestation_object, cfg.cbor_policy)
-            .map_err(|e| match e {
-                // Step 20 (early): a key of an algorithm this RP cannot verify.
-                AttestationObjectError::AuthData(AuthDataError::CredentialPublicKey {
-                    source: CoseError::UnsupportedAlgorithm(alg),
-                    ..
-                }) => VerifyError::UnsupportedAlgorithm {
-                    step: "L3 §7.1 step 20",
-                    alg,
-                },
-                e => VerifyError::Malformed {
-                    step: "L3 §7.1 step 13",
-                    what: "attestationObject",
-                    reason: e.to_string(),
-                },
-            })?;
+    let ao = decode_attestation_object(cfg, &response.response.attestation_object)?;
+    let acd = check_authenticator_data(cfg, state, &ao, &response.raw_id)?;
+    // Steps 21-22: the format's verification procedure.
+    let input = Input {
+        att_stmt: &ao.att_stmt,
+        auth_data: &ao.auth_data,
+        auth_data_raw: &ao.auth_data_raw,
+        client_data_hash: &hash,
+        policy: &cfg.attestation,
+        now: cfg.clock.now(),
+        cbor: cfg.cbor_policy,
+    };
+    let att = attestation::verify(&ao.fmt, &input)?;
+    let trusted = assess_trust(cfg, acd, &att)?;
+    // Step 25: credential ID length (also bounded by the authenticator data parser).
+    if acd.credential_id.len() > MAX_CREDENTIAL_ID_LEN {
+        return Err(VerifyError::CredentialIdTooLong {
+            step: "L3 §7.1 step 25",
+            len: acd.credential_id.len(),
+        });
+    }
+    // Step 26: not yet registered.
+    if is_registered(&acd.credential_id) {
+        return Err(VerifyError::CredentialAlreadyRegistered {
+            step: "L3 §7.1 step 26",
+        });
+    }
+    let ad = &ao.auth_data;
+    // Step 28: extension outputs against what was requested.
+    extensions::check_registration(
+        state.extensions.as_ref(),
+        client_ext,
+        ad.extensions.as_ref(),
+    )?;
+    // Step 27: the credential record.
+    let record = CredentialRecord {
+        version: RECORD_VERSION,
+        type_: response.type_.clone(),
+        id: acd.credential_id.clone(),
+        public_key: acd.credential_public_key.to_bytes(),
+        algorithm: acd.credential_public_key.alg.id(),
+        sign_count: ad.sign_count,
+        transports: response.response.transports.clone(),
+        backup_eligible: ad.flags.be(),
+        backup_state: ad.flags.bs(),
+        uv_initialized: ad.flags.uv(),
+        aaguid: acd.aaguid.to_string(),
+        attestation_format: att.fmt.clone(),
+        attestation_type: att.attestation_type.name().to_owned(),
+        attestation_trusted: trusted,
+        user_handle: Some(state.user_handle.clone()),
+        rp_id: cfg.rp_id.clone(),
+        created_at: cfg.clock.unix_seconds(),
+        last_used_at: None,
+    };
+    Ok(RegistrationResult {
+        record,
+        attestation: att,
+        attestation_trusted: trusted,
+        user_verified: ad.flags.uv(),
+    })
+}
+
+/// Step 13: CBOR decoding of the attestation object, under the configured
+/// policy (trailing bytes and duplicate keys are errors under both). A
+/// credential key of an algorithm this RP cannot verify is step 20's failure.
+fn decode_attestation_object(
+    cfg: &RpConfig,
+    bytes: &[u8],
+) -> Result<AttestationObject, VerifyError> {
+    AttestationObject::from_bytes_with(bytes, cfg.cbor_policy).map_err(|e| match e {
+        AttestationObjectError::AuthData(AuthDataError::CredentialPublicKey {
+            source: CoseError::UnsupportedAlgorithm(alg),
+            ..
+        }) => VerifyError::UnsupportedAlgorithm {
+            step: "L3 §7.1 step 20",
+            alg,
+        },
+        e => VerifyError::Malformed {
+            step: "L3 §7.1 step 13",
+            what: "attestationObject",
+            reason: e.to_string(),
+        },
+    })
+}
+
+/// Steps 14–20: rpIdHash, the flags, the attested credential data (whose ID
+/// must be rawId) and its key's algorithm, which the options must have
+/// offered and which must be a usable key.
+fn check_authenticator_data<'a>(
+    cfg: &RpConfig,
+    state: &RegistrationState,
+    ao: &'a AttestationObject,
+    raw_id: &[u8],
+) -> Result<&'a AttestedCredentialData, VerifyError> {
     let ad = &ao.auth_data;
     // Step 14: rpIdHash.
     ceremony::check_rp_id_hash(&S, ad, &[&cfg.rp_id])?;
@@ -74,14 +150,14 @@ pub fn verify_registration(
         !state.conditional_mediation,
         state.user_verification_required,
     )?;
-    // Steps 18-19: BE and BS are recorded in the credential record below.
+    // Steps 18-19: BE and BS are recorded in the credential record.
     let acd =
         ad.attested_credential_data
             .as_ref()
             .ok_or(VerifyError::NoAttestedCredentialData {
                 step: "L3 §7.1 step 13",
             })?;
-    if acd.credential_id != response.raw_id {
+    if acd.credential_id != raw_id {
         return Err(VerifyError::Malformed {
             step: "L3 §7.1 step 27",
             what: "rawId",
@@ -110,17 +186,17 @@ pub fn verify_registration(
             reason: e.to_string(),
         }
     })?;
-    // Steps 21-22: the format's verification procedure.
-    let input = Input {
-        att_stmt: &ao.att_stmt,
-        auth_data: ad,
-        auth_data_raw: &ao.auth_data_raw,
-        client_data_hash: &hash,
-        policy: &cfg.attestation,
-        now: cfg.clock.now(),
-        cbor: cfg.cbor_policy,
-    };
-    let att = attestation::verify(&ao.fmt, &input)?;
+    Ok(acd)
+}
+
+/// Steps 23–24: the trust anchors (the configured roots and, with FIDO MDS,
+/// the authenticator's entry's roots, its status reports being policy), then
+/// whether the attestation is acceptable and its path trusted.
+fn assess_trust(
+    cfg: &RpConfig,
+    acd: &AttestedCredentialData,
+    att: &AttestationResult,
+) -> Result<bool, VerifyError> {
     // Step 23: trust anchors: the configured roots, plus the MDS entry's roots;
     // the MDS status reports are policy.
     let policy = &cfg.attestation;
@@ -188,50 +264,5 @@ pub fn verify_registration(
             Err(_) => false,
         },
     };
-    // Step 25: credential ID length (also bounded by the authenticator data parser).
-    if acd.credential_id.len() > MAX_CREDENTIAL_ID_LEN {
-        return Err(VerifyError::CredentialIdTooLong {
-            step: "L3 §7.1 step 25",
-            len: acd.credential_id.len(),
-        });
-    }
-    // Step 26: not yet registered.
-    if is_registered(&acd.credential_id) {
-        return Err(VerifyError::CredentialAlreadyRegistered {
-            step: "L3 §7.1 step 26",
-        });
-    }
-    // Step 28: extension outputs against what was requested.
-    extensions::check_registration(
-        state.extensions.as_ref(),
-        client_ext,
-        ad.extensions.as_ref(),
-    )?;
-    // Step 27: the credential record.
-    let record = CredentialRecord {
-        version: RECORD_VERSION,
-        type_: response.type_.clone(),
-        id: acd.credential_id.clone(),
-        public_key: acd.credential_public_key.to_bytes(),
-        algorithm: alg,
-        sign_count: ad.sign_count,
-        transports: response.response.transports.clone(),
-        backup_eligible: ad.flags.be(),
-        backup_state: ad.flags.bs(),
-        uv_initialized: ad.flags.uv(),
-        aaguid: acd.aaguid.to_string(),
-        attestation_format: att.fmt.clone(),
-        attestation_type: att.attestation_type.name().to_owned(),
-        attestation_trusted: trusted,
-        user_handle: Some(state.user_handle.clone()),
-        rp_id: cfg.rp_id.clone(),
-        created_at: cfg.clock.unix_seconds(),
-        last_used_at: None,
-    };
-    Ok(RegistrationResult {
-        record,
-        attestation: att,
-        attestation_trusted: trusted,
-        user_verified: ad.flags.uv(),
-    })
+    Ok(trusted)
 }
