@@ -433,7 +433,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
     }
 
-    /// authenticatorMakeCredential (§6.1.2).
+    /// authenticatorMakeCredential (CTAP 2.2 §6.1.2), step by step.
     fn make_credential(&mut self, r: MakeCredentialRequest) -> CtapResult<MakeCredentialResponse> {
         if r.client_data_hash.len() != 32 {
             return Err(StatusCode::Ctap1ErrInvalidParameter);
@@ -457,141 +457,26 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let (_, want_uv) = self.options(r.options.as_ref(), true)?;
         let rk = r.options.as_ref().and_then(|o| o.rk).unwrap_or(false);
         let rp_id_hash = sha256(r.rp.id.as_bytes());
-        // Step 9: user verification (a token, or built-in).
-        let uv = if token_uv {
-            true
-        } else if want_uv {
-            if !self.user.verify_user(&r.rp.id) {
-                return Err(StatusCode::Ctap2ErrOperationDenied);
-            }
-            true
-        } else {
-            false
-        };
-        // makeCredUvNotRqd: with a PIN set, only discoverable credentials need UV;
-        // with alwaysUv every credential does.
-        if !uv && ((rk && self.pin.is_set()) || self.pin.always_uv) {
-            return Err(StatusCode::Ctap2ErrPuatRequired);
-        }
+        let uv = self.mc_user_verification(&r.rp.id, token_uv, want_uv, rk)?;
         // Step 11: excludeList.
-        if let Some(list) = &r.exclude_list {
-            for d in list {
-                if let Some(c) = self.lookup(&d.id, &rp_id_hash)? {
-                    if Self::visible(&c, uv, true) {
-                        let _ = self.user.presence(&r.rp.id);
-                        return Err(StatusCode::Ctap2ErrCredentialExcluded);
-                    }
+        for d in r.exclude_list.iter().flatten() {
+            if let Some(c) = self.lookup(&d.id, &rp_id_hash)? {
+                if Self::visible(&c, uv, true) {
+                    let _ = self.user.presence(&r.rp.id);
+                    return Err(StatusCode::Ctap2ErrCredentialExcluded);
                 }
             }
         }
         // Step 12: extensions.
-        let ext_in = r.extensions.as_ref();
-        let ext = |name: &str| ext_in.and_then(|e| e.get_text(name));
-        let cred_protect = match ext("credProtect") {
-            None => 1,
-            Some(v) => match v.as_u64() {
-                Some(n @ 1..=3) => n as u8,
-                _ => return Err(StatusCode::Ctap1ErrInvalidParameter),
-            },
-        };
-        let hmac = ext("hmac-secret").and_then(Value::as_bool) == Some(true);
-        let cred_blob = match ext("credBlob") {
-            None => None,
-            Some(v) => Some(
-                v.as_bytes()
-                    .ok_or(StatusCode::Ctap2ErrCborUnexpectedType)?
-                    .to_vec(),
-            ),
-        };
-        let large_blob_key = ext("largeBlobKey").and_then(Value::as_bool) == Some(true);
-        if large_blob_key && !rk {
-            return Err(StatusCode::Ctap2ErrInvalidOption);
-        }
-        let third_party_payment = ext("thirdPartyPayment").and_then(Value::as_bool) == Some(true);
+        let ext = McExtensions::parse(r.extensions.as_ref(), rk)?;
         // Step 13: user presence.
         if !self.user.presence(&r.rp.id) {
             return Err(StatusCode::Ctap2ErrOperationDenied);
         }
-        // Step 14: the key pair and the credential.
-        let key = SigningKey::generate(alg).map_err(crypto_err)?;
-        let id = keyhaven_crypto::rand::vec(32).map_err(crypto_err)?;
-        let random32 = || {
-            keyhaven_crypto::rand::vec(32)
-                .map(SecretBytes::new)
-                .map_err(crypto_err)
-        };
-        let blob_ok = cred_blob
-            .as_ref()
-            .is_some_and(|b| b.len() <= self.settings.max_cred_blob_length);
-        self.counter += 1;
-        let mut cred = StoredCredential {
-            id,
-            rp_id: r.rp.id.clone(),
-            rp_id_hash,
-            user: r.user.clone(),
-            alg: alg.id(),
-            private_key: key.to_pkcs8().map_err(crypto_err)?,
-            sign_count: 0,
-            discoverable: rk,
-            cred_protect,
-            cred_random: if hmac {
-                Some((random32()?, random32()?))
-            } else {
-                None
-            },
-            cred_blob: if blob_ok { cred_blob.clone() } else { None },
-            large_blob_key: if large_blob_key {
-                Some(random32()?)
-            } else {
-                None
-            },
-            third_party_payment,
-            created: self.counter,
-        };
-        // A non-discoverable credential's ID carries the credential, encrypted under
-        // the device secret (it also stays in the store for its counter).
-        if !rk {
-            if let Some(wrapped) = crate::wrap::wrap(self.pin.device_secret(), &cred) {
-                cred.id = wrapped;
-            }
-        }
-        let id = cred.id.clone();
+        // Steps 14-17: the key pair and the credential, stored.
+        let (key, cred) = self.new_credential(&r, alg, rp_id_hash, rk, &ext)?;
         self.store.put(cred.clone()).map_err(store_err)?;
-        // Extension outputs in authenticator data.
-        let mut out = Vec::new();
-        if ext("credProtect").is_some() {
-            out.push((
-                Value::from("credProtect"),
-                Value::from(u64::from(cred_protect)),
-            ));
-        }
-        if ext("hmac-secret").is_some() {
-            out.push((Value::from("hmac-secret"), Value::Bool(hmac)));
-        }
-        if cred_blob.is_some() {
-            out.push((Value::from("credBlob"), Value::Bool(blob_ok)));
-        }
-        // hmac-secret-mc (CTAP 2.2 §12.7): the hmac-secret outputs at creation.
-        if let Some(input) = ext("hmac-secret-mc") {
-            if let Some(v) = self.hmac_secret_output(&cred, input, uv)? {
-                out.push((Value::from("hmac-secret-mc"), Value::Bytes(v)));
-            }
-        }
-        // minPinLength (§12.4): only for RP IDs authorized by setMinPINLength.
-        if ext("minPinLength").and_then(Value::as_bool) == Some(true)
-            && self.pin.min_pin_length_rp_ids.contains(&r.rp.id)
-        {
-            out.push((
-                Value::from("minPinLength"),
-                Value::from(self.pin.min_pin_length as u64),
-            ));
-        }
-        if ext("thirdPartyPayment").is_some() {
-            out.push((
-                Value::from("thirdPartyPayment"),
-                Value::Bool(third_party_payment),
-            ));
-        }
+        let extensions = self.mc_extension_outputs(&r, &cred, &ext, uv)?;
         let mut flags = Flags::UP;
         if uv {
             flags = flags | Flags::UV;
@@ -612,13 +497,142 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             flags,
             sign_count: 0,
             aaguid: self.settings.aaguid,
-            credential_id: id,
+            credential_id: cred.id.clone(),
             key: &key,
-            extensions: (!out.is_empty()).then(|| Value::canonical_map(out)),
+            extensions,
         };
         let mut response = attest(new, &r.client_data_hash, statement).map_err(crypto_err)?;
         response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         Ok(response)
+    }
+
+    /// makeCredential step 9: user verification (a pinUvAuthToken, or built-in
+    /// UV when asked for), and makeCredUvNotRqd: with a PIN set only
+    /// discoverable credentials need UV; with alwaysUv every credential does.
+    fn mc_user_verification(
+        &mut self,
+        rp_id: &str,
+        token_uv: bool,
+        want_uv: bool,
+        rk: bool,
+    ) -> CtapResult<bool> {
+        let uv = if token_uv {
+            true
+        } else if want_uv {
+            if !self.user.verify_user(rp_id) {
+                return Err(StatusCode::Ctap2ErrOperationDenied);
+            }
+            true
+        } else {
+            false
+        };
+        if !uv && ((rk && self.pin.is_set()) || self.pin.always_uv) {
+            return Err(StatusCode::Ctap2ErrPuatRequired);
+        }
+        Ok(uv)
+    }
+
+    /// makeCredential steps 14–17: a new key pair and its credential; a
+    /// non-discoverable credential's ID carries the credential, encrypted under
+    /// the device secret (it also stays in the store for its counter).
+    fn new_credential(
+        &mut self,
+        r: &MakeCredentialRequest,
+        alg: CoseAlgorithm,
+        rp_id_hash: [u8; 32],
+        rk: bool,
+        ext: &McExtensions,
+    ) -> CtapResult<(SigningKey, StoredCredential)> {
+        let key = SigningKey::generate(alg).map_err(crypto_err)?;
+        let id = keyhaven_crypto::rand::vec(32).map_err(crypto_err)?;
+        let random32 = || {
+            keyhaven_crypto::rand::vec(32)
+                .map(SecretBytes::new)
+                .map_err(crypto_err)
+        };
+        self.counter += 1;
+        let mut cred = StoredCredential {
+            id,
+            rp_id: r.rp.id.clone(),
+            rp_id_hash,
+            user: r.user.clone(),
+            alg: alg.id(),
+            private_key: key.to_pkcs8().map_err(crypto_err)?,
+            sign_count: 0,
+            discoverable: rk,
+            cred_protect: ext.cred_protect,
+            cred_random: if ext.hmac {
+                Some((random32()?, random32()?))
+            } else {
+                None
+            },
+            cred_blob: ext
+                .cred_blob
+                .clone()
+                .filter(|b| b.len() <= self.settings.max_cred_blob_length),
+            large_blob_key: if ext.large_blob_key {
+                Some(random32()?)
+            } else {
+                None
+            },
+            third_party_payment: ext.third_party_payment,
+            created: self.counter,
+        };
+        if !rk {
+            if let Some(wrapped) = crate::wrap::wrap(self.pin.device_secret(), &cred) {
+                cred.id = wrapped;
+            }
+        }
+        Ok((key, cred))
+    }
+
+    /// The extension outputs in a new credential's authenticator data (CTAP 2.2 §12).
+    fn mc_extension_outputs(
+        &mut self,
+        r: &MakeCredentialRequest,
+        cred: &StoredCredential,
+        ext: &McExtensions,
+        uv: bool,
+    ) -> CtapResult<Option<Value>> {
+        let input = |name: &str| r.extensions.as_ref().and_then(|e| e.get_text(name));
+        let mut out = Vec::new();
+        if input("credProtect").is_some() {
+            out.push((
+                Value::from("credProtect"),
+                Value::from(u64::from(ext.cred_protect)),
+            ));
+        }
+        if input("hmac-secret").is_some() {
+            out.push((Value::from("hmac-secret"), Value::Bool(ext.hmac)));
+        }
+        if ext.cred_blob.is_some() {
+            out.push((
+                Value::from("credBlob"),
+                Value::Bool(cred.cred_blob.is_some()),
+            ));
+        }
+        // hmac-secret-mc (CTAP 2.2 §12.7): the hmac-secret outputs at creation.
+        if let Some(v) = input("hmac-secret-mc") {
+            if let Some(v) = self.hmac_secret_output(cred, v, uv)? {
+                out.push((Value::from("hmac-secret-mc"), Value::Bytes(v)));
+            }
+        }
+        // minPinLength (§12.4): only for RP IDs authorized by setMinPINLength.
+        if input("minPinLength").and_then(Value::as_bool) == Some(true)
+            && self.pin.min_pin_length_rp_ids.contains(&r.rp.id)
+        {
+            out.push((
+                Value::from("minPinLength"),
+                Value::from(self.pin.min_pin_length as u64),
+            ));
+        }
+        if input("thirdPartyPayment").is_some() {
+            out.push((
+                Value::from("thirdPartyPayment"),
+                Value::Bool(ext.third_party_payment),
+            ));
+        }
+        Ok((!out.is_empty()).then(|| Value::canonical_map(out)))
     }
 
     /// authenticatorGetAssertion (§6.2.2).
@@ -870,5 +884,50 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// The current key agreement public key (what clientPIN getKeyAgreement returns).
     pub fn key_agreement_public(&self) -> Result<CoseKey, keyhaven_crypto::CryptoError> {
         self.pin.key_agreement().cose_key()
+    }
+}
+/// The makeCredential extension inputs the authenticator acts on (step 12).
+struct McExtensions {
+    /// credProtect level (1 when absent).
+    cred_protect: u8,
+    /// hmac-secret: true.
+    hmac: bool,
+    /// credBlob as sent (stored only when it fits).
+    cred_blob: Option<Vec<u8>>,
+    /// largeBlobKey: true (discoverable credentials only).
+    large_blob_key: bool,
+    /// thirdPartyPayment: true.
+    third_party_payment: bool,
+}
+
+impl McExtensions {
+    fn parse(ext: Option<&Value>, rk: bool) -> CtapResult<Self> {
+        let get = |name: &str| ext.and_then(|e| e.get_text(name));
+        let cred_protect = match get("credProtect") {
+            None => 1,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=3) => n as u8,
+                _ => return Err(StatusCode::Ctap1ErrInvalidParameter),
+            },
+        };
+        let cred_blob = match get("credBlob") {
+            None => None,
+            Some(v) => Some(
+                v.as_bytes()
+                    .ok_or(StatusCode::Ctap2ErrCborUnexpectedType)?
+                    .to_vec(),
+            ),
+        };
+        let large_blob_key = get("largeBlobKey").and_then(Value::as_bool) == Some(true);
+        if large_blob_key && !rk {
+            return Err(StatusCode::Ctap2ErrInvalidOption);
+        }
+        Ok(McExtensions {
+            cred_protect,
+            hmac: get("hmac-secret").and_then(Value::as_bool) == Some(true),
+            cred_blob,
+            large_blob_key,
+            third_party_payment: get("thirdPartyPayment").and_then(Value::as_bool) == Some(true),
+        })
     }
 }
