@@ -14,12 +14,12 @@ use crate::response::{
 };
 use keyhaven_crypto::digest::sha256;
 use keyhaven_proto::attestation::AttestationObject;
-use keyhaven_proto::authdata::AuthenticatorData;
+use keyhaven_proto::authdata::{AttestedCredentialData, AuthenticatorData};
 use keyhaven_proto::cbor::Value;
 use keyhaven_proto::client_data::CollectedClientData;
 use keyhaven_proto::ctap2::client_pin::permissions;
 use keyhaven_proto::ctap2::get_assertion::{GetAssertionRequest, GetAssertionResponse};
-use keyhaven_proto::ctap2::make_credential::MakeCredentialRequest;
+use keyhaven_proto::ctap2::make_credential::{MakeCredentialRequest, MakeCredentialResponse};
 use keyhaven_proto::ctap2::types::{
     CredentialDescriptor, CredentialParameters, Options, RpEntity, UserEntity,
 };
@@ -618,6 +618,25 @@ struct CreateContext<'a> {
     attestation: &'a str,
 }
 
+/// What makeCredential asks of one authenticator besides the request's
+/// fixed members (§5.1.3 step 20.2 – 20.4).
+struct Selection<'u> {
+    /// A discoverable credential.
+    rk: bool,
+    /// The userVerification requirement.
+    uv_req: &'u str,
+    /// Whether to verify the user.
+    want_uv: bool,
+}
+
+/// The CTAP extension inputs of a makeCredential, and what is kept to read
+/// the outputs.
+struct CreateExtensions {
+    ctap: Vec<(Value, Value)>,
+    hmac_secret_mc: Option<HmacSecretSession>,
+    large_blob_supported: bool,
+}
+
 impl CreateContext<'_> {
     /// §5.1.3 step 20, "if an authenticator becomes available", for one authenticator.
     fn on(
@@ -625,11 +644,48 @@ impl CreateContext<'_> {
         mut s: Session,
         pins: &Pins,
     ) -> Result<PublicKeyCredential<AuthenticatorAttestationResponse>, ClientError> {
-        let (o, sel, ext) = (self.options, self.sel, self.ext);
-        let device_attachment = s.device().attachment();
+        let sel = self.selection(&s)?;
+        let rp_id = self.p.rp_id.as_str();
+        let excludes = descriptors(&self.options.exclude_credentials, s.max_id_len());
+        let mut perms = permissions::MC;
+        if !excludes.is_empty() {
+            perms |= permissions::GA;
+        }
+        let required = sel.uv_req == "required";
+        let mut uv = user_verification(&mut s, pins, sel.want_uv, required, perms, rp_id)?;
+        let ext = self.extension_inputs(&mut s, sel.rk)?;
+        let exclude_list = self.exclude_list(&mut s, &excludes, &uv)?;
+        let mut req = self.request(sel.rk, exclude_list, &ext);
+        uv.apply_mc(&mut req);
+        let body = match s.call(Request::MakeCredential(req.clone())) {
+            // The authenticator wants a token after all (PIN set, makeCredUvNotRqd false).
+            Err(ClientError::Status(
+                StatusCode::Ctap2ErrPuatRequired | StatusCode::Ctap2ErrPinNotSet,
+            )) if !uv.verified() => {
+                uv = user_verification(&mut s, pins, true, true, perms, rp_id)?;
+                uv.apply_mc(&mut req);
+                s.call(Request::MakeCredential(req))
+            }
+            other => other,
+        }
+        .map_err(status_error)?;
+        let ResponseBody::MakeCredential(resp) = body else {
+            return Err(ClientError::BadResponse(
+                "makeCredential without a body".into(),
+            ));
+        };
+        let acd = self.check_response(&resp)?;
+        let outputs = self.extension_outputs(&resp, &ext, sel.rk)?;
+        Ok(self.credential(&s, &resp, acd, outputs))
+    }
+
+    /// Steps 20.2.1 – 20.4: attachment, residentKey, userVerification, and
+    /// whether the authenticator offers one of the algorithms.
+    fn selection(&self, s: &Session) -> Result<Selection<'_>, ClientError> {
+        let sel = self.sel;
         // Step 20.2.1: attachment.
         if let Some(a) = &sel.authenticator_attachment {
-            if a != device_attachment.as_str() {
+            if a != s.device().attachment().as_str() {
                 return Err(ClientError::NoAuthenticator(format!(
                     "with attachment {a:?}"
                 )));
@@ -671,21 +727,21 @@ impl CreateContext<'_> {
                 return Err(ClientError::UnsupportedAlgorithm(self.algs.to_vec()));
             }
         }
-        let rp_id = self.p.rp_id.as_str();
-        let excludes = descriptors(&o.exclude_credentials, s.max_id_len());
-        let mut perms = permissions::MC;
-        if !excludes.is_empty() {
-            perms |= permissions::GA;
-        }
-        let mut uv = user_verification(&mut s, pins, want_uv, uv_req == "required", perms, rp_id)?;
+        Ok(Selection {
+            rk,
+            uv_req,
+            want_uv,
+        })
+    }
 
-        // Extensions (§5.1.3 step 12) mapped to CTAP.
-        let mut ctap_ext: Vec<(Value, Value)> = Vec::new();
-        let mut outputs = ExtensionOutputsJson::default();
+    /// Extensions (§5.1.3 step 12) mapped to CTAP inputs (L3 §10.1, CTAP 2.2 §12).
+    fn extension_inputs(&self, s: &mut Session, rk: bool) -> Result<CreateExtensions, ClientError> {
+        let ext = self.ext;
+        let mut ctap: Vec<(Value, Value)> = Vec::new();
         if let Some(policy) = &ext.credential_protection_policy {
             let level = cred_protect_level(policy).unwrap_or(1);
             if s.supports("credProtect") {
-                ctap_ext.push(("credProtect".into(), Value::from(level)));
+                ctap.push(("credProtect".into(), Value::from(level)));
             } else if ext.enforce_credential_protection_policy == Some(true) && level > 1 {
                 return Err(ClientError::Extension(
                     "credProtect",
@@ -696,25 +752,25 @@ impl CreateContext<'_> {
         if let Some(blob) = &ext.cred_blob {
             let max = s.info.max_cred_blob_length.unwrap_or(0) as usize;
             if rk && s.supports("credBlob") && !blob.is_empty() && blob.len() <= max {
-                ctap_ext.push(("credBlob".into(), Value::Bytes(blob.clone())));
+                ctap.push(("credBlob".into(), Value::Bytes(blob.clone())));
             }
         }
         if ext.min_pin_length == Some(true) && s.supports("minPinLength") {
-            ctap_ext.push(("minPinLength".into(), Value::Bool(true)));
+            ctap.push(("minPinLength".into(), Value::Bool(true)));
         }
         let mut hmac = ext.hmac_create_secret == Some(true);
-        let mut hs_mc = None;
+        let mut hmac_secret_mc = None;
         if let Some(prf) = &ext.prf {
             hmac = true;
             if let (Some(eval), true) = (&prf.eval, s.supports("hmac-secret-mc")) {
-                if let Some(hs) = HmacSecretSession::open(&mut s)? {
-                    ctap_ext.push(("hmac-secret-mc".into(), hs.input(&prf_salts(eval))?));
-                    hs_mc = Some(hs);
+                if let Some(hs) = HmacSecretSession::open(s)? {
+                    ctap.push(("hmac-secret-mc".into(), hs.input(&prf_salts(eval))?));
+                    hmac_secret_mc = Some(hs);
                 }
             }
         }
         if hmac && s.supports("hmac-secret") {
-            ctap_ext.push(("hmac-secret".into(), Value::Bool(true)));
+            ctap.push(("hmac-secret".into(), Value::Bool(true)));
         }
         let mut large_blob_supported = false;
         if let Some(lb) = &ext.large_blob {
@@ -725,33 +781,54 @@ impl CreateContext<'_> {
                 return Err(ClientError::NoAuthenticator("supporting largeBlob".into()));
             }
             if large_blob_supported {
-                ctap_ext.push(("largeBlobKey".into(), Value::Bool(true)));
+                ctap.push(("largeBlobKey".into(), Value::Bool(true)));
             }
         }
+        Ok(CreateExtensions {
+            ctap,
+            hmac_secret_mc,
+            large_blob_supported,
+        })
+    }
 
-        // excludeCredentials with the silent pre-flight (CTAP 2.2 §6.1.2, platform side).
-        let exclude_list = if excludes.is_empty() {
-            None
-        } else {
-            match preflight(&mut s, rp_id, &excludes, uv.token.as_ref())? {
+    /// excludeCredentials with the silent pre-flight (CTAP 2.2 §6.1.2, platform side).
+    fn exclude_list(
+        &self,
+        s: &mut Session,
+        excludes: &[CredentialDescriptor],
+        uv: &Uv,
+    ) -> Result<Option<Vec<CredentialDescriptor>>, ClientError> {
+        if excludes.is_empty() {
+            return Ok(None);
+        }
+        Ok(
+            match preflight(s, &self.p.rp_id, excludes, uv.token.as_ref())? {
                 // Known: send the one found, so the authenticator asks for
                 // presence and answers CTAP2_ERR_CREDENTIAL_EXCLUDED.
                 Some(hits) if !hits.is_empty() => Some(vec![hits[0].clone()]),
                 Some(_) => None,
                 None => Some(excludes.iter().take(s.max_list()).cloned().collect()),
-            }
-        };
+            },
+        )
+    }
 
-        // Step 20.7: attestationFormats; "none" asks for none.
+    /// The makeCredential request (step 20.7: attestationFormats; "none" asks for none).
+    fn request(
+        &self,
+        rk: bool,
+        exclude_list: Option<Vec<CredentialDescriptor>>,
+        ext: &CreateExtensions,
+    ) -> MakeCredentialRequest {
+        let o = self.options;
         let formats = if self.attestation == "none" {
             vec!["none".to_owned()]
         } else {
             o.attestation_formats.clone()
         };
-        let mut req = MakeCredentialRequest {
+        MakeCredentialRequest {
             client_data_hash: self.p.client_data_hash.clone(),
             rp: RpEntity {
-                id: rp_id.to_owned(),
+                id: self.p.rp_id.clone(),
                 name: Some(o.rp.name.clone()),
             },
             user: UserEntity {
@@ -768,34 +845,22 @@ impl CreateContext<'_> {
                 })
                 .collect(),
             exclude_list,
-            extensions: (!ctap_ext.is_empty()).then(|| Value::canonical_map(ctap_ext)),
+            extensions: (!ext.ctap.is_empty()).then(|| Value::canonical_map(ext.ctap.clone())),
             options: rk.then(|| Options {
                 rk: Some(true),
                 ..Default::default()
             }),
             attestation_formats_preference: (!formats.is_empty()).then_some(formats),
             ..Default::default()
-        };
-        uv.apply_mc(&mut req);
-        let body = match s.call(Request::MakeCredential(req.clone())) {
-            // The authenticator wants a token after all (PIN set, makeCredUvNotRqd false).
-            Err(ClientError::Status(
-                StatusCode::Ctap2ErrPuatRequired | StatusCode::Ctap2ErrPinNotSet,
-            )) if !uv.verified() => {
-                uv = user_verification(&mut s, pins, true, true, perms, rp_id)?;
-                uv.apply_mc(&mut req);
-                s.call(Request::MakeCredential(req))
-            }
-            other => other,
         }
-        .map_err(status_error)?;
-        let ResponseBody::MakeCredential(resp) = body else {
-            return Err(ClientError::BadResponse(
-                "makeCredential without a body".into(),
-            ));
-        };
-        // The answer must be for this RP and carry a new credential.
-        if resp.auth_data.rp_id_hash != sha256(rp_id.as_bytes()) {
+    }
+
+    /// The answer must be for this RP and carry a new credential of a requested algorithm.
+    fn check_response(
+        &self,
+        resp: &MakeCredentialResponse,
+    ) -> Result<AttestedCredentialData, ClientError> {
+        if resp.auth_data.rp_id_hash != sha256(self.p.rp_id.as_bytes()) {
             return Err(ClientError::BadResponse(
                 "rpIdHash is not this RP ID's".into(),
             ));
@@ -811,17 +876,28 @@ impl CreateContext<'_> {
                 acd.credential_public_key.alg.id()
             )));
         }
+        Ok(acd)
+    }
 
-        // Extension outputs.
+    /// The client extension outputs (L3 §10.1) from the authenticator's.
+    fn extension_outputs(
+        &self,
+        resp: &MakeCredentialResponse,
+        created: &CreateExtensions,
+        rk: bool,
+    ) -> Result<ExtensionOutputsJson, ClientError> {
+        let ext = self.ext;
+        let mut outputs = ExtensionOutputsJson::default();
         let ad_ext = |name: &str| resp.auth_data.extension(name);
         if ext.prf.is_some() {
             let mut out = PrfOutputsJson {
                 enabled: Some(ad_ext("hmac-secret").and_then(Value::as_bool) == Some(true)),
                 results: None,
             };
-            if let (Some(hs), Some(enc)) =
-                (&hs_mc, ad_ext("hmac-secret-mc").and_then(Value::as_bytes))
-            {
+            if let (Some(hs), Some(enc)) = (
+                &created.hmac_secret_mc,
+                ad_ext("hmac-secret-mc").and_then(Value::as_bytes),
+            ) {
                 out.results = Some(hs.output(enc)?);
             }
             outputs.prf = Some(out);
@@ -835,7 +911,7 @@ impl CreateContext<'_> {
         }
         if ext.large_blob.is_some() {
             outputs.large_blob = Some(LargeBlobOutputsJson {
-                supported: Some(large_blob_supported && resp.large_blob_key.is_some()),
+                supported: Some(created.large_blob_supported && resp.large_blob_key.is_some()),
                 blob: None,
                 written: None,
             });
@@ -844,9 +920,20 @@ impl CreateContext<'_> {
             // L3 §10.1.3: rk is what the client asked of a CTAP2 authenticator.
             outputs.cred_props = Some(CredPropsJson { rk: Some(rk) });
         }
+        Ok(outputs)
+    }
 
-        // Step 20 "constructCredentialAlg" 1: attestation "none" hides identifying statements.
-        let mut att = AttestationObject::from_make_credential_response(&resp);
+    /// Step 20 "constructCredentialAlg": the credential, with attestation
+    /// "none" hiding identifying statements, and the transports.
+    fn credential(
+        &self,
+        s: &Session,
+        resp: &MakeCredentialResponse,
+        acd: AttestedCredentialData,
+        outputs: ExtensionOutputsJson,
+    ) -> PublicKeyCredential<AuthenticatorAttestationResponse> {
+        let device_attachment = s.device().attachment();
+        let mut att = AttestationObject::from_make_credential_response(resp);
         if self.attestation == "none" {
             let self_attested = acd.aaguid.0 == [0; 16]
                 && att.fmt == "packed"
@@ -867,8 +954,8 @@ impl CreateContext<'_> {
         };
         transports.sort();
         transports.dedup();
-        Ok(PublicKeyCredential {
-            raw_id: acd.credential_id.clone(),
+        PublicKeyCredential {
+            raw_id: acd.credential_id,
             response: AuthenticatorAttestationResponse {
                 client_data_json: self.p.client_data_json.clone(),
                 attestation_object: att.to_bytes(),
@@ -878,7 +965,7 @@ impl CreateContext<'_> {
             },
             authenticator_attachment: Some(device_attachment),
             client_extension_results: outputs,
-        })
+        }
     }
 }
 
