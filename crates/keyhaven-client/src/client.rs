@@ -976,6 +976,22 @@ struct GetContext<'a> {
     appid: Option<&'a str>,
 }
 
+/// What a getAssertion asked of one authenticator, kept to read its answer.
+struct Asked {
+    /// The allow list sent (None: discoverable credentials).
+    allow_list: Option<Vec<CredentialDescriptor>>,
+    /// The RP ID used: the RP's, or the appid (L3 §10.1.1).
+    rp_id: String,
+    /// Whether the appid was used.
+    used_appid: bool,
+    /// The hmac-secret session, when PRF or hmacGetSecret asked for outputs.
+    hmac_secret: Option<HmacSecretSession>,
+    /// largeBlobKey was requested.
+    large_blob: bool,
+    /// The large blob to write, if any.
+    large_blob_write: Option<Vec<u8>>,
+}
+
 impl GetContext<'_> {
     /// §5.1.4.2 step 20, "if an authenticator becomes available", for one authenticator.
     fn on(
@@ -984,6 +1000,42 @@ impl GetContext<'_> {
         pins: &Pins,
         chooser: &Chooser,
     ) -> Result<PublicKeyCredential<AuthenticatorAssertionResponse>, ClientError> {
+        let (uv, large_blob_write) = self.user_verification(&mut s, pins)?;
+        let (allow_list, rp_id, used_appid) = self.allow_list(&mut s, &uv)?;
+        let mut asked = Asked {
+            allow_list,
+            rp_id,
+            used_appid,
+            hmac_secret: None,
+            large_blob: false,
+            large_blob_write,
+        };
+        let ctap_ext = self.extension_inputs(&mut s, &mut asked)?;
+        let mut req =
+            GetAssertionRequest::new(asked.rp_id.clone(), self.p.client_data_hash.clone());
+        req.allow_list = asked.allow_list.clone();
+        req.extensions = (!ctap_ext.is_empty()).then(|| Value::canonical_map(ctap_ext));
+        uv.apply_ga(&mut req);
+        let first = match s.call(Request::GetAssertion(req)).map_err(status_error)? {
+            ResponseBody::GetAssertion(r) => r,
+            _ => {
+                return Err(ClientError::BadResponse(
+                    "getAssertion without a body".into(),
+                ))
+            }
+        };
+        let chosen = self.choose(&mut s, first, &asked, chooser)?;
+        self.finish(&mut s, chosen, &asked, uv.token.as_ref())
+    }
+
+    /// User verification for a get (L3 §10.1.4: the PRF is the one with user
+    /// verification whenever the authenticator can), with the largeBlobWrite
+    /// permission when a blob is to be written.
+    fn user_verification(
+        &self,
+        s: &mut Session,
+        pins: &Pins,
+    ) -> Result<(Uv, Option<Vec<u8>>), ClientError> {
         let (o, ext) = (self.options, self.ext);
         let uv_req = o.user_verification.as_deref().unwrap_or("preferred");
         if uv_req == "required" && !s.uv_capable() {
@@ -991,7 +1043,6 @@ impl GetContext<'_> {
                 "capable of user verification".into(),
             ));
         }
-        // L3 §10.1.4: the PRF is the one with user verification, whenever the authenticator can.
         let want_uv = match uv_req {
             "required" => true,
             "discouraged" => ext.prf.is_some() && s.uv_configured(),
@@ -1004,56 +1055,80 @@ impl GetContext<'_> {
         }
         let want_token = want_uv || (lb_write.is_some() && s.uv_configured());
         let uv = user_verification(
-            &mut s,
+            s,
             pins,
             want_token,
             uv_req == "required",
             perms,
             &self.p.rp_id,
         )?;
+        Ok((uv, lb_write))
+    }
 
-        // allowCredentials with the silent pre-flight; appid as the fallback RP ID.
-        let allow = descriptors(&o.allow_credentials, s.max_id_len());
+    /// allowCredentials with the silent pre-flight; the appid as the fallback
+    /// RP ID (L3 §10.1.1). Returns the list to send, the RP ID, and whether
+    /// the appid was used.
+    fn allow_list(
+        &self,
+        s: &mut Session,
+        uv: &Uv,
+    ) -> Result<(Option<Vec<CredentialDescriptor>>, String, bool), ClientError> {
+        let o = self.options;
         let mut rp_id = self.p.rp_id.clone();
+        if o.allow_credentials.is_empty() {
+            return Ok((None, rp_id, false));
+        }
+        let allow = descriptors(&o.allow_credentials, s.max_id_len());
         let mut used_appid = false;
-        let allow_list = if o.allow_credentials.is_empty() {
-            None
-        } else {
-            let mut hits = preflight(&mut s, &rp_id, &allow, uv.token.as_ref())?;
-            if hits.as_ref().is_some_and(|h| h.is_empty()) {
-                if let Some(appid) = self.appid {
-                    let legacy = preflight(&mut s, appid, &allow, uv.token.as_ref())?;
-                    if legacy.as_ref().is_some_and(|h| !h.is_empty()) {
-                        rp_id = appid.to_owned();
-                        used_appid = true;
-                        hits = legacy;
-                    }
+        let mut hits = preflight(s, &rp_id, &allow, uv.token.as_ref())?;
+        if hits.as_ref().is_some_and(|h| h.is_empty()) {
+            if let Some(appid) = self.appid {
+                let legacy = preflight(s, appid, &allow, uv.token.as_ref())?;
+                if legacy.as_ref().is_some_and(|h| !h.is_empty()) {
+                    rp_id = appid.to_owned();
+                    used_appid = true;
+                    hits = legacy;
                 }
             }
-            match hits {
-                Some(h) if h.is_empty() => return Err(ClientError::NoCredentials(rp_id)),
-                Some(mut h) => {
-                    // evalByCredential: prefer a credential that has inputs.
-                    if let Some(by) = ext.prf.as_ref().and_then(|p| p.eval_by_credential.as_ref()) {
-                        if let Some(i) = h
-                            .iter()
-                            .position(|d| by.contains_key(&keyhaven_proto::b64::encode(&d.id)))
-                        {
-                            h.swap(0, i);
-                        }
+        }
+        let list = match hits {
+            Some(h) if h.is_empty() => return Err(ClientError::NoCredentials(rp_id)),
+            Some(mut h) => {
+                // evalByCredential: prefer a credential that has inputs.
+                let by = self
+                    .ext
+                    .prf
+                    .as_ref()
+                    .and_then(|p| p.eval_by_credential.as_ref());
+                if let Some(by) = by {
+                    if let Some(i) = h
+                        .iter()
+                        .position(|d| by.contains_key(&keyhaven_proto::b64::encode(&d.id)))
+                    {
+                        h.swap(0, i);
                     }
-                    h.truncate(s.max_list());
-                    Some(h)
                 }
-                None => Some(allow.iter().take(s.max_list()).cloned().collect()),
+                h.truncate(s.max_list());
+                h
             }
+            None => allow.iter().take(s.max_list()).cloned().collect(),
         };
+        Ok((Some(list), rp_id, used_appid))
+    }
 
-        // Extensions mapped to CTAP.
-        let mut ctap_ext: Vec<(Value, Value)> = Vec::new();
-        let mut hs = None;
+    /// Extensions mapped to CTAP inputs (prf / hmacGetSecret through
+    /// hmac-secret, largeBlob, getCredBlob); what is needed for the outputs goes
+    /// into `asked`.
+    fn extension_inputs(
+        &self,
+        s: &mut Session,
+        asked: &mut Asked,
+    ) -> Result<Vec<(Value, Value)>, ClientError> {
+        let ext = self.ext;
+        let mut ctap: Vec<(Value, Value)> = Vec::new();
         let prf_input: Option<PrfValuesJson> = ext.prf.as_ref().and_then(|prf| {
-            let by_cred = allow_list.as_ref().and_then(|l| l.first()).and_then(|d| {
+            let first = asked.allow_list.as_ref().and_then(|l| l.first());
+            let by_cred = first.and_then(|d| {
                 prf.eval_by_credential
                     .as_ref()?
                     .get(&keyhaven_proto::b64::encode(&d.id))
@@ -1070,97 +1145,82 @@ impl GetContext<'_> {
         });
         let salts = prf_input.as_ref().map(prf_salts).or(raw_salts);
         if let (Some(salts), true) = (&salts, s.supports("hmac-secret")) {
-            if let Some(session) = HmacSecretSession::open(&mut s)? {
-                ctap_ext.push(("hmac-secret".into(), session.input(salts)?));
-                hs = Some(session);
+            if let Some(session) = HmacSecretSession::open(s)? {
+                ctap.push(("hmac-secret".into(), session.input(salts)?));
+                asked.hmac_secret = Some(session);
             }
         }
-        let large_blob = ext.large_blob.is_some()
+        asked.large_blob = ext.large_blob.is_some()
             && s.supports("largeBlobKey")
             && s.option("largeBlobs") == Some(true);
-        if large_blob {
-            ctap_ext.push(("largeBlobKey".into(), Value::Bool(true)));
+        if asked.large_blob {
+            ctap.push(("largeBlobKey".into(), Value::Bool(true)));
         }
         if ext.get_cred_blob == Some(true) && s.supports("credBlob") {
-            ctap_ext.push(("credBlob".into(), Value::Bool(true)));
+            ctap.push(("credBlob".into(), Value::Bool(true)));
         }
-
-        let mut req = GetAssertionRequest::new(rp_id.clone(), self.p.client_data_hash.clone());
-        req.allow_list = allow_list.clone();
-        req.extensions = (!ctap_ext.is_empty()).then(|| Value::canonical_map(ctap_ext));
-        uv.apply_ga(&mut req);
-        let first = match s.call(Request::GetAssertion(req)).map_err(status_error)? {
-            ResponseBody::GetAssertion(r) => r,
-            _ => {
-                return Err(ClientError::BadResponse(
-                    "getAssertion without a body".into(),
-                ))
-            }
-        };
-        // Several discoverable credentials: collect them and let the user choose.
-        let n = first.number_of_credentials.unwrap_or(1);
-        let chosen = if allow_list.is_none() && n > 1 {
-            let mut all = vec![first];
-            for _ in 1..n.min(256) {
-                match s.call(Request::GetNextAssertion).map_err(status_error)? {
-                    ResponseBody::GetAssertion(r) => all.push(r),
-                    _ => {
-                        return Err(ClientError::BadResponse(
-                            "getNextAssertion without a body".into(),
-                        ))
-                    }
-                }
-            }
-            let accounts: Vec<Account> = all
-                .iter()
-                .map(|r| Account {
-                    credential_id: r
-                        .credential
-                        .as_ref()
-                        .map(|c| c.id.clone())
-                        .unwrap_or_default(),
-                    user_id: r.user.as_ref().map(|u| u.id.clone()),
-                    name: r.user.as_ref().and_then(|u| u.name.clone()),
-                    display_name: r.user.as_ref().and_then(|u| u.display_name.clone()),
-                })
-                .collect();
-            let pick = chooser
-                .lock()
-                .map_err(|_| ClientError::UserRefused("account chooser poisoned".into()))?
-                .choose(&rp_id, &accounts)
-                .filter(|i| *i < all.len())
-                .ok_or_else(|| ClientError::UserRefused("no account was chosen".into()))?;
-            all.swap_remove(pick)
-        } else {
-            first
-        };
-        self.finish(
-            &mut s,
-            chosen,
-            allow_list.as_deref(),
-            &rp_id,
-            used_appid,
-            hs.as_ref(),
-            large_blob,
-            lb_write,
-            uv.token.as_ref(),
-        )
+        Ok(ctap)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Several discoverable credentials: collect them (getNextAssertion) and
+    /// let the user choose one.
+    fn choose(
+        &self,
+        s: &mut Session,
+        first: GetAssertionResponse,
+        asked: &Asked,
+        chooser: &Chooser,
+    ) -> Result<GetAssertionResponse, ClientError> {
+        let n = first.number_of_credentials.unwrap_or(1);
+        if asked.allow_list.is_some() || n <= 1 {
+            return Ok(first);
+        }
+        let mut all = vec![first];
+        for _ in 1..n.min(256) {
+            match s.call(Request::GetNextAssertion).map_err(status_error)? {
+                ResponseBody::GetAssertion(r) => all.push(r),
+                _ => {
+                    return Err(ClientError::BadResponse(
+                        "getNextAssertion without a body".into(),
+                    ))
+                }
+            }
+        }
+        let accounts: Vec<Account> = all
+            .iter()
+            .map(|r| Account {
+                credential_id: r
+                    .credential
+                    .as_ref()
+                    .map(|c| c.id.clone())
+                    .unwrap_or_default(),
+                user_id: r.user.as_ref().map(|u| u.id.clone()),
+                name: r.user.as_ref().and_then(|u| u.name.clone()),
+                display_name: r.user.as_ref().and_then(|u| u.display_name.clone()),
+            })
+            .collect();
+        let pick = chooser
+            .lock()
+            .map_err(|_| ClientError::UserRefused("account chooser poisoned".into()))?
+            .choose(&asked.rp_id, &accounts)
+            .filter(|i| *i < all.len())
+            .ok_or_else(|| ClientError::UserRefused("no account was chosen".into()))?;
+        Ok(all.swap_remove(pick))
+    }
+
+    /// The answer checked (this RP, a credential that was allowed, a user
+    /// handle for a discoverable one), its extension outputs, the credential.
     fn finish(
         &self,
         s: &mut Session,
         r: GetAssertionResponse,
-        allow_list: Option<&[CredentialDescriptor]>,
-        rp_id: &str,
-        used_appid: bool,
-        hs: Option<&HmacSecretSession>,
-        large_blob: bool,
-        lb_write: Option<Vec<u8>>,
+        asked: &Asked,
         token: Option<&Token>,
     ) -> Result<PublicKeyCredential<AuthenticatorAssertionResponse>, ClientError> {
         let ext = self.ext;
+        let (allow_list, rp_id) = (asked.allow_list.as_deref(), asked.rp_id.as_str());
+        let (used_appid, hs) = (asked.used_appid, asked.hmac_secret.as_ref());
+        let (large_blob, lb_write) = (asked.large_blob, &asked.large_blob_write);
         if r.auth_data.rp_id_hash != sha256(rp_id.as_bytes()) {
             return Err(ClientError::BadResponse(
                 "rpIdHash is not this RP ID's".into(),
@@ -1232,7 +1292,7 @@ impl GetContext<'_> {
                     out.blob = large_blob::read(s, key)?;
                 }
             }
-            if let Some(data) = &lb_write {
+            if let Some(data) = lb_write {
                 out.written = Some(match key {
                     Some(key) => large_blob::write(s, key, data, token).is_ok(),
                     None => false,
