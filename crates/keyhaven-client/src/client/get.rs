@@ -250,10 +250,7 @@ impl GetContext<'_> {
         asked: &Asked,
         token: Option<&Token>,
     ) -> Result<PublicKeyCredential<AuthenticatorAssertionResponse>, ClientError> {
-        let ext = self.ext;
         let (allow_list, rp_id) = (asked.allow_list.as_deref(), asked.rp_id.as_str());
-        let (used_appid, hs) = (asked.used_appid, asked.hmac_secret.as_ref());
-        let (large_blob, lb_write) = (asked.large_blob, &asked.large_blob_write);
         if r.auth_data.rp_id_hash != sha256(rp_id.as_bytes()) {
             return Err(ClientError::BadResponse(
                 "rpIdHash is not this RP ID's".into(),
@@ -284,6 +281,37 @@ impl GetContext<'_> {
             }
             _ => {}
         }
+        let outputs = self.extension_outputs(s, &r, asked, token)?;
+        Ok(PublicKeyCredential {
+            raw_id: id,
+            response: AuthenticatorAssertionResponse {
+                client_data_json: self.p.client_data_json.clone(),
+                authenticator_data: r.auth_data_raw.clone(),
+                signature: r.signature.clone(),
+                user_handle: r
+                    .user
+                    .as_ref()
+                    .map(|u| u.id.clone())
+                    .filter(|u| !u.is_empty()),
+                attestation_object: None,
+            },
+            authenticator_attachment: Some(s.device().attachment()),
+            client_extension_results: outputs,
+        })
+    }
+
+    /// The client extension outputs (L3 §10.1) from the authenticator's:
+    /// appid, prf / hmacGetSecret, getCredBlob, largeBlob read and write.
+    fn extension_outputs(
+        &self,
+        s: &mut Session,
+        r: &GetAssertionResponse,
+        asked: &Asked,
+        token: Option<&Token>,
+    ) -> Result<ExtensionOutputsJson, ClientError> {
+        let ext = self.ext;
+        let (used_appid, hs) = (asked.used_appid, asked.hmac_secret.as_ref());
+        let (large_blob, lb_write) = (asked.large_blob, &asked.large_blob_write);
         let ad: &AuthenticatorData = &r.auth_data;
         let mut outputs = ExtensionOutputsJson::default();
         if ext.appid.is_some() {
@@ -333,21 +361,6 @@ impl GetContext<'_> {
             }
             outputs.large_blob = Some(out);
         }
-        Ok(PublicKeyCredential {
-            raw_id: id,
-            response: AuthenticatorAssertionResponse {
-                client_data_json: self.p.client_data_json.clone(),
-                authenticator_data: r.auth_data_raw.clone(),
-                signature: r.signature.clone(),
-                user_handle: r
-                    .user
-                    .as_ref()
-                    .map(|u| u.id.clone())
-                    .filter(|u| !u.is_empty()),
-                attestation_object: None,
-            },
-            authenticator_attachment: Some(s.device().attachment()),
-            client_extension_results: outputs,
-        })
+        Ok(outputs)
     }
 }
