@@ -14,6 +14,44 @@ fn std_b64(s: &str) -> Option<Vec<u8>> {
     b64::decode(s).ok()
 }
 
+/// A compact JWS, decoded.
+struct Jws<'a> {
+    header_b64: &'a str,
+    payload_b64: &'a str,
+    header: serde_json::Value,
+    payload: serde_json::Value,
+    signature: Vec<u8>,
+}
+
+impl<'a> Jws<'a> {
+    fn parse(response: &'a str) -> Result<Self, VerifyError> {
+        let parts: Vec<&str> = response.split('.').collect();
+        let [header_b64, payload_b64, sig_b64] = parts[..] else {
+            return Err(fail(
+                FMT,
+                format!(
+                    "response is not a compact JWS (3 parts), found {} part(s)",
+                    parts.len()
+                ),
+            ));
+        };
+        let json = |part: &str, what: &'static str| {
+            b64::decode(part)
+                .ok()
+                .and_then(|h| serde_json::from_slice(&h).ok())
+                .ok_or_else(|| fail(FMT, what))
+        };
+        Ok(Jws {
+            header_b64,
+            payload_b64,
+            header: json(header_b64, "JWS header is not base64url JSON")?,
+            payload: json(payload_b64, "JWS payload is not base64url JSON")?,
+            signature: b64::decode(sig_b64)
+                .map_err(|e| fail(FMT, format!("JWS signature: {e}")))?,
+        })
+    }
+}
+
 pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     // Step 1: syntax.
     let s = Stmt::new(FMT, i, &["ver", "response"])?;
@@ -23,28 +61,10 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
     }
     let response = std::str::from_utf8(s.bytes("response")?)
         .map_err(|_| fail(FMT, "response is not UTF-8"))?;
-    let parts: Vec<&str> = response.split('.').collect();
-    let [header_b64, payload_b64, sig_b64] = parts[..] else {
-        return Err(fail(
-            FMT,
-            format!(
-                "response is not a compact JWS (3 parts), found {} part(s)",
-                parts.len()
-            ),
-        ));
-    };
-    let header: serde_json::Value = b64::decode(header_b64)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or_else(|| fail(FMT, "JWS header is not base64url JSON"))?;
-    let payload: serde_json::Value = b64::decode(payload_b64)
-        .ok()
-        .and_then(|p| serde_json::from_slice(&p).ok())
-        .ok_or_else(|| fail(FMT, "JWS payload is not base64url JSON"))?;
-    let signature = b64::decode(sig_b64).map_err(|e| fail(FMT, format!("JWS signature: {e}")))?;
+    let jws = Jws::parse(response)?;
     // Step 2: nonce = base64(SHA-256(authenticatorData ‖ clientDataHash)).
     let nonce = keyhaven_crypto::digest::sha256(&i.signed_data());
-    let claimed = payload["nonce"]
+    let claimed = jws.payload["nonce"]
         .as_str()
         .and_then(std_b64)
         .ok_or_else(|| fail(FMT, "payload lacks nonce"))?;
@@ -55,7 +75,30 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
         ));
     }
     // Step 3: the JWS signature with the leaf, issued to attest.android.com.
-    let x5c: Vec<Vec<u8>> = header["x5c"]
+    let x5c = verify_signature(&jws)?;
+    // Policy: ctsProfileMatch and a fresh timestamp.
+    if i.policy.safetynet_require_cts_profile_match
+        && jws.payload["ctsProfileMatch"].as_bool() != Some(true)
+    {
+        return Err(fail(FMT, "ctsProfileMatch is not true"));
+    }
+    let ts = jws.payload["timestampMs"]
+        .as_u64()
+        .ok_or_else(|| fail(FMT, "payload lacks timestampMs"))?;
+    let now_ms = crate::time::unix_millis(i.now).max(0) as u64;
+    if ts > now_ms + 60_000 || now_ms.saturating_sub(ts) > i.policy.safetynet_max_age_ms {
+        return Err(fail(
+            FMT,
+            format!("timestampMs {ts} is outside the accepted window around now ({now_ms})"),
+        ));
+    }
+    Ok(x5c)
+}
+
+/// Step 3: the leaf of the header's x5c is issued to attest.android.com and
+/// its key verifies the JWS signature. Returns x5c.
+fn verify_signature(jws: &Jws) -> Result<Vec<Vec<u8>>, VerifyError> {
+    let x5c: Vec<Vec<u8>> = jws.header["x5c"]
         .as_array()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| fail(FMT, "JWS header lacks x5c"))?
@@ -79,10 +122,10 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
             "attestation certificate is not issued to attest.android.com",
         ));
     }
-    let alg = header["alg"].as_str().unwrap_or_default();
+    let alg = jws.header["alg"].as_str().unwrap_or_default();
     let scheme = SignatureScheme::from_jws_alg(alg)
         .ok_or_else(|| fail(FMT, format!("unsupported JWS alg {alg:?}")))?;
-    let signing_input = format!("{header_b64}.{payload_b64}");
+    let signing_input = format!("{}.{}", jws.header_b64, jws.payload_b64);
     let fixed = matches!(
         scheme,
         SignatureScheme::EcdsaSha256 | SignatureScheme::EcdsaSha384 | SignatureScheme::EcdsaSha512
@@ -92,7 +135,7 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
         x509::spki_key(&leaf).map_err(|e| fail(FMT, e))?,
         leaf.public_key().raw,
         signing_input.as_bytes(),
-        &signature,
+        &jws.signature,
         fixed,
     )
     .map_err(|e| {
@@ -104,21 +147,5 @@ pub(super) fn verify(i: &Input) -> Result<Vec<Vec<u8>>, VerifyError> {
             },
         )
     })?;
-    // Policy: ctsProfileMatch and a fresh timestamp.
-    if i.policy.safetynet_require_cts_profile_match
-        && payload["ctsProfileMatch"].as_bool() != Some(true)
-    {
-        return Err(fail(FMT, "ctsProfileMatch is not true"));
-    }
-    let ts = payload["timestampMs"]
-        .as_u64()
-        .ok_or_else(|| fail(FMT, "payload lacks timestampMs"))?;
-    let now_ms = crate::time::unix_millis(i.now).max(0) as u64;
-    if ts > now_ms + 60_000 || now_ms.saturating_sub(ts) > i.policy.safetynet_max_age_ms {
-        return Err(fail(
-            FMT,
-            format!("timestampMs {ts} is outside the accepted window around now ({now_ms})"),
-        ));
-    }
     Ok(x5c)
 }
