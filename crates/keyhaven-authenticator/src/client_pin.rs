@@ -46,6 +46,11 @@ pub struct PinState {
     token_rp_id: Option<String>,
 }
 
+/// A required request member (CTAP2_ERR_MISSING_PARAMETER when absent).
+fn need<T>(v: Option<T>) -> R<T> {
+    v.ok_or(StatusCode::Ctap2ErrMissingParameter)
+}
+
 type R<T> = Result<T, StatusCode>;
 
 /// The permissions of a getPinUvAuthToken…WithPermissions request (§6.5.5.7):
@@ -275,9 +280,7 @@ impl PinState {
     ) -> R<ClientPinResponse> {
         use ClientPinSubcommand as S;
         let protocol = || -> R<PinProtocol> {
-            let n = r
-                .pin_uv_auth_protocol
-                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            let n = need(r.pin_uv_auth_protocol)?;
             PinProtocol::from_u64(n).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)
         };
         match r.sub_command {
@@ -293,101 +296,14 @@ impl PinState {
                     ..Default::default()
                 })
             }
-            S::SetPin => {
-                let p = protocol()?;
-                let (ka, new_pin_enc, param) = (
-                    r.key_agreement
-                        .as_ref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                    r.new_pin_enc
-                        .as_deref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                    r.pin_uv_auth_param
-                        .as_deref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                );
-                if self.is_set() {
-                    return Err(StatusCode::Ctap2ErrNotAllowed);
-                }
-                let secret = p
-                    .decapsulate(&self.key_agreement, ka)
-                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
-                if !p.verify(secret.expose(), new_pin_enc, param) {
-                    return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-                }
-                self.set_new_pin(p, secret.expose(), new_pin_enc)?;
-                Ok(ClientPinResponse::default())
-            }
-            S::ChangePin => {
-                let p = protocol()?;
-                let (ka, pin_hash_enc, new_pin_enc, param) = (
-                    r.key_agreement
-                        .as_ref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                    r.pin_hash_enc
-                        .as_deref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                    r.new_pin_enc
-                        .as_deref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                    r.pin_uv_auth_param
-                        .as_deref()
-                        .ok_or(StatusCode::Ctap2ErrMissingParameter)?,
-                );
-                if !self.is_set() {
-                    return Err(StatusCode::Ctap2ErrPinNotSet);
-                }
-                let secret = p
-                    .decapsulate(&self.key_agreement, ka)
-                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
-                if !p.verify(
-                    secret.expose(),
-                    &[new_pin_enc, pin_hash_enc].concat(),
-                    param,
-                ) {
-                    return Err(StatusCode::Ctap2ErrPinAuthInvalid);
-                }
-                self.check_pin(p, secret.expose(), pin_hash_enc)?;
-                self.set_new_pin(p, secret.expose(), new_pin_enc)?;
-                self.reset_token()?;
-                Ok(ClientPinResponse::default())
-            }
+            S::SetPin => self.set_pin(r, protocol()?),
+            S::ChangePin => self.change_pin(r, protocol()?),
             S::GetPinToken | S::GetPinUvAuthTokenUsingPinWithPermissions => {
-                let p = protocol()?;
-                let ka = r
-                    .key_agreement
-                    .as_ref()
-                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                let pin_hash_enc = r
-                    .pin_hash_enc
-                    .as_deref()
-                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                let perms = if r.sub_command == S::GetPinToken {
-                    if r.permissions.is_some() || r.rp_id.is_some() {
-                        return Err(StatusCode::Ctap1ErrInvalidParameter);
-                    }
-                    permissions::MC | permissions::GA
-                } else {
-                    requested_permissions(r)?
-                };
-                if !self.is_set() {
-                    return Err(StatusCode::Ctap2ErrPinNotSet);
-                }
-                let secret = p
-                    .decapsulate(&self.key_agreement, ka)
-                    .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
-                self.check_pin(p, secret.expose(), pin_hash_enc)?;
-                if self.force_change {
-                    return Err(StatusCode::Ctap2ErrPinPolicyViolation);
-                }
-                self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
+                self.token_using_pin(r, protocol()?)
             }
             S::GetPinUvAuthTokenUsingUvWithPermissions => {
                 let p = protocol()?;
-                let ka = r
-                    .key_agreement
-                    .as_ref()
-                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+                let ka = need(r.key_agreement.as_ref())?;
                 let perms = requested_permissions(r)?;
                 let secret = p
                     .decapsulate(&self.key_agreement, ka)
@@ -403,6 +319,74 @@ impl PinState {
             }),
             S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
         }
+    }
+
+    /// setPIN (CTAP 2.2 §6.5.5.5).
+    fn set_pin(&mut self, r: &ClientPinRequest, p: PinProtocol) -> R<ClientPinResponse> {
+        let ka = need(r.key_agreement.as_ref())?;
+        let new_pin_enc = need(r.new_pin_enc.as_deref())?;
+        let param = need(r.pin_uv_auth_param.as_deref())?;
+        if self.is_set() {
+            return Err(StatusCode::Ctap2ErrNotAllowed);
+        }
+        let secret = p
+            .decapsulate(&self.key_agreement, ka)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        if !p.verify(secret.expose(), new_pin_enc, param) {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        self.set_new_pin(p, secret.expose(), new_pin_enc)?;
+        Ok(ClientPinResponse::default())
+    }
+
+    /// changePIN (CTAP 2.2 §6.5.5.6).
+    fn change_pin(&mut self, r: &ClientPinRequest, p: PinProtocol) -> R<ClientPinResponse> {
+        let ka = need(r.key_agreement.as_ref())?;
+        let pin_hash_enc = need(r.pin_hash_enc.as_deref())?;
+        let new_pin_enc = need(r.new_pin_enc.as_deref())?;
+        let param = need(r.pin_uv_auth_param.as_deref())?;
+        if !self.is_set() {
+            return Err(StatusCode::Ctap2ErrPinNotSet);
+        }
+        let secret = p
+            .decapsulate(&self.key_agreement, ka)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        if !p.verify(
+            secret.expose(),
+            &[new_pin_enc, pin_hash_enc].concat(),
+            param,
+        ) {
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+        }
+        self.check_pin(p, secret.expose(), pin_hash_enc)?;
+        self.set_new_pin(p, secret.expose(), new_pin_enc)?;
+        self.reset_token()?;
+        Ok(ClientPinResponse::default())
+    }
+
+    /// getPinToken (§6.5.5.7.1) and getPinUvAuthTokenUsingPinWithPermissions (§6.5.5.7.2).
+    fn token_using_pin(&mut self, r: &ClientPinRequest, p: PinProtocol) -> R<ClientPinResponse> {
+        let ka = need(r.key_agreement.as_ref())?;
+        let pin_hash_enc = need(r.pin_hash_enc.as_deref())?;
+        let perms = if r.sub_command == ClientPinSubcommand::GetPinToken {
+            if r.permissions.is_some() || r.rp_id.is_some() {
+                return Err(StatusCode::Ctap1ErrInvalidParameter);
+            }
+            permissions::MC | permissions::GA
+        } else {
+            requested_permissions(r)?
+        };
+        if !self.is_set() {
+            return Err(StatusCode::Ctap2ErrPinNotSet);
+        }
+        let secret = p
+            .decapsulate(&self.key_agreement, ka)
+            .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
+        self.check_pin(p, secret.expose(), pin_hash_enc)?;
+        if self.force_change {
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+        }
+        self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
     }
 
     fn issue_token(
