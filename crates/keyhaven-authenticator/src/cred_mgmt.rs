@@ -6,8 +6,8 @@ use crate::store::{CredentialStore, StoredCredential};
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_proto::cose::CoseAlgorithm;
 use keyhaven_proto::ctap2::credential_management::{
-    CredentialManagementRequest as Req, CredentialManagementResponse as Resp,
-    CredentialManagementSubcommand as S,
+    CredentialManagementParams, CredentialManagementRequest as Req,
+    CredentialManagementResponse as Resp, CredentialManagementSubcommand as S,
 };
 use keyhaven_proto::ctap2::types::{CredentialDescriptor, RpEntity};
 use keyhaven_proto::ctap2::StatusCode;
@@ -67,42 +67,13 @@ pub fn process<S2: CredentialStore>(
     state: &mut CredMgmtState,
 ) -> R<Resp> {
     let sub = r.sub_command;
+    let params = r.sub_command_params.as_ref();
     // The *GetNext subcommands carry no pinUvAuthParam.
-    let needs_auth = !matches!(
+    if !matches!(
         sub,
         S::EnumerateRpsGetNextRp | S::EnumerateCredentialsGetNextCredential
-    );
-    let params = r.sub_command_params.as_ref();
-    let cred_by_id = |store: &S2| -> R<StoredCredential> {
-        let id = &params
-            .and_then(|p| p.credential_id.as_ref())
-            .ok_or(StatusCode::Ctap2ErrMissingParameter)?
-            .id;
-        store
-            .get(id)
-            .map_err(store_err)?
-            .filter(|c| c.discoverable)
-            .ok_or(StatusCode::Ctap2ErrNoCredentials)
-    };
-    if needs_auth {
-        let (param, protocol) =
-            crate::client_pin::token_param(r.pin_uv_auth_param.as_deref(), r.pin_uv_auth_protocol)?;
-        let scope = match sub {
-            S::EnumerateCredentialsBegin => {
-                let hash = params
-                    .and_then(|p| p.rp_id_hash.as_ref())
-                    .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-                discoverable(store)?
-                    .into_iter()
-                    .find(|c| c.rp_id_hash.as_slice() == hash.as_slice())
-                    .map(|c| c.rp_id)
-            }
-            S::DeleteCredential | S::UpdateUserInformation => {
-                cred_by_id(store).ok().map(|c| c.rp_id)
-            }
-            _ => None,
-        };
-        pin.check_token_cm(protocol, param, &r.auth_message(), scope.as_deref())?;
+    ) {
+        authorize(r, store, pin)?;
     }
     match sub {
         S::GetCredsMetadata => Ok(Resp {
@@ -112,43 +83,14 @@ pub fn process<S2: CredentialStore>(
             ),
             ..Default::default()
         }),
-        S::EnumerateRpsBegin => {
-            let mut rps: Vec<StoredCredential> = Vec::new();
-            for c in discoverable(store)? {
-                if !rps.iter().any(|r| r.rp_id_hash == c.rp_id_hash) {
-                    rps.push(c);
-                }
-            }
-            if rps.is_empty() {
-                return Err(StatusCode::Ctap2ErrNoCredentials);
-            }
-            let total = rps.len();
-            let first = rps.remove(0);
-            state.rps = rps;
-            Ok(rp_entry(&first, Some(total)))
-        }
+        S::EnumerateRpsBegin => enumerate_rps_begin(store, state),
         S::EnumerateRpsGetNextRp => {
             if state.rps.is_empty() {
                 return Err(StatusCode::Ctap2ErrNotAllowed);
             }
             Ok(rp_entry(&state.rps.remove(0), None))
         }
-        S::EnumerateCredentialsBegin => {
-            let hash = params
-                .and_then(|p| p.rp_id_hash.as_ref())
-                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
-            let mut creds: Vec<StoredCredential> = discoverable(store)?
-                .into_iter()
-                .filter(|c| c.rp_id_hash.as_slice() == hash.as_slice())
-                .collect();
-            if creds.is_empty() {
-                return Err(StatusCode::Ctap2ErrNoCredentials);
-            }
-            let total = creds.len();
-            let first = creds.remove(0);
-            state.creds = creds;
-            cred_entry(&first, Some(total))
-        }
+        S::EnumerateCredentialsBegin => enumerate_credentials_begin(store, state, params),
         S::EnumerateCredentialsGetNextCredential => {
             if state.creds.is_empty() {
                 return Err(StatusCode::Ctap2ErrNotAllowed);
@@ -156,12 +98,12 @@ pub fn process<S2: CredentialStore>(
             cred_entry(&state.creds.remove(0), None)
         }
         S::DeleteCredential => {
-            let c = cred_by_id(store)?;
+            let c = cred_by_id(store, params)?;
             store.delete(&c.id).map_err(store_err)?;
             Ok(Resp::default())
         }
         S::UpdateUserInformation => {
-            let mut c = cred_by_id(store)?;
+            let mut c = cred_by_id(store, params)?;
             let user = params
                 .and_then(|p| p.user.as_ref())
                 .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
@@ -175,4 +117,84 @@ pub fn process<S2: CredentialStore>(
         }
         S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
     }
+}
+
+/// The discoverable credential named by subCommandParams.credentialID.
+fn cred_by_id<S2: CredentialStore>(
+    store: &S2,
+    params: Option<&CredentialManagementParams>,
+) -> R<StoredCredential> {
+    let id = &params
+        .and_then(|p| p.credential_id.as_ref())
+        .ok_or(StatusCode::Ctap2ErrMissingParameter)?
+        .id;
+    store
+        .get(id)
+        .map_err(store_err)?
+        .filter(|c| c.discoverable)
+        .ok_or(StatusCode::Ctap2ErrNoCredentials)
+}
+
+/// The pinUvAuthParam over the subcommand and its parameters, with a token of
+/// the credentialManagement permission (scoped to the RP the subcommand
+/// concerns, where it concerns one).
+fn authorize<S2: CredentialStore>(r: &Req, store: &S2, pin: &mut PinState) -> R<()> {
+    let params = r.sub_command_params.as_ref();
+    let (param, protocol) =
+        crate::client_pin::token_param(r.pin_uv_auth_param.as_deref(), r.pin_uv_auth_protocol)?;
+    let scope = match r.sub_command {
+        S::EnumerateCredentialsBegin => {
+            let hash = params
+                .and_then(|p| p.rp_id_hash.as_ref())
+                .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+            discoverable(store)?
+                .into_iter()
+                .find(|c| c.rp_id_hash.as_slice() == hash.as_slice())
+                .map(|c| c.rp_id)
+        }
+        S::DeleteCredential | S::UpdateUserInformation => {
+            cred_by_id(store, params).ok().map(|c| c.rp_id)
+        }
+        _ => None,
+    };
+    pin.check_token_cm(protocol, param, &r.auth_message(), scope.as_deref())
+}
+
+/// enumerateRPsBegin: the first RP and the count; the others wait for GetNextRp.
+fn enumerate_rps_begin<S2: CredentialStore>(store: &S2, state: &mut CredMgmtState) -> R<Resp> {
+    let mut rps: Vec<StoredCredential> = Vec::new();
+    for c in discoverable(store)? {
+        if !rps.iter().any(|r| r.rp_id_hash == c.rp_id_hash) {
+            rps.push(c);
+        }
+    }
+    if rps.is_empty() {
+        return Err(StatusCode::Ctap2ErrNoCredentials);
+    }
+    let total = rps.len();
+    let first = rps.remove(0);
+    state.rps = rps;
+    Ok(rp_entry(&first, Some(total)))
+}
+
+/// enumerateCredentialsBegin: an RP's first credential and the count.
+fn enumerate_credentials_begin<S2: CredentialStore>(
+    store: &S2,
+    state: &mut CredMgmtState,
+    params: Option<&CredentialManagementParams>,
+) -> R<Resp> {
+    let hash = params
+        .and_then(|p| p.rp_id_hash.as_ref())
+        .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
+    let mut creds: Vec<StoredCredential> = discoverable(store)?
+        .into_iter()
+        .filter(|c| c.rp_id_hash.as_slice() == hash.as_slice())
+        .collect();
+    if creds.is_empty() {
+        return Err(StatusCode::Ctap2ErrNoCredentials);
+    }
+    let total = creds.len();
+    let first = creds.remove(0);
+    state.creds = creds;
+    cred_entry(&first, Some(total))
 }
