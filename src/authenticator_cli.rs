@@ -346,7 +346,7 @@ fn pin_op(
 }
 
 fn maintenance_inner(m: Maintenance) -> Result<(), String> {
-    use keyhaven_proto::ctap2::{Request, ResponseBody};
+    use keyhaven_proto::ctap2::Request;
     let args = match &m {
         Maintenance::Info(s) | Maintenance::List(s) => s,
         Maintenance::Delete { store, .. }
@@ -363,68 +363,8 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
     let mut auth =
         Authenticator::new(store, user, Settings::default()).map_err(|e| e.to_string())?;
     match m {
-        Maintenance::Info(_) => {
-            let ResponseBody::GetInfo(info) = ctap(&mut auth, Request::GetInfo)? else {
-                return Err("no getInfo body".into());
-            };
-            let v = serde_json::json!({
-                "versions": info.versions,
-                "extensions": info.extensions,
-                "aaguid": keyhaven_proto::authdata::Aaguid(info.aaguid).to_string(),
-                "options": info.options.unwrap_or_default().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                "pinUvAuthProtocols": info.pin_uv_auth_protocols,
-                "algorithms": info.algorithms.unwrap_or_default().iter().map(|a| a.alg).collect::<Vec<_>>(),
-                "minPINLength": info.min_pin_length,
-                "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
-            });
-            println!(
-                "{}",
-                if json {
-                    v.to_string()
-                } else {
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                }
-            );
-        }
-        Maintenance::List(_) => {
-            let creds = auth.store().all().map_err(|e| e.to_string())?;
-            let rows: Vec<_> = creds
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "id": keyhaven_proto::b64::encode(&c.id),
-                        "rpId": c.rp_id,
-                        "user": c.user.name,
-                        "userHandle": keyhaven_proto::b64::encode(&c.user.id),
-                        "algorithm": keyhaven_proto::cose::algorithm_name(c.alg),
-                        "signCount": c.sign_count,
-                        "discoverable": c.discoverable,
-                        "credProtect": c.cred_protect,
-                    })
-                })
-                .collect();
-            if json {
-                println!("{}", serde_json::Value::Array(rows));
-            } else if rows.is_empty() {
-                println!("no credentials");
-            } else {
-                for r in rows {
-                    println!(
-                        "{}  {}  {}  {}  count {}{}",
-                        r["id"].as_str().unwrap_or(""),
-                        r["rpId"].as_str().unwrap_or(""),
-                        r["user"].as_str().unwrap_or("-"),
-                        r["algorithm"].as_str().unwrap_or(""),
-                        r["signCount"],
-                        if r["discoverable"] == true {
-                            "  discoverable"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-            }
-        }
+        Maintenance::Info(_) => print_info(&mut auth, json)?,
+        Maintenance::List(_) => print_list(&auth, json)?,
         Maintenance::Delete { id, .. } => {
             let raw =
                 keyhaven_proto::b64::decode(&id).map_err(|e| format!("credential ID: {e}"))?;
@@ -459,6 +399,75 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
             }
             ctap(&mut auth, Request::Reset)?;
             println!("authenticator reset");
+        }
+    }
+    Ok(())
+}
+
+/// `authenticator info`: the getInfo answer as JSON.
+fn print_info(auth: &mut Authenticator<FileStore, CliUser>, json: bool) -> Result<(), String> {
+    use keyhaven_proto::ctap2::{Request, ResponseBody};
+    let ResponseBody::GetInfo(info) = ctap(auth, Request::GetInfo)? else {
+        return Err("no getInfo body".into());
+    };
+    let v = serde_json::json!({
+        "versions": info.versions,
+        "extensions": info.extensions,
+        "aaguid": keyhaven_proto::authdata::Aaguid(info.aaguid).to_string(),
+        "options": info.options.unwrap_or_default().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "pinUvAuthProtocols": info.pin_uv_auth_protocols,
+        "algorithms": info.algorithms.unwrap_or_default().iter().map(|a| a.alg).collect::<Vec<_>>(),
+        "minPINLength": info.min_pin_length,
+        "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
+    });
+    println!(
+        "{}",
+        if json {
+            v.to_string()
+        } else {
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        }
+    );
+    Ok(())
+}
+
+/// `authenticator list`: the stored credentials, as JSON or one line each.
+fn print_list(auth: &Authenticator<FileStore, CliUser>, json: bool) -> Result<(), String> {
+    let creds = auth.store().all().map_err(|e| e.to_string())?;
+    let rows: Vec<_> = creds
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": keyhaven_proto::b64::encode(&c.id),
+                "rpId": c.rp_id,
+                "user": c.user.name,
+                "userHandle": keyhaven_proto::b64::encode(&c.user.id),
+                "algorithm": keyhaven_proto::cose::algorithm_name(c.alg),
+                "signCount": c.sign_count,
+                "discoverable": c.discoverable,
+                "credProtect": c.cred_protect,
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else if rows.is_empty() {
+        println!("no credentials");
+    } else {
+        for r in rows {
+            println!(
+                "{}  {}  {}  {}  count {}{}",
+                r["id"].as_str().unwrap_or(""),
+                r["rpId"].as_str().unwrap_or(""),
+                r["user"].as_str().unwrap_or("-"),
+                r["algorithm"].as_str().unwrap_or(""),
+                r["signCount"],
+                if r["discoverable"] == true {
+                    "  discoverable"
+                } else {
+                    ""
+                }
+            );
         }
     }
     Ok(())
