@@ -56,6 +56,46 @@ struct Target {
     label: String,
 }
 
+/// keyhaven-loadgen: verified logins per second through a login server (loopback only).
+#[derive(clap::Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A server to measure, host:port on loopback (repeatable; measured in turn).
+    #[arg(long = "target", required = true)]
+    targets: Vec<std::net::SocketAddr>,
+    /// The origin for each --target, by position (default http://localhost:PORT).
+    #[arg(long = "origin")]
+    origins: Vec<String>,
+    /// A name for each --target in the tables, by position (default "server").
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Users registered before the measured runs.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    users: u64,
+    /// Logins per measured run.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    logins: u64,
+    /// Connection counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128", value_parser = clap::value_parser!(u64).range(1..))]
+    connections: Vec<u64>,
+    /// Upper bound on a measured run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    max_seconds: u64,
+    /// Rounds of measured runs per connection count.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
+    /// Event-loop threads driving the connections.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: u64,
+    /// Connections used to register users.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    setup_connections: u64,
+    /// Restricts the authenticator to this COSE algorithm (else it supports all
+    /// it can and takes the first the server offers).
+    #[arg(long, allow_negative_numbers = true)]
+    algorithm: Option<i64>,
+}
+
 struct Args {
     targets: Vec<Target>,
     users: usize,
@@ -70,79 +110,56 @@ struct Args {
     algorithm: Option<keyhaven_proto::cose::CoseAlgorithm>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: keyhaven-loadgen --target 127.0.0.1:PORT [--origin http://localhost:PORT] [--label NAME] \
-         [--target … [--origin …] [--label …]] [--users 10000] [--logins 20000] [--connections 32,64,128] \
-         [--rounds 1] [--max-seconds 60] [--threads 1] [--setup-connections 4] [--algorithm -8|-7|…]"
-    );
+/// A usage error: one line, exit 2.
+fn bad_args(msg: &str) -> ! {
+    eprintln!("keyhaven-loadgen: error: {msg}");
     std::process::exit(2)
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        targets: Vec::new(),
-        users: 10_000,
-        logins: 20_000,
-        connections: vec![32, 64, 128],
-        max_seconds: 60,
-        rounds: 1,
-        threads: 1,
-        setup_connections: 4,
-        algorithm: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().unwrap_or_else(|| usage());
-        match flag.as_str() {
-            "--target" => a.targets.push(Target {
-                addr: v.parse().unwrap_or_else(|_| usage()),
-                origin: String::new(),
-                label: "server".into(),
-            }),
-            "--origin" => a.targets.last_mut().unwrap_or_else(|| usage()).origin = v,
-            "--label" => a.targets.last_mut().unwrap_or_else(|| usage()).label = v,
-            "--rounds" => a.rounds = v.parse().unwrap_or_else(|_| usage()),
-            "--users" => a.users = v.parse().unwrap_or_else(|_| usage()),
-            "--logins" => a.logins = v.parse().unwrap_or_else(|_| usage()),
-            "--connections" => {
-                a.connections = v
-                    .split(',')
-                    .map(|c| c.parse().unwrap_or_else(|_| usage()))
-                    .collect()
+    let cli = <Cli as clap::Parser>::parse();
+    if cli.origins.len() > cli.targets.len() || cli.labels.len() > cli.targets.len() {
+        bad_args("more --origin or --label than --target");
+    }
+    let targets = cli
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            if !addr.ip().is_loopback() {
+                bad_args("loopback targets only");
             }
-            "--max-seconds" => a.max_seconds = v.parse().unwrap_or_else(|_| usage()),
-            "--threads" => a.threads = v.parse().unwrap_or_else(|_| usage()),
-            "--setup-connections" => a.setup_connections = v.parse().unwrap_or_else(|_| usage()),
-            "--algorithm" => {
-                a.algorithm = Some(
-                    v.parse()
-                        .ok()
-                        .and_then(keyhaven_proto::cose::CoseAlgorithm::from_id)
-                        .unwrap_or_else(|| usage()),
-                )
+            Target {
+                addr: *addr,
+                origin: cli
+                    .origins
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("http://localhost:{}", addr.port())),
+                label: cli
+                    .labels
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| "server".into()),
             }
-            _ => usage(),
-        }
+        })
+        .collect();
+    let algorithm = cli.algorithm.map(|a| {
+        keyhaven_proto::cose::CoseAlgorithm::from_id(a)
+            .unwrap_or_else(|| bad_args(&format!("unknown COSE algorithm {a}")))
+    });
+    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Args {
+        targets,
+        users: n(cli.users),
+        logins: n(cli.logins),
+        connections: cli.connections.into_iter().map(n).collect(),
+        max_seconds: cli.max_seconds,
+        rounds: n(cli.rounds),
+        threads: n(cli.threads),
+        setup_connections: n(cli.setup_connections),
+        algorithm,
     }
-    if a.targets.is_empty()
-        || a.threads == 0
-        || a.rounds == 0
-        || a.setup_connections == 0
-        || a.connections.contains(&0)
-    {
-        usage()
-    }
-    for t in &mut a.targets {
-        if !t.addr.ip().is_loopback() {
-            eprintln!("keyhaven-loadgen: error: loopback targets only");
-            std::process::exit(2);
-        }
-        if t.origin.is_empty() {
-            t.origin = format!("http://localhost:{}", t.addr.port());
-        }
-    }
-    a
 }
 
 /// A blocking keep-alive HTTP/1.1 connection (setup) with just enough parsing
@@ -631,41 +648,37 @@ fn parse_answer(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
 }
 
 fn parse_complete(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
-    let Some(end) = b.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let end = match resp.parse(b).map_err(std::io::Error::other)? {
+        httparse::Status::Partial => return Ok(None),
+        httparse::Status::Complete(n) => n,
     };
-    let head = std::str::from_utf8(&b[..end]).map_err(std::io::Error::other)?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
+    let status = resp
+        .code
         .ok_or_else(|| std::io::Error::other("bad status line"))?;
     let (mut len, mut chunked) = (None, false);
-    for l in lines {
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse::<usize>().ok();
-            } else if k.trim().eq_ignore_ascii_case("transfer-encoding")
-                && v.trim().eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
+    for h in resp.headers.iter() {
+        let v = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            len = v.parse::<usize>().ok();
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
+            && v.eq_ignore_ascii_case("chunked")
+        {
+            chunked = true;
         }
     }
-    let rest = &b[end + 4..];
+    let rest = &b[end..];
     if chunked {
         let mut body = Vec::new();
         let mut at = 0;
         loop {
-            let Some(nl) = rest[at..].windows(2).position(|w| w == b"\r\n") else {
-                return Ok(None);
+            let (data, size) = match httparse::parse_chunk_size(&rest[at..])
+                .map_err(|_| std::io::Error::other("bad chunk size"))?
+            {
+                httparse::Status::Partial => return Ok(None),
+                httparse::Status::Complete((n, size)) => (at + n, size as usize),
             };
-            let size = std::str::from_utf8(&rest[at..at + nl])
-                .ok()
-                .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-                .ok_or_else(|| std::io::Error::other("bad chunk size"))?;
-            let data = at + nl + 2;
             if rest.len() < data + size + 2 {
                 return Ok(None);
             }
@@ -681,4 +694,29 @@ fn parse_complete(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
         return Ok(None);
     }
     Ok(Some((status, rest[..n].to_vec())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_answer;
+
+    #[test]
+    fn answers_are_framed_by_length_or_chunks() {
+        let whole = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nabcdNEXT";
+        assert_eq!(parse_answer(whole).unwrap(), Some((200, b"abcd".to_vec())));
+        // Incomplete head or body: not yet.
+        assert_eq!(parse_answer(&whole[..20]).unwrap(), None);
+        assert_eq!(parse_answer(&whole[..40]).unwrap(), None);
+        let chunked = b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        assert_eq!(
+            parse_answer(chunked).unwrap(),
+            Some((400, b"abcde".to_vec()))
+        );
+        assert_eq!(parse_answer(&chunked[..chunked.len() - 3]).unwrap(), None);
+        // Not HTTP, or a bad chunk size: an error, never a panic.
+        assert!(parse_answer(b"garbage\r\n\r\n").is_err());
+        assert!(
+            parse_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
+        );
+    }
 }
