@@ -401,23 +401,7 @@ where
                         return Ok(!gone);
                     }
                     Event::Report(Ok(Some(r))) => {
-                        let from = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
-                        if from == cid && r[4] == 0x80 | cmd::CANCEL {
-                            if !status.cancelled() {
-                                status.set_cancelled(true);
-                                let code = [StatusCode::Ctap2ErrKeepaliveCancel.to_byte()];
-                                for r in frames(cid, cmd::CBOR, &code) {
-                                    link.write_report(&r)?;
-                                }
-                            }
-                        } else if status.cancelled() {
-                            // Cancelled, waiting for the command to end: handled after it.
-                            deferred.push_back(r);
-                        } else if r[4] & 0x80 != 0 {
-                            for r in error(from, err::CHANNEL_BUSY) {
-                                link.write_report(&r)?;
-                            }
-                        }
+                        busy_report(r, cid, &status, link, &mut deferred)?
                     }
                     // The host went away: finish the command, then stop.
                     Event::Report(Ok(None)) => {
@@ -432,6 +416,38 @@ where
             return Ok(());
         }
     }
+}
+
+/// A report that arrives while the CBOR command of channel `cid` runs:
+/// CTAPHID_CANCEL on that channel answers at once with
+/// CTAP2_ERR_KEEPALIVE_CANCEL (§11.2.9.1.5); after a cancel, reports wait in
+/// `deferred` until the command has ended; any other request gets
+/// ERR_CHANNEL_BUSY.
+fn busy_report<L: ReportLink>(
+    r: [u8; REPORT],
+    cid: u32,
+    status: &KeepaliveStatus,
+    link: &mut L,
+    deferred: &mut std::collections::VecDeque<[u8; REPORT]>,
+) -> std::io::Result<()> {
+    let from = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+    if from == cid && r[4] == 0x80 | cmd::CANCEL {
+        if !status.cancelled() {
+            status.set_cancelled(true);
+            let code = [StatusCode::Ctap2ErrKeepaliveCancel.to_byte()];
+            for r in frames(cid, cmd::CBOR, &code) {
+                link.write_report(&r)?;
+            }
+        }
+    } else if status.cancelled() {
+        // Cancelled, waiting for the command to end: handled after it.
+        deferred.push_back(r);
+    } else if r[4] & 0x80 != 0 {
+        for r in error(from, err::CHANNEL_BUSY) {
+            link.write_report(&r)?;
+        }
+    }
+    Ok(())
 }
 
 /// Serves one connection at a time on a Unix stream socket, 64 raw bytes per
