@@ -298,35 +298,52 @@ fn scheme(
     Ok(scheme)
 }
 
-/// Verifies that `child` was signed by `issuer`'s key.
-fn signed_by(child: &Cert, issuer: &Cert, allow_sha1: bool) -> Result<(), X509Error> {
-    if !same_algorithm(&child.signature_algorithm, &child.tbs_certificate.signature) {
-        return Err(X509Error::AlgorithmMismatch {
-            subject: subject(child),
-        });
+/// Verifies a signed object (a certificate or a CRL) with `issuer`'s key: its
+/// outer signatureAlgorithm must equal the one inside what was signed, and a
+/// SHA-1 signature needs the legacy switch. `name` says what was signed.
+fn verify_signed(
+    outer: &AlgorithmIdentifier,
+    inner: &AlgorithmIdentifier,
+    signed: &[u8],
+    signature: &[u8],
+    name: impl Fn() -> String,
+    issuer: &Cert,
+    allow_sha1: bool,
+) -> Result<(), X509Error> {
+    if !same_algorithm(outer, inner) {
+        return Err(X509Error::AlgorithmMismatch { subject: name() });
     }
-    let scheme = scheme(&child.signature_algorithm, || subject(child), allow_sha1)?;
+    let scheme = scheme(outer, &name, allow_sha1)?;
     verify_spki(
         scheme,
         spki_key(issuer)?,
         issuer.public_key().raw,
-        child.tbs_certificate.as_ref(),
-        &child.signature_value.data,
+        signed,
+        signature,
         false,
     )
     .map_err(|_| X509Error::BadSignature {
-        subject: subject(child),
+        subject: name(),
         issuer: subject(issuer),
     })
 }
 
-fn unix(t: SystemTime) -> i64 {
-    crate::time::unix_seconds(t)
+/// Verifies that `child` was signed by `issuer`'s key.
+fn signed_by(child: &Cert, issuer: &Cert, allow_sha1: bool) -> Result<(), X509Error> {
+    verify_signed(
+        &child.signature_algorithm,
+        &child.tbs_certificate.signature,
+        child.tbs_certificate.as_ref(),
+        &child.signature_value.data,
+        || subject(child),
+        issuer,
+        allow_sha1,
+    )
 }
 
 /// Checks notBefore ≤ now ≤ notAfter.
 pub(crate) fn check_validity(cert: &Cert, now: SystemTime) -> Result<(), X509Error> {
-    let t = unix(now);
+    let t = crate::time::unix_seconds(now);
     let v = cert.validity();
     if t < v.not_before.timestamp() {
         return Err(X509Error::NotYetValid {
@@ -404,29 +421,16 @@ fn check_revocation(cert: &Cert, issuer: &Cert, opts: &PathOptions) -> Result<()
             continue;
         }
         let crl_issuer = crl.issuer().to_string();
-        if !same_algorithm(&crl.signature_algorithm, &crl.tbs_cert_list.signature) {
-            return Err(X509Error::AlgorithmMismatch {
-                subject: crl_issuer,
-            });
-        }
-        let scheme = scheme(
+        verify_signed(
             &crl.signature_algorithm,
-            || crl_issuer.clone(),
-            opts.allow_sha1,
-        )?;
-        verify_spki(
-            scheme,
-            spki_key(issuer)?,
-            issuer.public_key().raw,
+            &crl.tbs_cert_list.signature,
             crl.tbs_cert_list.as_ref(),
             &crl.signature_value.data,
-            false,
-        )
-        .map_err(|_| X509Error::BadSignature {
-            subject: format!("CRL of {crl_issuer}"),
-            issuer: subject(issuer),
-        })?;
-        let t = unix(opts.now);
+            || format!("CRL of {crl_issuer}"),
+            issuer,
+            opts.allow_sha1,
+        )?;
+        let t = crate::time::unix_seconds(opts.now);
         let next = crl.next_update();
         if t < crl.last_update().timestamp() || next.is_none_or(|n| t > n.timestamp()) {
             return Err(X509Error::CrlNotCurrent {
