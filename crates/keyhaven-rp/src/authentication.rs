@@ -46,12 +46,7 @@ pub fn verify_authentication(
     // Step 7: cData, authData, sig.
     let c_data = &response.response.client_data_json;
     let auth_data =
-        AuthenticatorData::from_bytes_with(&response.response.authenticator_data, cfg.cbor_policy)
-            .map_err(|e| VerifyError::Malformed {
-                step: "L3 §7.2 step 7",
-                what: "authenticatorData",
-                reason: e.to_string(),
-            })?;
+        ceremony::decode_auth_data(cfg, "L3 §7.2 step 7", &response.response.authenticator_data)?;
     if auth_data.attested_credential_data.is_some() {
         return Err(VerifyError::UnexpectedAttestedCredentialData {
             step: "L3 §7.2 step 7",

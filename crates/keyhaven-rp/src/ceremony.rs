@@ -54,6 +54,20 @@ pub(crate) const AUTHENTICATION: Steps = Steps {
     be_bs: "L3 §7.2 step 18",
 };
 
+/// Authenticator data decoded under the configured CBOR policy; a failure is
+/// `Malformed` at `step`.
+pub(crate) fn decode_auth_data(
+    cfg: &RpConfig,
+    step: &'static str,
+    bytes: &[u8],
+) -> Result<AuthenticatorData, VerifyError> {
+    AuthenticatorData::from_bytes_with(bytes, cfg.cbor_policy).map_err(|e| VerifyError::Malformed {
+        step,
+        what: "authenticatorData",
+        reason: e.to_string(),
+    })
+}
+
 /// The credential's `type` and that `id` is base64url(`rawId`).
 pub(crate) fn check_credential(
     s: &Steps,

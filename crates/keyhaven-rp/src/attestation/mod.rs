@@ -290,14 +290,7 @@ pub fn verify_statement(
     client_data_hash: &[u8; 32],
     cfg: &crate::RpConfig,
 ) -> Result<AttestationResult, VerifyError> {
-    let auth_data =
-        AuthenticatorData::from_bytes_with(auth_data_raw, cfg.cbor_policy).map_err(|e| {
-            VerifyError::Malformed {
-                step: "L3 §7.1 step 13",
-                what: "authenticatorData",
-                reason: e.to_string(),
-            }
-        })?;
+    let auth_data = crate::ceremony::decode_auth_data(cfg, "L3 §7.1 step 13", auth_data_raw)?;
     if auth_data.attested_credential_data.is_none() {
         return Err(VerifyError::NoAttestedCredentialData {
             step: "L3 §7.1 step 13",
