@@ -15,7 +15,7 @@ use crate::cred_mgmt::{self, CredMgmtState};
 use crate::hmac_secret;
 use crate::large_blobs::{self, LargeBlobState};
 use crate::pin_protocol::PinProtocol;
-use crate::store::{CredentialStore, StoreError, StoredCredential};
+use crate::store::{CredentialStore, StoredCredential};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_crypto::SecretBytes;
@@ -113,27 +113,7 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
     keys: std::collections::HashMap<Vec<u8>, std::sync::Arc<SigningKey>>,
 }
 
-type CtapResult<T> = Result<T, StatusCode>;
-
-/// A store failure as a CTAP status: a full store is CTAP2_ERR_KEY_STORE_FULL;
-/// anything else (an I/O or fsync failure) is CTAP1_ERR_OTHER, logged with its
-/// cause, never reported to the platform as "full".
-pub(crate) fn store_err(e: StoreError) -> StatusCode {
-    match e {
-        StoreError::Full => StatusCode::Ctap2ErrKeyStoreFull,
-        StoreError::Io(cause) => {
-            tracing::error!(%cause, "credential store failed");
-            StatusCode::Ctap1ErrOther
-        }
-    }
-}
-
-/// A crypto failure (key generation, signing, randomness) as CTAP1_ERR_OTHER,
-/// logged with its cause.
-pub(crate) fn crypto_err<E: std::fmt::Display>(e: E) -> StatusCode {
-    tracing::error!(cause = %e, "crypto operation failed");
-    StatusCode::Ctap1ErrOther
-}
+type CtapResult<T> = crate::error::Result<T>;
 
 impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// An authenticator over `store`, asking `user`.
@@ -205,9 +185,11 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     Ok(())
                 };
                 match (result, saved) {
-                    (_, Err(_)) => Response::error(StatusCode::Ctap1ErrOther),
+                    (_, Err(cause)) => {
+                        Response::error(crate::error::Error::from(cause).into_status())
+                    }
                     (Ok(body), Ok(())) => Response::ok(body),
-                    (Err(status), Ok(())) => Response::error(status),
+                    (Err(e), Ok(())) => Response::error(e.into_status()),
                 }
             }
         };
@@ -225,7 +207,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 if self.user.presence("") {
                     Ok(ResponseBody::Empty)
                 } else {
-                    Err(StatusCode::Ctap2ErrOperationDenied)
+                    Err(StatusCode::Ctap2ErrOperationDenied.into())
                 }
             }
             Request::ClientPin(r) => {
@@ -361,21 +343,21 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                     p.force_change_pin == Some(true),
                 )
             }
-            _ => Err(StatusCode::Ctap2ErrInvalidSubcommand),
+            _ => Err(StatusCode::Ctap2ErrInvalidSubcommand.into()),
         }
     }
 
     fn reset(&mut self) -> CtapResult<()> {
         // §6.6: only within the window after power-up, and with user presence.
         if self.powered_up.elapsed() > self.settings.reset_window {
-            return Err(StatusCode::Ctap2ErrNotAllowed);
+            return Err(StatusCode::Ctap2ErrNotAllowed.into());
         }
         if !self.user.presence("") {
-            return Err(StatusCode::Ctap2ErrOperationDenied);
+            return Err(StatusCode::Ctap2ErrOperationDenied.into());
         }
-        self.store.clear().map_err(store_err)?;
+        self.store.clear()?;
         self.keys.clear();
-        self.pin = PinState::new().map_err(crypto_err)?;
+        self.pin = PinState::new()?;
         Ok(())
     }
 
@@ -388,10 +370,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let up = opts.and_then(|o| o.up).unwrap_or(true);
         let uv = opts.and_then(|o| o.uv).unwrap_or(false);
         if make && !up {
-            return Err(StatusCode::Ctap2ErrInvalidOption);
+            return Err(StatusCode::Ctap2ErrInvalidOption.into());
         }
         if uv && !self.user.has_built_in_uv() {
-            return Err(StatusCode::Ctap2ErrInvalidOption);
+            return Err(StatusCode::Ctap2ErrInvalidOption.into());
         }
         Ok((up, uv))
     }
@@ -410,13 +392,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if param.is_empty() {
             // A zero-length pinUvAuthParam asks the authenticator to blink: presence, then PIN status.
             if !self.user.presence(rp_id) {
-                return Err(StatusCode::Ctap2ErrOperationDenied);
+                return Err(StatusCode::Ctap2ErrOperationDenied.into());
             }
             return Err(if self.pin.is_set() {
                 StatusCode::Ctap2ErrPinInvalid
             } else {
                 StatusCode::Ctap2ErrPinNotSet
-            });
+            }
+            .into());
         }
         let protocol = protocol.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
         PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
@@ -436,7 +419,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// authenticatorMakeCredential (CTAP 2.2 §6.1.2), step by step.
     fn make_credential(&mut self, r: MakeCredentialRequest) -> CtapResult<MakeCredentialResponse> {
         if r.client_data_hash.len() != 32 {
-            return Err(StatusCode::Ctap1ErrInvalidParameter);
+            return Err(StatusCode::Ctap1ErrInvalidParameter.into());
         }
         let token_uv = self.check_pin_uv_param(
             &r.pin_uv_auth_param,
@@ -463,7 +446,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             if let Some(c) = self.lookup(&d.id, &rp_id_hash)? {
                 if Self::visible(&c, uv, true) {
                     let _ = self.user.presence(&r.rp.id);
-                    return Err(StatusCode::Ctap2ErrCredentialExcluded);
+                    return Err(StatusCode::Ctap2ErrCredentialExcluded.into());
                 }
             }
         }
@@ -471,11 +454,11 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let ext = McExtensions::parse(r.extensions.as_ref(), rk)?;
         // Step 13: user presence.
         if !self.user.presence(&r.rp.id) {
-            return Err(StatusCode::Ctap2ErrOperationDenied);
+            return Err(StatusCode::Ctap2ErrOperationDenied.into());
         }
         // Steps 14-17: the key pair and the credential, stored.
         let (key, cred) = self.new_credential(&r, alg, rp_id_hash, rk, &ext)?;
-        self.store.put(cred.clone()).map_err(store_err)?;
+        self.store.put(cred.clone())?;
         let extensions = self.mc_extension_outputs(&r, &cred, &ext, uv)?;
         let mut flags = Flags::UP;
         if uv {
@@ -501,7 +484,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             key: &key,
             extensions,
         };
-        let mut response = attest(new, &r.client_data_hash, statement).map_err(crypto_err)?;
+        let mut response = attest(new, &r.client_data_hash, statement)?;
         response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         Ok(response)
     }
@@ -520,14 +503,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             true
         } else if want_uv {
             if !self.user.verify_user(rp_id) {
-                return Err(StatusCode::Ctap2ErrOperationDenied);
+                return Err(StatusCode::Ctap2ErrOperationDenied.into());
             }
             true
         } else {
             false
         };
         if !uv && ((rk && self.pin.is_set()) || self.pin.always_uv) {
-            return Err(StatusCode::Ctap2ErrPuatRequired);
+            return Err(StatusCode::Ctap2ErrPuatRequired.into());
         }
         Ok(uv)
     }
@@ -543,12 +526,12 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         rk: bool,
         ext: &McExtensions,
     ) -> CtapResult<(SigningKey, StoredCredential)> {
-        let key = SigningKey::generate(alg).map_err(crypto_err)?;
-        let id = keyhaven_crypto::rand::vec(32).map_err(crypto_err)?;
+        let key = SigningKey::generate(alg)?;
+        let id = keyhaven_crypto::rand::vec(32)?;
         let random32 = || {
             keyhaven_crypto::rand::vec(32)
                 .map(SecretBytes::new)
-                .map_err(crypto_err)
+                .map_err(crate::error::Error::from)
         };
         self.counter += 1;
         let mut cred = StoredCredential {
@@ -557,7 +540,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             rp_id_hash,
             user: r.user.clone(),
             alg: alg.id(),
-            private_key: key.to_pkcs8().map_err(crypto_err)?,
+            private_key: key.to_pkcs8()?,
             sign_count: 0,
             discoverable: rk,
             cred_protect: ext.cred_protect,
@@ -638,7 +621,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// authenticatorGetAssertion (§6.2.2).
     fn get_assertion(&mut self, r: GetAssertionRequest) -> CtapResult<GetAssertionResponse> {
         if r.client_data_hash.len() != 32 {
-            return Err(StatusCode::Ctap1ErrInvalidParameter);
+            return Err(StatusCode::Ctap1ErrInvalidParameter.into());
         }
         let token_uv = self.check_pin_uv_param(
             &r.pin_uv_auth_param,
@@ -648,7 +631,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             &r.rp_id,
         )?;
         if r.options.as_ref().and_then(|o| o.rk).is_some() {
-            return Err(StatusCode::Ctap2ErrUnsupportedOption);
+            return Err(StatusCode::Ctap2ErrUnsupportedOption.into());
         }
         let (up, want_uv) = self.options(r.options.as_ref(), false)?;
         let rp_id_hash = sha256(r.rp_id.as_bytes());
@@ -656,14 +639,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             true
         } else if want_uv {
             if !self.user.verify_user(&r.rp_id) {
-                return Err(StatusCode::Ctap2ErrOperationDenied);
+                return Err(StatusCode::Ctap2ErrOperationDenied.into());
             }
             true
         } else {
             false
         };
         if self.pin.always_uv && !uv {
-            return Err(StatusCode::Ctap2ErrPuatRequired);
+            return Err(StatusCode::Ctap2ErrPuatRequired.into());
         }
         // Step 7: locate the credentials.
         let allow = r.allow_list.as_ref().filter(|l| !l.is_empty());
@@ -682,20 +665,19 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             }
             None => self
                 .store
-                .by_rp(&rp_id_hash)
-                .map_err(store_err)?
+                .by_rp(&rp_id_hash)?
                 .into_iter()
                 .filter(|c| c.discoverable && Self::visible(c, uv, false))
                 .collect(),
         };
         if creds.is_empty() {
-            return Err(StatusCode::Ctap2ErrNoCredentials);
+            return Err(StatusCode::Ctap2ErrNoCredentials.into());
         }
         // Most recently created first.
         creds.sort_by_key(|c| std::cmp::Reverse(c.created));
         // Step 9: user presence.
         if up && !self.user.presence(&r.rp_id) {
-            return Err(StatusCode::Ctap2ErrOperationDenied);
+            return Err(StatusCode::Ctap2ErrOperationDenied.into());
         }
         let total = creds.len();
         let first = creds.remove(0);
@@ -718,7 +700,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     fn get_next_assertion(&mut self) -> CtapResult<GetAssertionResponse> {
         let mut pending = self.next.take().ok_or(StatusCode::Ctap2ErrNotAllowed)?;
         if Instant::now() > pending.expires || pending.remaining.is_empty() {
-            return Err(StatusCode::Ctap2ErrNotAllowed);
+            return Err(StatusCode::Ctap2ErrNotAllowed.into());
         }
         let cred = pending.remaining.remove(0);
         let ext = pending.requested_extensions.clone();
@@ -747,13 +729,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         // The counter is written before the response exists.
         let current = self
             .store
-            .get(&cred.id)
-            .map_err(store_err)?
+            .get(&cred.id)?
             .map_or(cred.sign_count, |c| c.sign_count);
         let count = current.checked_add(1).ok_or(StatusCode::Ctap1ErrOther)?;
-        self.store
-            .set_sign_count(&cred.id, count)
-            .map_err(store_err)?;
+        self.store.set_sign_count(&cred.id, count)?;
         let ext = |name: &str| extensions.and_then(|e| e.get_text(name));
         let mut out = Vec::new();
         if let Some(hs) = ext("hmac-secret") {
@@ -786,9 +765,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
         let key = self.signing_key(cred)?;
         let raw = ad.to_bytes();
-        let sig = key
-            .sign(&[raw.as_slice(), client_data_hash].concat())
-            .map_err(crypto_err)?;
+        let sig = key.sign(&[raw.as_slice(), client_data_hash].concat())?;
         let mut resp = GetAssertionResponse::new(ad, sig);
         resp.credential = Some(CredentialDescriptor::public_key(cred.id.clone()));
         if cred.discoverable {
@@ -812,12 +789,12 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// A credential of this RP by ID: from the store, or unwrapped from a
     /// credential ID this device issued (then stored, so its counter persists).
     fn lookup(&mut self, id: &[u8], rp_id_hash: &[u8; 32]) -> CtapResult<Option<StoredCredential>> {
-        if let Some(c) = self.store.get(id).map_err(store_err)? {
+        if let Some(c) = self.store.get(id)? {
             return Ok((c.rp_id_hash == *rp_id_hash).then_some(c));
         }
         match crate::wrap::unwrap(self.pin.device_secret(), rp_id_hash, id) {
             Some(c) => {
-                self.store.put(c.clone()).map_err(store_err)?;
+                self.store.put(c.clone())?;
                 Ok(Some(c))
             }
             None => Ok(None),
@@ -831,9 +808,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             return Ok(k.clone());
         }
         let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-        let key = std::sync::Arc::new(
-            SigningKey::from_pkcs8(alg, cred.private_key.expose()).map_err(crypto_err)?,
-        );
+        let key = std::sync::Arc::new(SigningKey::from_pkcs8(alg, cred.private_key.expose())?);
         if self.keys.len() >= 1024 {
             self.keys.clear();
         }
@@ -876,8 +851,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             None,
         ) {
             Ok(v) => Ok(Some(v)),
-            Err(hmac_secret::HmacSecretError::SaltAuth) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
-            Err(_) => Err(StatusCode::Ctap1ErrInvalidLength),
+            Err(hmac_secret::HmacSecretError::SaltAuth) => {
+                Err(StatusCode::Ctap2ErrPinAuthInvalid.into())
+            }
+            Err(_) => Err(StatusCode::Ctap1ErrInvalidLength.into()),
         }
     }
 
@@ -907,7 +884,7 @@ impl McExtensions {
             None => 1,
             Some(v) => match v.as_u64() {
                 Some(n @ 1..=3) => n as u8,
-                _ => return Err(StatusCode::Ctap1ErrInvalidParameter),
+                _ => return Err(StatusCode::Ctap1ErrInvalidParameter.into()),
             },
         };
         let cred_blob = match get("credBlob") {
@@ -920,7 +897,7 @@ impl McExtensions {
         };
         let large_blob_key = get("largeBlobKey").and_then(Value::as_bool) == Some(true);
         if large_blob_key && !rk {
-            return Err(StatusCode::Ctap2ErrInvalidOption);
+            return Err(StatusCode::Ctap2ErrInvalidOption.into());
         }
         Ok(McExtensions {
             cred_protect,

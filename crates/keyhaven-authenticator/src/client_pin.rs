@@ -2,7 +2,6 @@
 //! and the three-strikes power-cycle rule, key agreement, and the
 //! pinUvAuthToken with its permissions and permissions RP ID (§6.5.2).
 
-use crate::authenticator::crypto_err;
 use crate::pin_protocol::{KeyAgreement, PinProtocol};
 use keyhaven_crypto::digest::sha256;
 use keyhaven_crypto::{ct_eq, SecretBytes};
@@ -48,20 +47,20 @@ pub struct PinState {
 
 /// A required request member (CTAP2_ERR_MISSING_PARAMETER when absent).
 fn need<T>(v: Option<T>) -> R<T> {
-    v.ok_or(StatusCode::Ctap2ErrMissingParameter)
+    v.ok_or(StatusCode::Ctap2ErrMissingParameter.into())
 }
 
-type R<T> = Result<T, StatusCode>;
+type R<T> = crate::error::Result<T>;
 
 /// The permissions of a getPinUvAuthToken…WithPermissions request (§6.5.5.7):
 /// present, non-zero, and only ones this authenticator can grant.
 fn requested_permissions(r: &ClientPinRequest) -> R<u64> {
     let perms = r.permissions.ok_or(StatusCode::Ctap2ErrMissingParameter)?;
     if perms == 0 {
-        return Err(StatusCode::Ctap1ErrInvalidParameter);
+        return Err(StatusCode::Ctap1ErrInvalidParameter.into());
     }
     if perms & !SUPPORTED_PERMISSIONS != 0 {
-        return Err(StatusCode::Ctap2ErrUnauthorizedPermission);
+        return Err(StatusCode::Ctap2ErrUnauthorizedPermission.into());
     }
     Ok(perms)
 }
@@ -171,13 +170,13 @@ impl PinState {
     }
 
     fn regenerate(&mut self) -> R<()> {
-        self.key_agreement = KeyAgreement::generate().map_err(crypto_err)?;
+        self.key_agreement = KeyAgreement::generate()?;
         Ok(())
     }
 
     /// resetPinUvAuthToken(): a new token, no permissions.
     fn reset_token(&mut self) -> R<()> {
-        self.token = SecretBytes::new(keyhaven_crypto::rand::vec(32).map_err(crypto_err)?);
+        self.token = SecretBytes::new(keyhaven_crypto::rand::vec(32)?);
         self.token_protocol = None;
         self.token_permissions = 0;
         self.token_rp_id = None;
@@ -197,7 +196,7 @@ impl PinState {
     ) -> R<()> {
         self.check_token_for(protocol, param, message, permission)?;
         match &self.token_rp_id {
-            Some(bound) if bound != rp_id => return Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            Some(bound) if bound != rp_id => return Err(StatusCode::Ctap2ErrPinAuthInvalid.into()),
             Some(_) => {}
             None => self.token_rp_id = Some(rp_id.to_owned()),
         }
@@ -216,8 +215,10 @@ impl PinState {
     ) -> R<()> {
         self.check_token_for(protocol, param, message, permissions::CM)?;
         match (&self.token_rp_id, rp_id) {
-            (Some(bound), Some(rp)) if bound != rp => Err(StatusCode::Ctap2ErrPinAuthInvalid),
-            (Some(_), None) => Err(StatusCode::Ctap2ErrPinAuthInvalid),
+            (Some(bound), Some(rp)) if bound != rp => {
+                Err(StatusCode::Ctap2ErrPinAuthInvalid.into())
+            }
+            (Some(_), None) => Err(StatusCode::Ctap2ErrPinAuthInvalid.into()),
             _ => Ok(()),
         }
     }
@@ -234,10 +235,10 @@ impl PinState {
         let p =
             PinProtocol::from_u64(protocol).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         if self.token_protocol != Some(p) || !p.verify(self.token.expose(), message, param) {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid.into());
         }
         if self.token_permissions & permission == 0 {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid.into());
         }
         Ok(())
     }
@@ -253,7 +254,7 @@ impl PinState {
         if let Some(n) = new_len {
             let n = usize::try_from(n).map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
             if n < self.min_pin_length || n > 63 {
-                return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+                return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
             }
             self.min_pin_length = n;
             if self.is_set() && self.pin_length < n {
@@ -265,7 +266,7 @@ impl PinState {
         }
         if force {
             if !self.is_set() {
-                return Err(StatusCode::Ctap2ErrPinNotSet);
+                return Err(StatusCode::Ctap2ErrPinNotSet.into());
             }
             self.force_change = true;
         }
@@ -281,7 +282,7 @@ impl PinState {
         use ClientPinSubcommand as S;
         let protocol = || -> R<PinProtocol> {
             let n = need(r.pin_uv_auth_protocol)?;
-            PinProtocol::from_u64(n).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)
+            PinProtocol::from_u64(n).map_err(|_| StatusCode::Ctap1ErrInvalidParameter.into())
         };
         match r.sub_command {
             S::GetPinRetries => Ok(ClientPinResponse {
@@ -292,7 +293,7 @@ impl PinState {
             S::GetKeyAgreement => {
                 protocol()?;
                 Ok(ClientPinResponse {
-                    key_agreement: Some(self.key_agreement.cose_key().map_err(crypto_err)?),
+                    key_agreement: Some(self.key_agreement.cose_key()?),
                     ..Default::default()
                 })
             }
@@ -309,7 +310,7 @@ impl PinState {
                     .decapsulate(&self.key_agreement, ka)
                     .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
                 if !uv() {
-                    return Err(StatusCode::Ctap2ErrUvInvalid);
+                    return Err(StatusCode::Ctap2ErrUvInvalid.into());
                 }
                 self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
             }
@@ -317,7 +318,7 @@ impl PinState {
                 uv_retries: Some(8),
                 ..Default::default()
             }),
-            S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
+            S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand.into()),
         }
     }
 
@@ -327,13 +328,13 @@ impl PinState {
         let new_pin_enc = need(r.new_pin_enc.as_deref())?;
         let param = need(r.pin_uv_auth_param.as_deref())?;
         if self.is_set() {
-            return Err(StatusCode::Ctap2ErrNotAllowed);
+            return Err(StatusCode::Ctap2ErrNotAllowed.into());
         }
         let secret = p
             .decapsulate(&self.key_agreement, ka)
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         if !p.verify(secret.expose(), new_pin_enc, param) {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid.into());
         }
         self.set_new_pin(p, secret.expose(), new_pin_enc)?;
         Ok(ClientPinResponse::default())
@@ -346,7 +347,7 @@ impl PinState {
         let new_pin_enc = need(r.new_pin_enc.as_deref())?;
         let param = need(r.pin_uv_auth_param.as_deref())?;
         if !self.is_set() {
-            return Err(StatusCode::Ctap2ErrPinNotSet);
+            return Err(StatusCode::Ctap2ErrPinNotSet.into());
         }
         let secret = p
             .decapsulate(&self.key_agreement, ka)
@@ -356,7 +357,7 @@ impl PinState {
             &[new_pin_enc, pin_hash_enc].concat(),
             param,
         ) {
-            return Err(StatusCode::Ctap2ErrPinAuthInvalid);
+            return Err(StatusCode::Ctap2ErrPinAuthInvalid.into());
         }
         self.check_pin(p, secret.expose(), pin_hash_enc)?;
         self.set_new_pin(p, secret.expose(), new_pin_enc)?;
@@ -370,21 +371,21 @@ impl PinState {
         let pin_hash_enc = need(r.pin_hash_enc.as_deref())?;
         let perms = if r.sub_command == ClientPinSubcommand::GetPinToken {
             if r.permissions.is_some() || r.rp_id.is_some() {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             permissions::MC | permissions::GA
         } else {
             requested_permissions(r)?
         };
         if !self.is_set() {
-            return Err(StatusCode::Ctap2ErrPinNotSet);
+            return Err(StatusCode::Ctap2ErrPinNotSet.into());
         }
         let secret = p
             .decapsulate(&self.key_agreement, ka)
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         self.check_pin(p, secret.expose(), pin_hash_enc)?;
         if self.force_change {
-            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
         }
         self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
     }
@@ -400,7 +401,7 @@ impl PinState {
         self.token_protocol = Some(p);
         self.token_permissions = perms;
         self.token_rp_id = rp_id;
-        let enc = p.encrypt(secret, self.token.expose()).map_err(crypto_err)?;
+        let enc = p.encrypt(secret, self.token.expose())?;
         Ok(ClientPinResponse {
             pin_uv_auth_token: Some(enc),
             ..Default::default()
@@ -410,10 +411,10 @@ impl PinState {
     /// Checks pinHashEnc against the stored PIN, with the retry rules of §6.5.5.5.
     fn check_pin(&mut self, p: PinProtocol, secret: &[u8], pin_hash_enc: &[u8]) -> R<()> {
         if self.retries == 0 {
-            return Err(StatusCode::Ctap2ErrPinBlocked);
+            return Err(StatusCode::Ctap2ErrPinBlocked.into());
         }
         if self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
-            return Err(StatusCode::Ctap2ErrPinAuthBlocked);
+            return Err(StatusCode::Ctap2ErrPinAuthBlocked.into());
         }
         self.retries -= 1;
         let hash = p
@@ -424,12 +425,12 @@ impl PinState {
             self.regenerate()?;
             self.consecutive_mismatches += 1;
             if self.retries == 0 {
-                return Err(StatusCode::Ctap2ErrPinBlocked);
+                return Err(StatusCode::Ctap2ErrPinBlocked.into());
             }
             if self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
-                return Err(StatusCode::Ctap2ErrPinAuthBlocked);
+                return Err(StatusCode::Ctap2ErrPinAuthBlocked.into());
             }
-            return Err(StatusCode::Ctap2ErrPinInvalid);
+            return Err(StatusCode::Ctap2ErrPinInvalid.into());
         }
         self.retries = MAX_PIN_RETRIES;
         self.consecutive_mismatches = 0;
@@ -443,19 +444,19 @@ impl PinState {
             PinProtocol::Two => 80,
         };
         if new_pin_enc.len() != expected {
-            return Err(StatusCode::Ctap1ErrInvalidParameter);
+            return Err(StatusCode::Ctap1ErrInvalidParameter.into());
         }
         let padded = p
             .decrypt(secret, new_pin_enc)
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         let end = padded.iter().position(|b| *b == 0).unwrap_or(padded.len());
         if end == padded.len() || padded[end..].iter().any(|b| *b != 0) {
-            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
         }
         let pin = std::str::from_utf8(&padded[..end])
             .map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
         if pin.chars().count() < self.min_pin_length || pin.len() > 63 {
-            return Err(StatusCode::Ctap2ErrPinPolicyViolation);
+            return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
         }
         let mut hash = [0u8; 16];
         hash.copy_from_slice(&sha256(pin.as_bytes())[..16]);

@@ -1,6 +1,5 @@
 //! authenticatorCredentialManagement (CTAP 2.2 §6.8) over discoverable credentials.
 
-use crate::authenticator::{crypto_err, store_err};
 use crate::client_pin::PinState;
 use crate::store::{CredentialStore, StoredCredential};
 use keyhaven_crypto::signature::SigningKey;
@@ -19,12 +18,11 @@ pub struct CredMgmtState {
     creds: Vec<StoredCredential>,
 }
 
-type R<T> = Result<T, StatusCode>;
+type R<T> = crate::error::Result<T>;
 
 fn discoverable<S: CredentialStore>(store: &S) -> R<Vec<StoredCredential>> {
     let mut v: Vec<StoredCredential> = store
-        .all()
-        .map_err(store_err)?
+        .all()?
         .into_iter()
         .filter(|c| c.discoverable)
         .collect();
@@ -46,7 +44,7 @@ fn rp_entry(c: &StoredCredential, total: Option<usize>) -> Resp {
 
 fn cred_entry(c: &StoredCredential, total: Option<usize>) -> R<Resp> {
     let alg = CoseAlgorithm::from_id(c.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-    let key = SigningKey::from_pkcs8(alg, c.private_key.expose()).map_err(crypto_err)?;
+    let key = SigningKey::from_pkcs8(alg, c.private_key.expose())?;
     Ok(Resp {
         user: Some(c.user.clone()),
         credential_id: Some(CredentialDescriptor::public_key(c.id.clone())),
@@ -86,20 +84,20 @@ pub fn process<S2: CredentialStore>(
         S::EnumerateRpsBegin => enumerate_rps_begin(store, state),
         S::EnumerateRpsGetNextRp => {
             if state.rps.is_empty() {
-                return Err(StatusCode::Ctap2ErrNotAllowed);
+                return Err(StatusCode::Ctap2ErrNotAllowed.into());
             }
             Ok(rp_entry(&state.rps.remove(0), None))
         }
         S::EnumerateCredentialsBegin => enumerate_credentials_begin(store, state, params),
         S::EnumerateCredentialsGetNextCredential => {
             if state.creds.is_empty() {
-                return Err(StatusCode::Ctap2ErrNotAllowed);
+                return Err(StatusCode::Ctap2ErrNotAllowed.into());
             }
             cred_entry(&state.creds.remove(0), None)
         }
         S::DeleteCredential => {
             let c = cred_by_id(store, params)?;
-            store.delete(&c.id).map_err(store_err)?;
+            store.delete(&c.id)?;
             Ok(Resp::default())
         }
         S::UpdateUserInformation => {
@@ -108,14 +106,14 @@ pub fn process<S2: CredentialStore>(
                 .and_then(|p| p.user.as_ref())
                 .ok_or(StatusCode::Ctap2ErrMissingParameter)?;
             if user.id != c.user.id {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             c.user.name = user.name.clone();
             c.user.display_name = user.display_name.clone();
-            store.put(c).map_err(store_err)?;
+            store.put(c)?;
             Ok(Resp::default())
         }
-        S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand),
+        S::Other(_) => Err(StatusCode::Ctap2ErrInvalidSubcommand.into()),
     }
 }
 
@@ -129,10 +127,9 @@ fn cred_by_id<S2: CredentialStore>(
         .ok_or(StatusCode::Ctap2ErrMissingParameter)?
         .id;
     store
-        .get(id)
-        .map_err(store_err)?
+        .get(id)?
         .filter(|c| c.discoverable)
-        .ok_or(StatusCode::Ctap2ErrNoCredentials)
+        .ok_or(StatusCode::Ctap2ErrNoCredentials.into())
 }
 
 /// The pinUvAuthParam over the subcommand and its parameters, with a token of
@@ -169,7 +166,7 @@ fn enumerate_rps_begin<S2: CredentialStore>(store: &S2, state: &mut CredMgmtStat
         }
     }
     if rps.is_empty() {
-        return Err(StatusCode::Ctap2ErrNoCredentials);
+        return Err(StatusCode::Ctap2ErrNoCredentials.into());
     }
     let total = rps.len();
     let first = rps.remove(0);
@@ -191,7 +188,7 @@ fn enumerate_credentials_begin<S2: CredentialStore>(
         .filter(|c| c.rp_id_hash.as_slice() == hash.as_slice())
         .collect();
     if creds.is_empty() {
-        return Err(StatusCode::Ctap2ErrNoCredentials);
+        return Err(StatusCode::Ctap2ErrNoCredentials.into());
     }
     let total = creds.len();
     let first = creds.remove(0);

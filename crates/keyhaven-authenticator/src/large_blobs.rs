@@ -1,7 +1,6 @@
 //! authenticatorLargeBlobs (CTAP 2.2 §6.10): the serialized large-blob array,
 //! read in fragments and written in fragments with the trailing hash check.
 
-use crate::authenticator::store_err;
 use crate::client_pin::PinState;
 use crate::store::CredentialStore;
 use keyhaven_crypto::digest::sha256;
@@ -22,7 +21,7 @@ pub struct LargeBlobState {
     expected_next_offset: usize,
 }
 
-type R<T> = Result<T, StatusCode>;
+type R<T> = crate::error::Result<T>;
 
 /// The initial array: the empty CBOR array 0x80 ‖ LEFT(SHA-256(0x80), 16).
 pub fn initial_array() -> Vec<u8> {
@@ -41,21 +40,18 @@ pub fn process<S: CredentialStore>(
 ) -> R<LargeBlobsResponse> {
     let offset = usize::try_from(r.offset).map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
     match (r.get, &r.set) {
-        (Some(_), Some(_)) | (None, None) => Err(StatusCode::Ctap1ErrInvalidParameter),
+        (Some(_), Some(_)) | (None, None) => Err(StatusCode::Ctap1ErrInvalidParameter.into()),
         (Some(get), None) => {
             if r.length.is_some() {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             let get = usize::try_from(get).map_err(|_| StatusCode::Ctap1ErrInvalidLength)?;
             if get > MAX_FRAGMENT {
-                return Err(StatusCode::Ctap1ErrInvalidLength);
+                return Err(StatusCode::Ctap1ErrInvalidLength.into());
             }
-            let array = store
-                .large_blob_array()
-                .map_err(store_err)?
-                .unwrap_or_else(initial_array);
+            let array = store.large_blob_array()?.unwrap_or_else(initial_array);
             if offset > array.len() {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             let end = (offset + get).min(array.len());
             Ok(LargeBlobsResponse {
@@ -64,17 +60,17 @@ pub fn process<S: CredentialStore>(
         }
         (None, Some(fragment)) => {
             if fragment.len() > MAX_FRAGMENT {
-                return Err(StatusCode::Ctap1ErrInvalidLength);
+                return Err(StatusCode::Ctap1ErrInvalidLength.into());
             }
             if offset == 0 {
                 let length = r.length.ok_or(StatusCode::Ctap1ErrInvalidParameter)?;
                 let length = usize::try_from(length)
                     .map_err(|_| StatusCode::Ctap2ErrLargeBlobStorageFull)?;
                 if length > MAX_SERIALIZED {
-                    return Err(StatusCode::Ctap2ErrLargeBlobStorageFull);
+                    return Err(StatusCode::Ctap2ErrLargeBlobStorageFull.into());
                 }
                 if length < 17 {
-                    return Err(StatusCode::Ctap1ErrInvalidParameter);
+                    return Err(StatusCode::Ctap1ErrInvalidParameter.into());
                 }
                 *state = LargeBlobState {
                     pending: Vec::with_capacity(length),
@@ -82,10 +78,10 @@ pub fn process<S: CredentialStore>(
                     expected_next_offset: 0,
                 };
             } else if r.length.is_some() {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             if offset != state.expected_next_offset || state.expected_length == 0 {
-                return Err(StatusCode::Ctap1ErrInvalidSeq);
+                return Err(StatusCode::Ctap1ErrInvalidSeq.into());
             }
             if protected {
                 let (param, protocol) = crate::client_pin::token_param(
@@ -100,7 +96,7 @@ pub fn process<S: CredentialStore>(
                 pin.check_token_for(protocol, param, &msg, permissions::LBW)?;
             }
             if state.expected_next_offset + fragment.len() > state.expected_length {
-                return Err(StatusCode::Ctap1ErrInvalidParameter);
+                return Err(StatusCode::Ctap1ErrInvalidParameter.into());
             }
             state.pending.extend_from_slice(fragment);
             state.expected_next_offset += fragment.len();
@@ -109,9 +105,9 @@ pub fn process<S: CredentialStore>(
                 state.expected_length = 0;
                 let (body, check) = data.split_at(data.len() - 16);
                 if sha256(body)[..16] != *check {
-                    return Err(StatusCode::Ctap2ErrIntegrityFailure);
+                    return Err(StatusCode::Ctap2ErrIntegrityFailure.into());
                 }
-                store.set_large_blob_array(data).map_err(store_err)?;
+                store.set_large_blob_array(data)?;
             }
             Ok(LargeBlobsResponse::default())
         }

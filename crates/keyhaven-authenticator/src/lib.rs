@@ -44,6 +44,7 @@ pub mod authenticator;
 pub mod client_pin;
 pub mod cred_mgmt;
 pub mod ctaphid;
+pub mod error;
 pub mod file_store;
 pub mod hmac_secret;
 pub mod large_blobs;
