@@ -6,6 +6,7 @@
 //! saves reads: the writer re-checks everything it relies on).
 
 mod cache;
+mod migrate;
 mod postgres;
 mod sqlite;
 
@@ -304,84 +305,4 @@ pub(crate) fn record_from(
     r.uv_initialized = uv_initialized;
     r.last_used_at = last_used_at.map(|ms| (ms / 1000) as u64);
     Ok(r)
-}
-
-/// The schema migrations, in order: (version, statements). `{blob}` and
-/// `{serial}` are filled per dialect; a statement marked `sqlite: ` belongs to
-/// SQLite's own layout and is skipped on PostgreSQL (see [`for_dialect`]).
-/// Applied on start, each in one transaction, and recorded in
-/// `schema_migrations`; a database migrated by a newer keyhaven is refused.
-pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
-    (
-        1,
-        &[
-            "CREATE TABLE settings (key TEXT PRIMARY KEY, value {blob} NOT NULL)",
-            "CREATE TABLE users (id {serial} PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, handle {blob} NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
-            "CREATE TABLE credentials (id {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), name TEXT NOT NULL, record TEXT NOT NULL, sign_count BIGINT NOT NULL, backed_up BOOLEAN NOT NULL, uv_initialized BOOLEAN NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT)",
-            "CREATE INDEX credentials_user ON credentials(user_id)",
-            "CREATE TABLE challenges (hash {blob} PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, expires_at BIGINT NOT NULL)",
-            "CREATE INDEX challenges_expiry ON challenges(expires_at)",
-            "CREATE TABLE sessions (hash {blob} PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)",
-            "CREATE INDEX sessions_expiry ON sessions(expires_at)",
-        ],
-    ),
-    (
-        2,
-        &[
-            // SQLite rewrites every page a commit touches. A login's writes
-            // go to two narrow tables instead of the wide rows: the
-            // per-login columns of a credential, keyed by user then ID (a
-            // user's credentials side by side, users in registration order),
-            "sqlite: CREATE TABLE credential_use (user_id INTEGER NOT NULL, id BLOB NOT NULL, sign_count BIGINT NOT NULL, backed_up BOOLEAN NOT NULL, uv_initialized BOOLEAN NOT NULL, last_used_at BIGINT, PRIMARY KEY (user_id, id)) WITHOUT ROWID",
-            "sqlite: INSERT INTO credential_use SELECT user_id, id, sign_count, backed_up, uv_initialized, last_used_at FROM credentials",
-            "sqlite: ALTER TABLE credentials DROP COLUMN sign_count",
-            "sqlite: ALTER TABLE credentials DROP COLUMN backed_up",
-            "sqlite: ALTER TABLE credentials DROP COLUMN uv_initialized",
-            "sqlite: ALTER TABLE credentials DROP COLUMN last_used_at",
-            // and the keys of consumed challenges (time-ordered, so appended
-            // side by side), instead of deleting challenge rows scattered
-            // over the table. The purge deletes both together, in chunks.
-            "sqlite: CREATE TABLE challenges_used (hash BLOB PRIMARY KEY) WITHOUT ROWID",
-        ],
-    ),
-];
-
-/// The SQL dialect a migration statement is written out for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-/// A migration statement as `dialect` runs it, or `None` when it belongs to
-/// the other dialect's layout.
-pub(crate) fn for_dialect(stmt: &str, dialect: Dialect) -> Option<String> {
-    let (own, text) = match stmt.strip_prefix("sqlite: ") {
-        Some(text) => (dialect == Dialect::Sqlite, text),
-        None => (true, stmt),
-    };
-    let (blob, serial) = match dialect {
-        Dialect::Sqlite => ("BLOB", "INTEGER"),
-        Dialect::Postgres => ("BYTEA", "BIGSERIAL"),
-    };
-    own.then(|| text.replace("{blob}", blob).replace("{serial}", serial))
-}
-
-/// The table recording applied migrations.
-pub(crate) const MIGRATIONS_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
-
-/// The migrations after `current`, or an error if the database is newer than this binary.
-pub(crate) fn pending(current: i64) -> Result<Vec<(i64, &'static [&'static str])>, DbError> {
-    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > newest {
-        return Err(DbError::Config(format!(
-            "the database schema is at version {current}, newer than this keyhaven knows ({newest})"
-        )));
-    }
-    Ok(MIGRATIONS
-        .iter()
-        .filter(|m| m.0 > current)
-        .copied()
-        .collect())
 }

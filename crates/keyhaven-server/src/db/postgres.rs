@@ -3,9 +3,9 @@
 //! database behave as one service: `DELETE … RETURNING` hands a challenge to
 //! exactly one caller, and the counter update compares in the database.
 
+use super::migrate::{self, run, Dialect, MIGRATIONS};
 use super::{
-    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Dialect,
-    Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
+    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::time::Clock;
@@ -49,6 +49,21 @@ fn credential(r: &Row, at: usize) -> Result<Credential, DbError> {
     })
 }
 
+/// A pooled client under the migration runner.
+struct Async<'a>(&'a mut deadpool_postgres::Object);
+
+impl migrate::Connection for Async<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    async fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.0.batch_execute(sql).await?)
+    }
+    async fn query_i64(&mut self, sql: &str) -> Result<i64, DbError> {
+        Ok(self.0.query_one(sql, &[]).await?.get(0))
+    }
+}
+
 impl Postgres {
     /// Connects and migrates (under an advisory lock, so nodes starting together agree).
     pub async fn open(url: &str, clock: Clock) -> Result<Self, DbError> {
@@ -64,32 +79,8 @@ impl Postgres {
         );
         let pool = Pool::builder(mgr).max_size(32).build().map_err(pool_err)?;
         let mut c = pool.get().await.map_err(pool_err)?;
-        let tx = c.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(7242026)", &[])
-            .await?;
         // Nodes starting together wait on the advisory lock; each migration runs once.
-        tx.batch_execute(MIGRATIONS_TABLE).await?;
-        let current: i64 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )
-            .await?
-            .get(0);
-        for (version, statements) in pending(current)? {
-            for stmt in statements
-                .iter()
-                .filter_map(|s| for_dialect(s, Dialect::Postgres))
-            {
-                tx.batch_execute(&stmt).await?;
-            }
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                &[&version, &clock.unix_millis()],
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        run(&mut Async(&mut c), MIGRATIONS, clock.unix_millis()).await?;
         Ok(Postgres { pool })
     }
 

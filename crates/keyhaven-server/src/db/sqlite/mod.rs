@@ -16,8 +16,7 @@
 
 use super::cache::Cache;
 use super::{
-    for_dialect, pending, record_from, Added, Challenge, Credential, DbError, Deleted, Dialect,
-    Kind, LoginUpdate, Owner, User, MIGRATIONS_TABLE,
+    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
 };
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
@@ -629,15 +628,12 @@ mod tests {
         let old = super::super::cache::tests::credential(1, 7).record;
         {
             let c = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
-            c.execute_batch(MIGRATIONS_TABLE)
-                .unwrap_or_else(|e| panic!("{e}"));
-            for stmt in super::super::MIGRATIONS[0]
-                .1
-                .iter()
-                .filter_map(|s| for_dialect(s, Dialect::Sqlite))
-            {
-                c.execute_batch(&stmt).unwrap_or_else(|e| panic!("{e}"));
-            }
+            c.execute_batch(
+                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let v1 = crate::db::migrate::MIGRATIONS[0].sqlite.unwrap_or_default();
+            c.execute_batch(v1).unwrap_or_else(|e| panic!("{e}"));
             let json = serde_json::to_string(&old).unwrap_or_else(|e| panic!("{e}"));
             c.execute_batch(&format!(
                 "INSERT INTO schema_migrations VALUES (1, 0); \

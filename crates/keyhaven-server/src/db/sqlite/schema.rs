@@ -2,6 +2,7 @@
 //! (the shared list in `db/mod.rs`, SQLite's statements).
 
 use super::*;
+use crate::db::migrate::{self, run, run_ready, Dialect, MIGRATIONS};
 
 /// One process per database: the read cache relies on it, and so do the
 /// in-memory rate limits. The returned file holds the lock while it lives.
@@ -21,35 +22,24 @@ pub(super) fn lock(path: &str) -> Result<std::fs::File, DbError> {
     Ok(lock)
 }
 
-/// The pending migrations, each in one transaction (BEGIN IMMEDIATE: one
-/// process at a time), recorded in schema_migrations.
+/// The schema migrations (`db/migrate.rs`) on this connection.
 pub(super) fn migrate(conn: &mut Connection, clock: &Clock) -> Result<(), DbError> {
-    conn.execute_batch(MIGRATIONS_TABLE)?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
-    for (version, statements) in pending(current)? {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let done: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-            params![version],
-            |r| r.get(0),
-        )?;
-        if !done {
-            for stmt in statements
-                .iter()
-                .filter_map(|s| for_dialect(s, Dialect::Sqlite))
-            {
-                tx.execute_batch(&stmt)?;
-            }
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, clock.unix_millis()],
-            )?;
-        }
-        tx.commit()?;
-    }
+    run_ready(run(&mut Sync(conn), MIGRATIONS, clock.unix_millis()))?;
     Ok(())
+}
+
+/// A rusqlite connection behind the migration runner's async interface; its
+/// futures never wait.
+struct Sync<'a>(&'a mut Connection);
+
+impl migrate::Connection for Sync<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+    async fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+    async fn query_i64(&mut self, sql: &str) -> Result<i64, DbError> {
+        Ok(self.0.query_row(sql, [], |r| r.get(0))?)
+    }
 }
