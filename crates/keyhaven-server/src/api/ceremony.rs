@@ -39,6 +39,62 @@ pub(super) fn descriptor(c: &Credential) -> CredentialDescriptorJson {
     }
 }
 
+/// Who a registration is for, the account's ID if it exists, and the
+/// credentials to exclude.
+type Registrant = (
+    UserInfo,
+    Option<i64>,
+    Vec<keyhaven_proto::json::CredentialDescriptorJson>,
+);
+
+/// Logged in: another passkey for this account (the username in the body is ignored).
+async fn for_account(st: &AppState, u: User) -> Result<Registrant, Response> {
+    let creds = st.db.credentials_of(u.id).await.map_err(db_error)?;
+    let user = UserInfo {
+        name: u.username,
+        display_name: u.display_name,
+        handle: Some(u.handle),
+    };
+    Ok((user, Some(u.id), creds.iter().map(descriptor).collect()))
+}
+
+/// Not logged in: a new account, its username valid, not rate limited and free.
+async fn for_new_account(
+    st: &AppState,
+    b: RegistrationOptionsBody,
+) -> Result<Registrant, Response> {
+    let Some(username) = b.username.filter(|u| valid_username(u)) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "username: 1 to 64 letters, digits and -_.@",
+        ));
+    };
+    if !st.limiter.user(&username) {
+        return Err(limited(st));
+    }
+    let display = match b.display_name.as_deref().map(clean_label) {
+        None => username.clone(),
+        Some(Some(d)) => d,
+        Some(None) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "displayName: 1 to 64 characters, no control characters",
+            ))
+        }
+    };
+    match st.db.user_by_name(&username).await {
+        Ok(Some(_)) => return Err(error(StatusCode::CONFLICT, "this username is taken")),
+        Ok(None) => {}
+        Err(e) => return Err(db_error(e)),
+    }
+    let user = UserInfo {
+        name: username,
+        display_name: display,
+        handle: None,
+    };
+    Ok((user, None, vec![]))
+}
+
 pub(super) async fn registration_options_route(
     State(st): St,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -57,57 +113,14 @@ pub(super) async fn registration_options_route(
         Err(r) => return r,
     };
     let (user, user_id, exclude) = match me {
-        // Logged in: another passkey for this account (username ignored).
-        Some(u) => {
-            let creds = match st.db.credentials_of(u.id).await {
-                Ok(c) => c,
-                Err(e) => return db_error(e),
-            };
-            (
-                UserInfo {
-                    name: u.username.clone(),
-                    display_name: u.display_name.clone(),
-                    handle: Some(u.handle.clone()),
-                },
-                Some(u.id),
-                creds.iter().map(descriptor).collect(),
-            )
-        }
-        None => {
-            let Some(username) = b.username.filter(|u| valid_username(u)) else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "username: 1 to 64 letters, digits and -_.@",
-                );
-            };
-            if !st.limiter.user(&username) {
-                return limited(&st);
-            }
-            let display = match b.display_name.as_deref().map(clean_label) {
-                None => username.clone(),
-                Some(Some(d)) => d,
-                Some(None) => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "displayName: 1 to 64 characters, no control characters",
-                    )
-                }
-            };
-            match st.db.user_by_name(&username).await {
-                Ok(Some(_)) => return error(StatusCode::CONFLICT, "this username is taken"),
-                Ok(None) => {}
-                Err(e) => return db_error(e),
-            }
-            (
-                UserInfo {
-                    name: username,
-                    display_name: display,
-                    handle: None,
-                },
-                None,
-                vec![],
-            )
-        }
+        Some(u) => match for_account(&st, u).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        },
+        None => match for_new_account(&st, b).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        },
     };
     let extras = RegistrationExtras {
         challenge_prefix: time_prefix(&st.rp.clock).to_vec(),
