@@ -115,6 +115,28 @@ pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
 
 type CtapResult<T> = crate::error::Result<T>;
 
+/// getInfo's maxCredentialCountInList (0x07): the longest allowList or
+/// excludeList a platform should send in one request.
+pub const MAX_CREDENTIAL_COUNT_IN_LIST: usize = 16;
+
+/// getInfo's firmwareVersion (0x0E): this crate's version as
+/// major·10⁶ + minor·10³ + patch.
+pub const FIRMWARE_VERSION: u64 = {
+    const fn num(s: &str) -> u64 {
+        let b = s.as_bytes();
+        let mut n = 0;
+        let mut i = 0;
+        while i < b.len() {
+            n = n * 10 + (b[i] - b'0') as u64;
+            i += 1;
+        }
+        n
+    }
+    num(env!("CARGO_PKG_VERSION_MAJOR")) * 1_000_000
+        + num(env!("CARGO_PKG_VERSION_MINOR")) * 1_000
+        + num(env!("CARGO_PKG_VERSION_PATCH"))
+};
+
 impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// An authenticator over `store`, asking `user`.
     pub fn new(
@@ -294,7 +316,13 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             pin_uv_auth_protocols: Some(vec![2, 1]),
             force_pin_change: Some(self.pin.force_change),
             min_pin_length: Some(self.pin.min_pin_length as u64),
+            max_credential_count_in_list: Some(MAX_CREDENTIAL_COUNT_IN_LIST as u64),
             max_credential_id_length: Some(1023),
+            max_rp_ids_for_set_min_pin_length: Some(
+                crate::client_pin::MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH as u64,
+            ),
+            firmware_version: Some(FIRMWARE_VERSION),
+            max_pin_length: Some(63),
             transports: Some(vec!["usb".into()]),
             algorithms: Some(
                 self.settings
@@ -458,7 +486,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
         // Steps 14-17: the key pair and the credential, stored.
         let (key, cred) = self.new_credential(&r, alg, rp_id_hash, rk, &ext)?;
-        self.store.put(cred.clone())?;
+        self.store_new(&cred)?;
         let extensions = self.mc_extension_outputs(&r, &cred, &ext, uv)?;
         let mut flags = Flags::UP;
         if uv {
@@ -487,6 +515,35 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         let mut response = attest(new, &r.client_data_hash, statement)?;
         response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         Ok(response)
+    }
+
+    /// makeCredential step 17: stores a new credential. A discoverable one
+    /// overwrites any discoverable credential of the same rp.id and user ID.
+    /// With room to spare the new one is written first (a crash in between
+    /// leaves both, never neither); in a full store the old one goes first.
+    fn store_new(&mut self, cred: &StoredCredential) -> CtapResult<()> {
+        let replaced: Vec<Vec<u8>> = if cred.discoverable {
+            self.store
+                .by_rp(&cred.rp_id_hash)?
+                .into_iter()
+                .filter(|c| c.discoverable && c.user.id == cred.user.id && c.id != cred.id)
+                .map(|c| c.id)
+                .collect()
+        } else {
+            vec![]
+        };
+        let room = self.store.remaining_discoverable() > 0;
+        if room {
+            self.store.put(cred.clone())?;
+        }
+        for id in &replaced {
+            self.keys.remove(id);
+            self.store.delete(id)?;
+        }
+        if !room {
+            self.store.put(cred.clone())?;
+        }
+        Ok(())
     }
 
     /// makeCredential step 9: user verification (a pinUvAuthToken, or built-in
@@ -854,7 +911,14 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             Err(hmac_secret::HmacSecretError::SaltAuth) => {
                 Err(StatusCode::Ctap2ErrPinAuthInvalid.into())
             }
-            Err(_) => Err(StatusCode::Ctap1ErrInvalidLength.into()),
+            // §12.5: salts that are not 32 or 64 bytes are an invalid parameter.
+            Err(hmac_secret::HmacSecretError::SaltLength(_)) => {
+                Err(StatusCode::Ctap1ErrInvalidParameter.into())
+            }
+            // saltEnc that does not decrypt (not whole AES blocks, no IV).
+            Err(hmac_secret::HmacSecretError::Protocol(_)) => {
+                Err(StatusCode::Ctap1ErrInvalidLength.into())
+            }
         }
     }
 

@@ -45,6 +45,10 @@ pub struct PinState {
     token_rp_id: Option<String>,
 }
 
+/// getInfo's maxRPIDsForSetMinPINLength (0x10): how many RP IDs
+/// setMinPINLength keeps for the minPinLength extension.
+pub const MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH: usize = 8;
+
 /// A required request member (CTAP2_ERR_MISSING_PARAMETER when absent).
 fn need<T>(v: Option<T>) -> R<T> {
     v.ok_or(StatusCode::Ctap2ErrMissingParameter.into())
@@ -244,18 +248,35 @@ impl PinState {
     }
 
     /// setMinPINLength (§6.11.4): the length only grows; a longer minimum than
-    /// the current PIN forces a PIN change.
+    /// the current PIN forces a PIN change. Everything is checked before
+    /// anything changes.
     pub fn set_min_pin_length(
         &mut self,
         new_len: Option<u64>,
         rp_ids: Option<Vec<String>>,
         force: bool,
     ) -> R<()> {
-        if let Some(n) = new_len {
-            let n = usize::try_from(n).map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
-            if n < self.min_pin_length || n > 63 {
-                return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
+        let new_len = match new_len {
+            None => None,
+            Some(n) => {
+                let n = usize::try_from(n).map_err(|_| StatusCode::Ctap2ErrPinPolicyViolation)?;
+                if n < self.min_pin_length || n > 63 {
+                    return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
+                }
+                Some(n)
             }
+        };
+        // More RP IDs than getInfo's maxRPIDsForSetMinPINLength do not fit.
+        if rp_ids
+            .as_ref()
+            .is_some_and(|ids| ids.len() > MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH)
+        {
+            return Err(StatusCode::Ctap2ErrKeyStoreFull.into());
+        }
+        if force && !self.is_set() {
+            return Err(StatusCode::Ctap2ErrPinNotSet.into());
+        }
+        if let Some(n) = new_len {
             self.min_pin_length = n;
             if self.is_set() && self.pin_length < n {
                 self.force_change = true;
@@ -265,9 +286,6 @@ impl PinState {
             self.min_pin_length_rp_ids = ids;
         }
         if force {
-            if !self.is_set() {
-                return Err(StatusCode::Ctap2ErrPinNotSet.into());
-            }
             self.force_change = true;
         }
         Ok(())
@@ -385,7 +403,14 @@ impl PinState {
             .map_err(|_| StatusCode::Ctap1ErrInvalidParameter)?;
         self.check_pin(p, secret.expose(), pin_hash_enc)?;
         if self.force_change {
-            return Err(StatusCode::Ctap2ErrPinPolicyViolation.into());
+            // §6.5.5.7.1 step 6: getPinToken answers CTAP2_ERR_PIN_INVALID;
+            // §6.5.5.7.2 step 6: the permissions form answers PIN_POLICY_VIOLATION.
+            return Err(if r.sub_command == ClientPinSubcommand::GetPinToken {
+                StatusCode::Ctap2ErrPinInvalid
+            } else {
+                StatusCode::Ctap2ErrPinPolicyViolation
+            }
+            .into());
         }
         self.issue_token(p, secret.expose(), perms, r.rp_id.clone())
     }

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use keyhaven_ctap::hid::BROADCAST;
 pub use keyhaven_ctap::hid::{cmd, err, frames, keepalive, MAX_MESSAGE, REPORT};
-const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(3000);
+
+/// How long a message may take from its first report to its last (§11.2.9.1).
+pub const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(3000);
 
 /// Interval between KEEPALIVE reports while a CBOR command runs.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
@@ -140,6 +142,26 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
         }
     }
 
+    /// When the message being assembled times out (§11.2.9.1: a transaction
+    /// not completed within [`TRANSACTION_TIMEOUT`]), if one is.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.assembly
+            .as_ref()
+            .map(|a| a.started + TRANSACTION_TIMEOUT)
+    }
+
+    /// Ends a message whose time is up at `now`: ERR_MSG_TIMEOUT on its
+    /// channel, sent without waiting for another report.
+    pub fn expire(&mut self, now: Instant) -> Vec<[u8; REPORT]> {
+        match self.deadline() {
+            Some(t) if now >= t => {
+                let cid = self.assembly.take().map_or(BROADCAST, |a| a.cid);
+                error(cid, err::MSG_TIMEOUT)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Handles one report from the host; returns the reports to send back.
     /// A CBOR command runs inline (no KEEPALIVE reports; [`serve_unix`] sends them).
     pub fn handle_report(&mut self, report: &[u8; REPORT]) -> Vec<[u8; REPORT]> {
@@ -182,6 +204,10 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
         if report[4] & 0x80 != 0 {
             let command = report[4] & 0x7f;
             let len = usize::from(u16::from_be_bytes([report[5], report[6]]));
+            // §11.2.3: the broadcast channel is for CTAPHID_INIT alone.
+            if cid == BROADCAST && command != cmd::INIT {
+                return Err(error(cid, err::INVALID_CHANNEL));
+            }
             if let Some(a) = &self.assembly {
                 if a.cid != cid {
                     return Err(error(cid, err::CHANNEL_BUSY));
@@ -350,9 +376,20 @@ where
     // Reports that came after a CANCEL, while the cancelled command finished.
     let mut deferred = std::collections::VecDeque::new();
     loop {
-        let next = match deferred.pop_front() {
-            Some(r) => Ok(Event::Report(Ok(Some(r)))),
-            None => rx.recv(),
+        let next = match (deferred.pop_front(), device.deadline()) {
+            (Some(r), _) => Ok(Event::Report(Ok(Some(r)))),
+            (None, None) => rx.recv(),
+            // A message is half sent: its timeout fires without another report.
+            (None, Some(t)) => match rx.recv_timeout(t.saturating_duration_since(Instant::now())) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    for r in device.expire(Instant::now()) {
+                        link.write_report(&r)?;
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                Ok(e) => Ok(e),
+            },
         };
         let report = match next {
             Ok(Event::Report(Ok(Some(r)))) => r,

@@ -11,7 +11,7 @@ pub enum HmacSecretError {
     /// saltAuth does not authenticate saltEnc (CTAP2_ERR_PIN_AUTH_INVALID).
     #[error("saltAuth does not verify")]
     SaltAuth,
-    /// The salts are not 32 or 64 bytes (CTAP1_ERR_INVALID_LENGTH).
+    /// The salts are not 32 or 64 bytes (CTAP1_ERR_INVALID_PARAMETER, §12.5).
     #[error("decrypted salts are {0} bytes, expected 32 or 64")]
     SaltLength(usize),
     /// Protocol failure (bad ciphertext length, key agreement).

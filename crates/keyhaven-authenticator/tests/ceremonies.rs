@@ -527,6 +527,27 @@ fn hmac_secret_and_cred_blob() {
             get(&mut a, Some(id.clone()), Some(bad)).0.unwrap_err(),
             StatusCode::Ctap2ErrPinAuthInvalid
         );
+        // §12.5: authenticated salts of another length than 32 or 64 bytes
+        // are CTAP1_ERR_INVALID_PARAMETER.
+        for len in [16, 48, 96] {
+            let salt_enc = p.encrypt(secret.expose(), &vec![5u8; len]).unwrap();
+            let salt_auth = p.authenticate(secret.expose(), &salt_enc);
+            let odd = Value::canonical_map(vec![(
+                Value::from("hmac-secret"),
+                Value::canonical_map(vec![
+                    (Value::from(1), platform_key.to_value()),
+                    (Value::from(2), Value::Bytes(salt_enc)),
+                    (Value::from(3), Value::Bytes(salt_auth)),
+                    (Value::from(4), Value::from(p.number())),
+                ]),
+            )]);
+            assert_eq!(
+                get(&mut a, Some(id.clone()), Some(odd)).0.unwrap_err(),
+                StatusCode::Ctap1ErrInvalidParameter,
+                "{len}-byte salts, protocol {}",
+                p.number()
+            );
+        }
     }
 }
 
@@ -676,5 +697,48 @@ fn store_failures_map_to_their_own_status() {
         let out = a.process(&req.to_bytes());
         let r = Response::from_bytes(Command::MakeCredential, &out).unwrap();
         assert_eq!(r.status, status);
+    }
+}
+
+/// CTAP 2.2 §6.1.2 step 17: a discoverable credential for an rp.id and user
+/// ID that already has one overwrites it, also when the store is full.
+#[test]
+fn a_second_discoverable_credential_for_a_user_overwrites_the_first() {
+    let mut a = Authenticator::new(
+        MemoryStore::new(2),
+        AlwaysApprove { uv: true },
+        Settings::default(),
+    )
+    .unwrap();
+    let first = register(&mut a, -7, true, b"u1");
+    let other = register(&mut a, -7, true, b"u2");
+    // The store is full now; a second credential for u1 still fits, in u1's place.
+    let second = register(&mut a, -7, true, b"u1");
+    assert_ne!(first.id, second.id);
+    let (r, ..) = get(&mut a, None, None);
+    let ResponseBody::GetAssertion(ga) = r.unwrap() else {
+        panic!()
+    };
+    assert_eq!(ga.number_of_credentials, Some(2));
+    let mut ids = vec![ga.credential.unwrap().id];
+    let ResponseBody::GetAssertion(next) = send(&mut a, Request::GetNextAssertion).unwrap() else {
+        panic!()
+    };
+    ids.push(next.credential.unwrap().id);
+    assert_eq!(ids, [second.id.clone(), other.id.clone()]);
+    let (r, ..) = get(&mut a, Some(first.id.clone()), None);
+    assert_eq!(r.unwrap_err(), StatusCode::Ctap2ErrNoCredentials);
+    assert_eq!(a.store().all().unwrap().len(), 2);
+    // A new user does not fit.
+    let req = Request::MakeCredential(make_request(-7, true, b"u3", None, [7; 32]));
+    assert_eq!(
+        send(&mut a, req).unwrap_err(),
+        StatusCode::Ctap2ErrKeyStoreFull
+    );
+    // Non-discoverable credentials for the same user are not overwritten.
+    let nd1 = register(&mut a, -7, false, b"u1");
+    let nd2 = register(&mut a, -7, false, b"u1");
+    for id in [nd1.id, nd2.id, second.id] {
+        assert!(get(&mut a, Some(id), None).0.is_ok());
     }
 }

@@ -402,9 +402,44 @@ fn config_always_uv_and_min_pin_length() {
     };
     assert_eq!(info.min_pin_length, Some(6));
     assert_eq!(info.force_pin_change, Some(true));
+    // §6.5.5.7.1: getPinToken answers PIN_INVALID while a change is forced;
+    // §6.5.5.7.2: the permissions form answers PIN_POLICY_VIOLATION.
     assert_eq!(
         token(&mut a, p, "1234", None, None).unwrap_err(),
+        StatusCode::Ctap2ErrPinInvalid
+    );
+    assert_eq!(
+        token(&mut a, p, "1234", Some(permissions::MC), None).unwrap_err(),
         StatusCode::Ctap2ErrPinPolicyViolation
+    );
+    // getInfo advertises maxRPIDsForSetMinPINLength; a longer list is
+    // refused and changes nothing.
+    assert_eq!(
+        info.max_rp_ids_for_set_min_pin_length,
+        Some(keyhaven_authenticator::client_pin::MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH as u64)
+    );
+    let max = keyhaven_authenticator::client_pin::MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH;
+    let too_many = ConfigParams {
+        new_min_pin_length: Some(8),
+        min_pin_length_rp_ids: Some((0..=max).map(|i| format!("rp{i}.example")).collect()),
+        ..Default::default()
+    };
+    assert_eq!(
+        send(&mut a, cfg(C::SetMinPinLength, Some(too_many), Some(&acfg))).unwrap_err(),
+        StatusCode::Ctap2ErrKeyStoreFull
+    );
+    let enough = ConfigParams {
+        min_pin_length_rp_ids: Some((0..max).map(|i| format!("rp{i}.example")).collect()),
+        ..Default::default()
+    };
+    send(&mut a, cfg(C::SetMinPinLength, Some(enough), Some(&acfg))).unwrap();
+    let ResponseBody::GetInfo(info) = send(&mut a, Request::GetInfo).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        info.min_pin_length,
+        Some(6),
+        "the refused request set nothing"
     );
     assert_eq!(
         send(&mut a, cfg(C::Other(0x42), None, Some(&acfg))).unwrap_err(),

@@ -81,6 +81,13 @@ fn init_ping_cbor_and_errors() {
         transact(&mut d, 0x1234_5678, cmd::PING, &[1]),
         (cmd::ERROR, vec![err::INVALID_CHANNEL])
     );
+    // §11.2.3: the broadcast channel carries INIT alone.
+    for command in [cmd::PING, cmd::CBOR, cmd::WINK, cmd::MSG] {
+        assert_eq!(
+            transact(&mut d, 0xffff_ffff, command, &[4]),
+            (cmd::ERROR, vec![err::INVALID_CHANNEL])
+        );
+    }
     assert_eq!(
         transact(&mut d, cid, 0x55, &[1]),
         (cmd::ERROR, vec![err::INVALID_CMD])
@@ -240,4 +247,46 @@ fn cancel_answers_at_once_and_the_late_touch_creates_nothing() {
         "no stray answer to the cancelled command"
     );
     assert_eq!(r[7], 0x2e, "CTAP2_ERR_NO_CREDENTIALS");
+}
+
+/// §11.2.9.1: a message left unfinished gets ERR_MSG_TIMEOUT on its channel
+/// when its time is up, with no further report from the host.
+#[test]
+fn an_unfinished_message_times_out_without_another_report() {
+    use keyhaven_authenticator::ctaphid::{serve, TRANSACTION_TIMEOUT};
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let (mut host, mut dev_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    std::thread::spawn(move || {
+        let mut d = device();
+        let _ = serve(&mut d, &mut dev_end);
+    });
+    let read = |host: &mut std::os::unix::net::UnixStream| {
+        let mut r = [0u8; REPORT];
+        host.read_exact(&mut r).unwrap();
+        r
+    };
+    host.write_all(&init_report(0xffff_ffff, cmd::INIT, 8, &[7; 8]))
+        .unwrap();
+    let init = read(&mut host);
+    let cid = u32::from_be_bytes(init[15..19].try_into().unwrap());
+    // The first of three reports of a PING, and then nothing.
+    let sent = Instant::now();
+    host.write_all(&init_report(cid, cmd::PING, 150, &[1; 57]))
+        .unwrap();
+    host.set_read_timeout(Some(TRANSACTION_TIMEOUT * 2))
+        .unwrap();
+    let r = read(&mut host);
+    let waited = sent.elapsed();
+    assert_eq!(u32::from_be_bytes(r[..4].try_into().unwrap()), cid);
+    assert_eq!((r[4], r[7]), (0x80 | cmd::ERROR, err::MSG_TIMEOUT));
+    assert!(
+        waited >= TRANSACTION_TIMEOUT - Duration::from_millis(50),
+        "not before its time: {waited:?}"
+    );
+    // The channel works again afterwards.
+    host.write_all(&init_report(cid, cmd::PING, 1, &[9]))
+        .unwrap();
+    let r = read(&mut host);
+    assert_eq!((r[4], r[7]), (0x80 | cmd::PING, 9));
 }

@@ -767,3 +767,63 @@ fn pin_protocol_one_when_two_is_not_offered() {
     assert_eq!(first.len(), 32);
     assert_eq!(get_prf(&mut c), first);
 }
+
+/// A device that records the length of each getAssertion allowList it is sent.
+struct Recording(Dev, std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl keyhaven_client::Device for Recording {
+    fn transact(
+        &mut self,
+        message: &[u8],
+        cancel: &keyhaven_client::device::Cancel,
+    ) -> Result<Vec<u8>, keyhaven_client::TransportError> {
+        if let Ok(keyhaven_proto::ctap2::Request::GetAssertion(r)) =
+            keyhaven_proto::ctap2::Request::from_bytes(message)
+        {
+            let n = r.allow_list.map_or(0, |l| l.len());
+            self.1.lock().unwrap().push(n);
+        }
+        self.0.transact(message, cancel)
+    }
+    fn attachment(&self) -> keyhaven_client::Attachment {
+        self.0.attachment()
+    }
+    fn transport(&self) -> &'static str {
+        self.0.transport()
+    }
+    fn name(&self) -> String {
+        self.0.name()
+    }
+}
+
+/// CTAP 2.2 §6.4 maxCredentialCountInList: the client sends allow lists in
+/// batches no longer than the authenticator advertises.
+#[test]
+fn allow_lists_go_in_batches_of_max_credential_count_in_list() {
+    let max = keyhaven_authenticator::authenticator::MAX_CREDENTIAL_COUNT_IN_LIST;
+    assert_eq!(max, 16);
+    let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recording = Recording(authenticator(false, Settings::default()), sizes.clone());
+    let mut c = Client::new(vec![Box::new(recording)]).with_config(fast());
+    let cfg = rp();
+    let (rec, _) = register(&mut c, &cfg, "alice", RegistrationExtras::default()).unwrap();
+    sizes.lock().unwrap().clear();
+    // 40 allowed credentials, the real one 36th.
+    let mut others: Vec<CredentialRecord> = (0..39u8)
+        .map(|i| CredentialRecord {
+            id: vec![i; 40],
+            ..rec.clone()
+        })
+        .collect();
+    others.insert(35, rec.clone());
+    let refs: Vec<&CredentialRecord> = others.iter().collect();
+    let extras = AuthenticationExtras {
+        allow_credentials: allow(&refs),
+        user_handle: rec.user_handle.clone(),
+        ..Default::default()
+    };
+    let (r, _) = authenticate(&mut c, &cfg, &[rec.clone()], extras).unwrap();
+    assert_eq!(r.record.id, rec.id);
+    // Three silent pre-flight batches (16, 16, 8), then the assertion with the one found.
+    assert_eq!(*sizes.lock().unwrap(), [16, 16, 8, 1]);
+}
