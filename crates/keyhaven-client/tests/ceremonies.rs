@@ -822,7 +822,7 @@ fn allow_lists_go_in_batches_of_max_credential_count_in_list() {
         user_handle: rec.user_handle.clone(),
         ..Default::default()
     };
-    let (r, _) = authenticate(&mut c, &cfg, &[rec.clone()], extras).unwrap();
+    let (r, _) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), extras).unwrap();
     assert_eq!(r.record.id, rec.id);
     // Three silent pre-flight batches (16, 16, 8), then the assertion with the one found.
     assert_eq!(*sizes.lock().unwrap(), [16, 16, 8, 1]);
