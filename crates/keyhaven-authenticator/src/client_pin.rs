@@ -303,6 +303,10 @@ impl PinState {
             PinProtocol::from_u64(n).map_err(|_| StatusCode::Ctap1ErrInvalidParameter.into())
         };
         match r.sub_command {
+            // No PIN, no retries to count: CTAP2_ERR_PIN_NOT_SET, as for the
+            // token subcommands (what security keys answer, and what
+            // python-fido2's device suite expects).
+            S::GetPinRetries if !self.is_set() => Err(StatusCode::Ctap2ErrPinNotSet.into()),
             S::GetPinRetries => Ok(ClientPinResponse {
                 pin_retries: Some(u64::from(self.retries)),
                 power_cycle_state: Some(self.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES),
