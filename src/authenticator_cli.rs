@@ -62,11 +62,19 @@ pub struct ServeArgs {
     /// The PEM certificate chain (leaf first) of --attestation-key.
     #[arg(long, requires = "attestation_key")]
     attestation_cert: Option<PathBuf>,
+    /// Speak CTAP1/U2F only (CTAP2 off): a U2F security key.
+    #[arg(long, conflicts_with = "no_u2f")]
+    u2f_only: bool,
+    /// Do not speak CTAP1/U2F (CTAPHID INIT then sets NMSG).
+    #[arg(long)]
+    no_u2f: bool,
 }
 
 /// Settings from the serve flags: AAGUID and batch attestation.
 fn settings(a: &ServeArgs) -> Result<Settings, String> {
     let mut s = Settings::default();
+    s.ctap2 = !a.u2f_only;
+    s.u2f = !a.no_u2f;
     if let Some(text) = &a.aaguid {
         s.aaguid = keyhaven_proto::authdata::Aaguid::parse(text)
             .ok_or_else(|| format!("--aaguid: not a UUID: {text:?}"))?;

@@ -75,6 +75,10 @@ pub struct Settings {
     pub reset_window: Duration,
     /// Packed attestation with this batch key instead of self attestation.
     pub batch_attestation: Option<std::sync::Arc<BatchAttestation>>,
+    /// Speak CTAP2 (authenticatorMakeCredential, …). Off: a U2F-only device.
+    pub ctap2: bool,
+    /// Speak CTAP1/U2F (U2F_REGISTER, U2F_AUTHENTICATE, U2F_VERSION).
+    pub u2f: bool,
 }
 
 impl Default for Settings {
@@ -86,6 +90,8 @@ impl Default for Settings {
             next_assertion_timeout: Duration::from_secs(30),
             reset_window: Duration::from_secs(10),
             batch_attestation: None,
+            ctap2: true,
+            u2f: true,
         }
     }
 }
@@ -101,15 +107,15 @@ struct PendingAssertions {
 
 /// A CTAP 2.2 authenticator over a credential store and a user.
 pub struct Authenticator<S: CredentialStore, U: UserInteraction> {
-    store: S,
-    user: U,
-    settings: Settings,
-    pin: PinState,
+    pub(crate) store: S,
+    pub(crate) user: U,
+    pub(crate) settings: Settings,
+    pub(crate) pin: PinState,
     cred_mgmt: CredMgmtState,
     large_blobs: LargeBlobState,
     powered_up: Instant,
     next: Option<PendingAssertions>,
-    counter: u64,
+    pub(crate) counter: u64,
     keys: std::collections::HashMap<Vec<u8>, std::sync::Arc<SigningKey>>,
 }
 
@@ -188,6 +194,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
     /// Processes one CTAP2 message (command byte + CBOR) and returns the
     /// response (status byte + CBOR). Never panics on input.
     pub fn process(&mut self, message: &[u8]) -> Vec<u8> {
+        if !self.settings.ctap2 {
+            // A U2F-only device knows no CTAP2 command.
+            return Response::error(StatusCode::Ctap1ErrInvalidCommand).to_bytes();
+        }
         let response = match Request::from_bytes(message) {
             Err(e) => Response::error(e.status()),
             Ok(req) => {
@@ -276,6 +286,16 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         }
     }
 
+    /// getInfo's versions: U2F_V2 when CTAP1 is spoken (CTAP 2.2 §6.4).
+    fn versions(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.settings.u2f {
+            v.push("U2F_V2".to_owned());
+        }
+        v.extend(["FIDO_2_0", "FIDO_2_1", "FIDO_2_2"].map(String::from));
+        v
+    }
+
     /// authenticatorGetInfo (§6.4): only what is implemented is advertised.
     pub fn get_info(&self) -> GetInfoResponse {
         let mut options = vec![
@@ -295,7 +315,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         options.push(("alwaysUv".to_owned(), self.pin.always_uv));
         options.push(("makeCredUvNotRqd".to_owned(), !self.pin.always_uv));
         GetInfoResponse {
-            versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into(), "FIDO_2_2".into()],
+            versions: self.versions(),
             extensions: Some(
                 [
                     "credProtect",
@@ -845,7 +865,11 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// A credential of this RP by ID: from the store, or unwrapped from a
     /// credential ID this device issued (then stored, so its counter persists).
-    fn lookup(&mut self, id: &[u8], rp_id_hash: &[u8; 32]) -> CtapResult<Option<StoredCredential>> {
+    pub(crate) fn lookup(
+        &mut self,
+        id: &[u8],
+        rp_id_hash: &[u8; 32],
+    ) -> CtapResult<Option<StoredCredential>> {
         if let Some(c) = self.store.get(id)? {
             return Ok((c.rp_id_hash == *rp_id_hash).then_some(c));
         }
@@ -860,7 +884,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
 
     /// The credential's parsed signing key, from a bounded cache (parsing and
     /// validating PKCS#8 costs as much as a signature).
-    fn signing_key(&mut self, cred: &StoredCredential) -> CtapResult<std::sync::Arc<SigningKey>> {
+    pub(crate) fn signing_key(
+        &mut self,
+        cred: &StoredCredential,
+    ) -> CtapResult<std::sync::Arc<SigningKey>> {
         if let Some(k) = self.keys.get(&cred.id) {
             return Ok(k.clone());
         }

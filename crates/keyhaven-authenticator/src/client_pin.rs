@@ -38,6 +38,9 @@ pub struct PinState {
     pin_length: usize,
     /// The device secret that wraps non-discoverable credential IDs.
     device_secret: SecretBytes,
+    /// The generated U2F attestation key (PKCS#8) and its self-signed
+    /// certificate (DER), kept with the device secret once made.
+    pub u2f_attestation: Option<(SecretBytes, Vec<u8>)>,
     key_agreement: KeyAgreement,
     token: SecretBytes,
     token_protocol: Option<PinProtocol>,
@@ -82,6 +85,7 @@ impl PinState {
             always_uv: false,
             pin_length: 0,
             device_secret: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
+            u2f_attestation: None,
             key_agreement: KeyAgreement::generate()?,
             token: SecretBytes::new(keyhaven_crypto::rand::vec(32)?),
             token_protocol: None,
@@ -116,6 +120,10 @@ impl PinState {
         ];
         if let Some(h) = self.pin_hash {
             m.push((Value::from(1), Value::Bytes(h.to_vec())));
+        }
+        if let Some((key, cert)) = &self.u2f_attestation {
+            m.push((Value::from(9), Value::Bytes(key.expose().to_vec())));
+            m.push((Value::from(10), Value::Bytes(cert.clone())));
         }
         keyhaven_proto::cbor::encode(&Value::canonical_map(m))
     }
@@ -155,6 +163,14 @@ impl PinState {
             .filter(|s| s.len() == 32)
             .ok_or_else(bad)?;
         self.device_secret = SecretBytes::new(secret.to_vec());
+        self.u2f_attestation = match (v.get_int(9), v.get_int(10)) {
+            (None, None) => None,
+            (Some(k), Some(c)) => Some((
+                SecretBytes::new(k.as_bytes().ok_or_else(bad)?.to_vec()),
+                c.as_bytes().ok_or_else(bad)?.to_vec(),
+            )),
+            _ => return Err(bad()),
+        };
         Ok(())
     }
 

@@ -88,8 +88,8 @@ impl<U: UserInteraction> UserInteraction for Signalling<U> {
 enum Step {
     /// Reports to send now.
     Reports(Vec<[u8; REPORT]>),
-    /// A complete CTAPHID_CBOR request on a channel, to run.
-    Cbor(u32, Vec<u8>),
+    /// A complete CTAPHID_CBOR or CTAPHID_MSG request on a channel, to run.
+    Run(u32, u8, Vec<u8>),
 }
 
 struct Assembly {
@@ -167,7 +167,9 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
     pub fn handle_report(&mut self, report: &[u8; REPORT]) -> Vec<[u8; REPORT]> {
         match self.step(report) {
             Step::Reports(r) => r,
-            Step::Cbor(cid, data) => frames(cid, cmd::CBOR, &self.authenticator.process(&data)),
+            Step::Run(cid, command, data) => {
+                frames(cid, command, &run(&mut self.authenticator, command, &data))
+            }
         }
     }
 
@@ -280,8 +282,11 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
                 };
                 let mut resp = a.data.clone();
                 resp.extend_from_slice(&new_cid.to_be_bytes());
-                // CTAPHID protocol 2, device version 0.1.0, capabilities WINK | CBOR | NMSG.
-                resp.extend_from_slice(&[2, 0, 1, 0, 0x01 | 0x04 | 0x08]);
+                // CTAPHID protocol 2, device version 0.1.0, capabilities WINK,
+                // CBOR when CTAP2 is spoken, NMSG when CTAP1/U2F is not.
+                let s = &self.authenticator.settings;
+                let caps = 0x01 | if s.ctap2 { 0x04 } else { 0 } | if s.u2f { 0 } else { 0x08 };
+                resp.extend_from_slice(&[2, 0, 1, 0, caps]);
                 frames(a.cid, cmd::INIT, &resp)
             }
             cmd::PING => frames(a.cid, cmd::PING, &a.data),
@@ -302,14 +307,33 @@ impl<S: CredentialStore, U: UserInteraction> HidDevice<S, U> {
                 if a.data.is_empty() {
                     return Step::Reports(error(a.cid, err::INVALID_LEN));
                 }
-                return Step::Cbor(a.cid, a.data);
+                if !self.authenticator.settings.ctap2 {
+                    return Step::Reports(error(a.cid, err::INVALID_CMD));
+                }
+                return Step::Run(a.cid, cmd::CBOR, a.data);
             }
             // No operation is ever pending between reports: nothing to cancel, no answer (§11.2.9.2.3).
             cmd::CANCEL => Vec::new(),
-            // CTAP1/U2F is not offered (NMSG capability set).
+            // CTAP1/U2F (§11.2.9.1.1), unless it is off (NMSG capability set).
+            cmd::MSG if self.authenticator.settings.u2f => {
+                return Step::Run(a.cid, cmd::MSG, a.data);
+            }
             cmd::MSG => error(a.cid, err::INVALID_CMD),
             _ => error(a.cid, err::INVALID_CMD),
         })
+    }
+}
+
+/// Runs a complete CBOR (CTAP2) or MSG (CTAP1/U2F) request.
+fn run<S: CredentialStore, U: UserInteraction>(
+    auth: &mut Authenticator<S, U>,
+    command: u8,
+    data: &[u8],
+) -> Vec<u8> {
+    if command == cmd::MSG {
+        auth.process_u2f(data)
+    } else {
+        auth.process(data)
     }
 }
 
@@ -397,14 +421,14 @@ where
             Ok(Event::Report(Ok(None))) | Err(_) => return Ok(()),
             Ok(Event::Done(_)) => continue, // The answer to a cancelled command.
         };
-        let (cid, data) = match device.step(&report) {
+        let (cid, command, data) = match device.step(&report) {
             Step::Reports(out) => {
                 for r in out {
                     link.write_report(&r)?;
                 }
                 continue;
             }
-            Step::Cbor(cid, data) => (cid, data),
+            Step::Run(cid, command, data) => (cid, command, data),
         };
         let status = device.keepalive.clone();
         status.set_cancelled(false);
@@ -413,13 +437,14 @@ where
         let host_stays = std::thread::scope(|s| {
             let mut gone = false;
             s.spawn(move || {
-                let _ = done_tx.send(Event::Done(auth.process(&data)));
+                let _ = done_tx.send(Event::Done(run(auth, command, &data)));
             });
             loop {
                 let event = match rx.recv_timeout(KEEPALIVE_INTERVAL) {
                     Ok(e) => e,
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                        if !status.cancelled() {
+                        // KEEPALIVE is CTAP2's (§11.2.9.2.4); U2F hosts poll instead.
+                        if !status.cancelled() && command == cmd::CBOR {
                             for r in frames(cid, cmd::KEEPALIVE, &[status.get()]) {
                                 link.write_report(&r)?;
                             }
@@ -431,7 +456,7 @@ where
                 match event {
                     Event::Done(resp) => {
                         if !status.cancelled() {
-                            for r in frames(cid, cmd::CBOR, &resp) {
+                            for r in frames(cid, command, &resp) {
                                 link.write_report(&r)?;
                             }
                         }

@@ -50,6 +50,7 @@ pub mod hmac_secret;
 pub mod large_blobs;
 pub mod stdio;
 pub mod store;
+pub mod u2f;
 #[cfg(all(feature = "uhid", target_os = "linux"))]
 pub mod uhid;
 pub mod wrap;

@@ -1,7 +1,9 @@
 //! The stdio transport: each request is a 4-byte big-endian length followed by
 //! that many bytes (CTAP2 command byte + CBOR); each response is framed the
-//! same way (status byte + CBOR). This framing is a contract other tools are
-//! written against.
+//! same way (status byte + CBOR). A request whose first byte is 0x00 is a
+//! CTAP1/U2F command APDU instead (class 0x00, the only class U2F defines; no
+//! CTAP2 command is 0x00), answered with the response APDU (data ‖ SW1 SW2).
+//! This framing is a contract other tools are written against.
 
 use crate::{Authenticator, CredentialStore, UserInteraction};
 use std::io::{self, Read, Write};
@@ -31,7 +33,10 @@ pub fn serve<S: CredentialStore, U: UserInteraction>(
         } else {
             let mut req = vec![0u8; len];
             input.read_exact(&mut req)?;
-            auth.process(&req)
+            match req.first() {
+                Some(0x00) => auth.process_u2f(&req),
+                _ => auth.process(&req),
+            }
         };
         output.write_all(&(response.len() as u32).to_be_bytes())?;
         output.write_all(&response)?;

@@ -258,6 +258,10 @@ pub(crate) fn cred_to_value(c: &StoredCredential) -> Value {
     if let Some(k) = &c.large_blob_key {
         m.push((Value::from(13), bytes(k.expose())));
     }
+    // A U2F credential knows only its application's hash, not an RP ID.
+    if keyhaven_crypto::digest::sha256(c.rp_id.as_bytes()) != c.rp_id_hash {
+        m.push((Value::from(16), bytes(&c.rp_id_hash)));
+    }
     Value::canonical_map(m)
 }
 
@@ -266,9 +270,13 @@ pub(crate) fn cred_from_value(v: &Value) -> Option<StoredCredential> {
     let b = |k| v.get_int(k).and_then(Value::as_bytes).map(<[u8]>::to_vec);
     let t = |k| v.get_int(k).and_then(Value::as_text).map(str::to_owned);
     let rp_id = t(2)?;
+    let rp_id_hash = match b(16) {
+        Some(h) => <[u8; 32]>::try_from(h).ok()?,
+        None => keyhaven_crypto::digest::sha256(rp_id.as_bytes()),
+    };
     Some(StoredCredential {
         id: b(1)?,
-        rp_id_hash: keyhaven_crypto::digest::sha256(rp_id.as_bytes()),
+        rp_id_hash,
         rp_id,
         user: UserEntity {
             id: b(3)?,
