@@ -155,7 +155,7 @@ impl CredentialIndex {
 }
 
 /// A store in memory, for tests and ephemeral use.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     creds: CredentialIndex,
     large_blobs: Option<Vec<u8>>,

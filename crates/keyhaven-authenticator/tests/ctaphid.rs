@@ -65,7 +65,11 @@ fn init_ping_cbor_and_errors() {
     assert_eq!(resp[..8], [1, 2, 3, 4, 5, 6, 7, 8], "nonce echoed");
     let cid = u32::from_be_bytes(resp[8..12].try_into().unwrap());
     assert_eq!(resp[12], 2, "CTAPHID protocol version 2");
-    assert_eq!(resp[16], 0x01 | 0x04, "WINK and CBOR; NMSG clear: U2F is spoken");
+    assert_eq!(
+        resp[16],
+        0x01 | 0x04,
+        "WINK and CBOR; NMSG clear: U2F is spoken"
+    );
     // PING of the largest message: 7609 bytes in 1 + 128 reports.
     let big: Vec<u8> = (0..MAX_MESSAGE).map(|i| i as u8).collect();
     assert_eq!(
@@ -93,7 +97,10 @@ fn init_ping_cbor_and_errors() {
         (cmd::ERROR, vec![err::INVALID_CMD])
     );
     // CTAPHID_MSG carries U2F: a 1-byte APDU is answered with SW_WRONG_LENGTH.
-    assert_eq!(transact(&mut d, cid, cmd::MSG, &[1]), (cmd::MSG, vec![0x67, 0x00]));
+    assert_eq!(
+        transact(&mut d, cid, cmd::MSG, &[1]),
+        (cmd::MSG, vec![0x67, 0x00])
+    );
     assert_eq!(
         transact(&mut d, cid, cmd::MSG, &[0, 3, 0, 0, 0, 0, 0]),
         (cmd::MSG, [&b"U2F_V2"[..], &[0x90, 0x00]].concat())
