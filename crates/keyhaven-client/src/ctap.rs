@@ -13,6 +13,9 @@ pub struct Session<'a> {
     pub(crate) cancel: Cancel,
     /// Its getInfo answer.
     pub info: GetInfoResponse,
+    /// It speaks CTAP1/U2F only (getInfo unknown, U2F_VERSION answered
+    /// "U2F_V2"): ceremonies map to U2F as CTAP 2.2 §10 says.
+    pub u2f_only: bool,
 }
 
 impl<'a> Session<'a> {
@@ -22,12 +25,48 @@ impl<'a> Session<'a> {
             device,
             cancel,
             info: GetInfoResponse::default(),
+            u2f_only: false,
         };
-        match s.call(Request::GetInfo)? {
-            ResponseBody::GetInfo(info) => s.info = info,
-            _ => return Err(ClientError::BadResponse("getInfo without a body".into())),
+        match s.call(Request::GetInfo) {
+            Ok(ResponseBody::GetInfo(info)) => s.info = info,
+            Ok(_) => return Err(ClientError::BadResponse("getInfo without a body".into())),
+            // CTAP 2.2 §10: an authenticator that does not know
+            // authenticatorGetInfo may be a U2F one; U2F_VERSION tells.
+            Err(
+                ClientError::Status(StatusCode::Ctap1ErrInvalidCommand)
+                | ClientError::Transport(TransportError::Hid(0x01)),
+            ) if s.u2f_version()? => s.u2f_only = true,
+            Err(e) => return Err(e),
         }
         Ok(s)
+    }
+
+    /// Whether U2F_VERSION answers "U2F_V2".
+    fn u2f_version(&mut self) -> Result<bool, ClientError> {
+        use keyhaven_ctap::u2f::{ins, split_response, sw, Apdu, VERSION};
+        let apdu = Apdu::new(ins::VERSION, 0, 0, vec![]).to_bytes();
+        match self.device.transact_u2f(&apdu, &self.cancel) {
+            Ok(r) => Ok(split_response(&r) == Some((VERSION.as_bytes(), sw::NO_ERROR))),
+            Err(TransportError::Unsupported | TransportError::Hid(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends a U2F command APDU; returns the response data and status word.
+    pub fn call_u2f(
+        &mut self,
+        apdu: &keyhaven_ctap::u2f::Apdu,
+    ) -> Result<(Vec<u8>, u16), ClientError> {
+        let r = self.device.transact_u2f(&apdu.to_bytes(), &self.cancel)?;
+        let (data, status) = keyhaven_ctap::u2f::split_response(&r).ok_or_else(|| {
+            ClientError::BadResponse("a U2F response without a status word".into())
+        })?;
+        Ok((data.to_vec(), status))
+    }
+
+    /// Whether the ceremony was cancelled (abort, timeout, another authenticator).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// Sends a request; a non-zero status becomes [`ClientError::Status`].

@@ -79,6 +79,13 @@ pub trait Device: Send {
     /// (status byte ‖ CBOR). Transports that can interrupt a pending command
     /// (CTAPHID) do so when `cancel` fires.
     fn transact(&mut self, message: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError>;
+    /// Sends one CTAP1/U2F command APDU and returns the response APDU (data ‖
+    /// status word). Transports without CTAP1 answer
+    /// [`TransportError::Unsupported`].
+    fn transact_u2f(&mut self, apdu: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError> {
+        let _ = (apdu, cancel);
+        Err(TransportError::Unsupported)
+    }
     /// The attachment modality.
     fn attachment(&self) -> Attachment;
     /// The transport it is reached over (an AuthenticatorTransport value).
@@ -147,6 +154,15 @@ impl Device for StdioDevice {
         let mut answer = vec![0u8; len];
         self.stdout.read_exact(&mut answer)?;
         Ok(answer)
+    }
+    /// The stdio framing carries an APDU as it is (its class byte 0x00 marks it).
+    fn transact_u2f(&mut self, apdu: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError> {
+        if apdu.first() != Some(&0) {
+            return Err(TransportError::Malformed(
+                "a U2F APDU has class 0x00".into(),
+            ));
+        }
+        self.transact(apdu, cancel)
     }
     fn attachment(&self) -> Attachment {
         Attachment::CrossPlatform

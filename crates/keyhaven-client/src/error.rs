@@ -65,6 +65,9 @@ pub enum TransportError {
     /// A CTAPHID error report.
     #[error("CTAPHID error 0x{0:02x}")]
     Hid(u8),
+    /// The transport does not carry this protocol (CTAP1 on a CTAP2-only link).
+    #[error("the transport does not carry CTAP1/U2F")]
+    Unsupported,
 }
 
 impl From<std::io::Error> for TransportError {

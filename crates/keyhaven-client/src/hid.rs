@@ -263,6 +263,25 @@ impl Device for HidDevice {
             }
         }
     }
+    /// CTAPHID_MSG (CTAP 2.2 §11.2.9.1.1).
+    fn transact_u2f(&mut self, apdu: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError> {
+        if cancel.is_cancelled() {
+            return Err(TransportError::Cancelled);
+        }
+        if apdu.len() > MAX_MESSAGE {
+            return Err(TransportError::Malformed(
+                "APDU longer than 7609 bytes".into(),
+            ));
+        }
+        let cid = self.cid;
+        self.write(cid, cmd::MSG, apdu)?;
+        loop {
+            let (c, payload) = self.receive(cid, cancel, false)?;
+            if c == cmd::MSG {
+                return Ok(payload);
+            }
+        }
+    }
     fn attachment(&self) -> Attachment {
         Attachment::CrossPlatform
     }

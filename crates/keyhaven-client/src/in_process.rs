@@ -40,6 +40,12 @@ impl<S: CredentialStore + Send, U: UserInteraction + Send> Device for InProcess<
         }
         Ok(self.authenticator.process(message))
     }
+    fn transact_u2f(&mut self, apdu: &[u8], cancel: &Cancel) -> Result<Vec<u8>, TransportError> {
+        if cancel.is_cancelled() {
+            return Err(TransportError::Cancelled);
+        }
+        Ok(self.authenticator.process_u2f(apdu))
+    }
     fn attachment(&self) -> Attachment {
         self.attachment
     }

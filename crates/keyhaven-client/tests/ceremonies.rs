@@ -827,3 +827,125 @@ fn allow_lists_go_in_batches_of_max_credential_count_in_list() {
     // Three silent pre-flight batches (16, 16, 8), then the assertion with the one found.
     assert_eq!(*sizes.lock().unwrap(), [16, 16, 8, 1]);
 }
+
+/// CTAP 2.2 §10: with an authenticator that speaks U2F only, create() is
+/// U2F_REGISTER with a fido-u2f attestation the RP verifies, get() is
+/// U2F_AUTHENTICATE, excludeCredentials holds, and what U2F cannot do is refused.
+#[test]
+fn a_u2f_only_authenticator_registers_and_authenticates() {
+    let u2f_only = Settings {
+        ctap2: false,
+        ..Settings::default()
+    };
+    let mut c = client(vec![authenticator(false, u2f_only)]);
+    let cfg = rp();
+    let (rec, cred) = register(
+        &mut c,
+        &cfg,
+        "alice",
+        RegistrationExtras {
+            attestation: Some("direct".into()),
+            resident_key: Some("discouraged".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let att = keyhaven_proto::attestation::AttestationObject::from_bytes(
+        &cred.response.attestation_object,
+    )
+    .unwrap();
+    assert_eq!(att.fmt, "fido-u2f");
+    assert_eq!(rec.algorithm, -7);
+    let (r, a) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), identified(&rec)).unwrap();
+    assert_eq!(r.record.sign_count, 1);
+    assert_eq!(a.response.user_handle, None);
+    // excludeCredentials: InvalidStateError after the touch.
+    let (options, _) = registration_options(
+        &cfg,
+        &user("alice"),
+        RegistrationExtras {
+            exclude_credentials: allow(&[&rec]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = c.create(&CallOptions::new(ORIGIN), &options).unwrap_err();
+    assert_eq!(e.dom_exception(), DomException::InvalidStateError, "{e}");
+    // A discoverable credential or user verification cannot be had.
+    let rk = RegistrationExtras {
+        resident_key: Some("required".into()),
+        ..Default::default()
+    };
+    let e = register(&mut c, &cfg, "bob", rk).unwrap_err();
+    assert!(e.to_string().contains("U2F"), "{e}");
+    let mut uv_cfg = rp();
+    uv_cfg.user_verification = keyhaven_rp::config::UserVerification::Required;
+    let e = register(&mut c, &uv_cfg, "bob", RegistrationExtras::default()).unwrap_err();
+    assert!(e.to_string().contains("U2F"), "{e}");
+    // Nor can a sign-in without allowCredentials.
+    assert!(authenticate(&mut c, &cfg, &[rec], AuthenticationExtras::default()).is_err());
+}
+
+/// L3 §10.1.1 appid: a credential registered through U2F under the appid
+/// signs a get() whose RP ID differs, through CTAP2 getAssertion on a CTAP2
+/// authenticator and through U2F_AUTHENTICATE on a U2F-only one; the RP
+/// accepts it under the appid's hash.
+#[test]
+fn a_u2f_registration_signs_in_with_the_appid_extension() {
+    use keyhaven_crypto::digest::sha256;
+    use keyhaven_ctap::u2f::{split_response, RegisterRequest, RegisterResponse};
+    let appid = "https://login.example.org/appid.json";
+    for ctap2 in [true, false] {
+        let mut dev = authenticator(
+            false,
+            Settings {
+                ctap2,
+                ..Settings::default()
+            },
+        );
+        // A legacy U2F registration under the appid.
+        let req = RegisterRequest {
+            challenge: [1; 32],
+            application: sha256(appid.as_bytes()),
+        };
+        let out = dev.authenticator().process_u2f(&req.to_apdu().to_bytes());
+        let (data, status) = split_response(&out).unwrap();
+        assert_eq!(status, 0x9000);
+        let reg = RegisterResponse::parse(data).unwrap();
+        let p = reg.public_key;
+        let mut template = client(vec![authenticator(false, Settings::default())]);
+        let (template, _) =
+            register(&mut template, &rp(), "t", RegistrationExtras::default()).unwrap();
+        let record = CredentialRecord {
+            id: reg.key_handle.clone(),
+            public_key: keyhaven_proto::cose::CoseKey::ec2(
+                CoseAlgorithm::Es256,
+                keyhaven_proto::cose::EcCurve::P256,
+                p[1..33].to_vec(),
+                p[33..].to_vec(),
+            )
+            .to_bytes(),
+            algorithm: -7,
+            sign_count: 0,
+            ..template
+        };
+        let mut c = client(vec![dev]);
+        let cfg = rp();
+        let extras = AuthenticationExtras {
+            allow_credentials: allow(&[&record]),
+            user_handle: record.user_handle.clone(),
+            extensions: Some(ExtensionInputsJson {
+                appid: Some(appid.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (r, cred) = authenticate(&mut c, &cfg, std::slice::from_ref(&record), extras)
+            .unwrap_or_else(|e| panic!("ctap2 {ctap2}: {e}"));
+        assert_eq!(cred.client_extension_results.appid, Some(true));
+        assert!(r.appid_used);
+        // CTAP2's silent pre-flight (up=false) is an assertion and counts;
+        // U2F's check-only is not.
+        assert_eq!(r.record.sign_count, if ctap2 { 2 } else { 1 });
+    }
+}

@@ -37,6 +37,9 @@ impl CreateContext<'_> {
         mut s: Session,
         pins: &Pins,
     ) -> Result<PublicKeyCredential<AuthenticatorAttestationResponse>, ClientError> {
+        if s.u2f_only {
+            return self.on_u2f(s);
+        }
         let sel = self.selection(&s)?;
         let rp_id = self.p.rp_id.as_str();
         let excludes = descriptors(&self.options.exclude_credentials, s.max_id_len());

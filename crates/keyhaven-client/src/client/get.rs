@@ -33,6 +33,9 @@ impl GetContext<'_> {
         pins: &Pins,
         chooser: &Chooser,
     ) -> Result<PublicKeyCredential<AuthenticatorAssertionResponse>, ClientError> {
+        if s.u2f_only {
+            return self.on_u2f(s);
+        }
         let (uv, large_blob_write) = self.user_verification(&mut s, pins)?;
         let (allow_list, rp_id, used_appid) = self.allow_list(&mut s, &uv)?;
         let mut asked = Asked {

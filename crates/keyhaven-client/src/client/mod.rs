@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 mod create;
 mod get;
 mod preflight;
+mod u2f;
 use create::*;
 use get::*;
 use preflight::*;
