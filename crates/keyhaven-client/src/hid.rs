@@ -22,6 +22,9 @@ pub struct HidDevice {
     writer: Box<dyn Write + Send>,
     reports: Receiver<std::io::Result<[u8; REPORT]>>,
     cid: u32,
+    /// INIT's capabilities: CTAPHID_CBOR (CTAP2) and, without NMSG, CTAPHID_MSG (U2F).
+    cbor: bool,
+    msg: bool,
     report_id_prefix: bool,
     name: String,
     /// Shut down on drop, so the reader thread's handle does not keep the link open.
@@ -110,6 +113,8 @@ impl HidDevice {
             }
         });
         let mut d = HidDevice {
+            cbor: false,
+            msg: false,
             writer,
             reports: rx,
             cid: BROADCAST,
@@ -152,9 +157,11 @@ impl HidDevice {
             let (c, payload) = self.receive(BROADCAST, &cancel, false)?;
             if c == cmd::INIT && payload.len() >= 17 && payload[..8] == nonce {
                 self.cid = u32::from_be_bytes([payload[8], payload[9], payload[10], payload[11]]);
-                if payload[16] & 0x04 == 0 {
+                self.cbor = payload[16] & 0x04 != 0;
+                self.msg = payload[16] & 0x08 == 0;
+                if !self.cbor && !self.msg {
                     return Err(TransportError::Malformed(
-                        "the device does not support CTAPHID_CBOR".into(),
+                        "the device speaks neither CTAPHID_CBOR nor CTAPHID_MSG".into(),
                     ));
                 }
                 return Ok(());
@@ -250,6 +257,10 @@ impl Device for HidDevice {
             return Err(TransportError::Malformed(
                 "request longer than 7609 bytes".into(),
             ));
+        }
+        if !self.cbor {
+            // What a device without CBOR answers: ERR_INVALID_CMD.
+            return Err(TransportError::Hid(keyhaven_ctap::hid::err::INVALID_CMD));
         }
         let cid = self.cid;
         self.write(cid, cmd::CBOR, message)?;
