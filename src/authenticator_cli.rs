@@ -72,9 +72,11 @@ pub struct ServeArgs {
 
 /// Settings from the serve flags: AAGUID and batch attestation.
 fn settings(a: &ServeArgs) -> Result<Settings, String> {
-    let mut s = Settings::default();
-    s.ctap2 = !a.u2f_only;
-    s.u2f = !a.no_u2f;
+    let mut s = Settings {
+        ctap2: !a.u2f_only,
+        u2f: !a.no_u2f,
+        ..Settings::default()
+    };
     if let Some(text) = &a.aaguid {
         s.aaguid = keyhaven_proto::authdata::Aaguid::parse(text)
             .ok_or_else(|| format!("--aaguid: not a UUID: {text:?}"))?;
