@@ -85,7 +85,10 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             aaguid: Aaguid::ZERO,
-            algorithms: SigningKey::SIGNING_ALGORITHMS.to_vec(),
+            algorithms: SigningKey::SIGNING_ALGORITHMS
+                .into_iter()
+                .chain(SigningKey::FULLY_SPECIFIED_SIGNING_ALGORITHMS)
+                .collect(),
             max_cred_blob_length: 32,
             next_assertion_timeout: Duration::from_secs(30),
             reset_window: Duration::from_secs(10),

@@ -202,6 +202,33 @@ fn every_algorithm_and_attestation_mode_discoverable_or_not() {
     assert!(n >= 30, "ES256/384/512, EdDSA, RS256 at least");
 }
 
+/// ESP256/ESP384/ESP512/Ed25519 (fully specified identifiers) are offered by
+/// default: a credential asked for with only that identifier carries it in its
+/// COSE key and packed attStmt, and signs in.
+#[test]
+fn fully_specified_algorithms_register_and_sign_in() {
+    for alg in keyhaven_crypto::signature::SigningKey::FULLY_SPECIFIED_SIGNING_ALGORITHMS {
+        let mut c = client(vec![authenticator(false, Settings::default())]);
+        let mut cfg = rp();
+        cfg.algorithms = vec![alg];
+        let (rec, cred) = register(
+            &mut c,
+            &cfg,
+            "alice",
+            RegistrationExtras {
+                attestation: Some("direct".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert_eq!(cred.response.get_public_key_algorithm(), alg.id());
+        assert_eq!(rec.algorithm, alg.id());
+        let (r, _) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), identified(&rec))
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert!(r.record.sign_count > rec.sign_count, "{alg:?}");
+    }
+}
+
 #[test]
 fn pin_protected_authenticator_needs_the_pin_for_user_verification() {
     let mut dev = authenticator(false, Settings::default());

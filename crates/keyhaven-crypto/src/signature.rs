@@ -178,6 +178,12 @@ impl SigningKey {
     pub const SIGNING_ALGORITHMS: [CoseAlgorithm; 5] =
         [A::Es256, A::Es384, A::Es512, A::EdDsa, A::Rs256];
 
+    /// The fully specified algorithms (COSE identifiers naming the curve) this crate signs with: the
+    /// same keys as [`SIGNING_ALGORITHMS`](Self::SIGNING_ALGORITHMS)' ECDSA and
+    /// EdDSA ones, named with their curve (ESP256, ESP384, ESP512, Ed25519).
+    pub const FULLY_SPECIFIED_SIGNING_ALGORITHMS: [CoseAlgorithm; 4] =
+        [A::Esp256, A::Esp384, A::Esp512, A::Ed25519];
+
     /// Generates a key (RSA: 2048-bit).
     pub fn generate(alg: CoseAlgorithm) -> Result<Self, CryptoError> {
         let lib = |_| CryptoError::Library("key generation");
@@ -336,7 +342,10 @@ mod tests {
 
     #[test]
     fn generate_sign_verify_every_signing_algorithm() {
-        for alg in SigningKey::SIGNING_ALGORITHMS {
+        let all = SigningKey::SIGNING_ALGORITHMS
+            .into_iter()
+            .chain(SigningKey::FULLY_SPECIFIED_SIGNING_ALGORITHMS);
+        for alg in all {
             let k = SigningKey::generate(alg).unwrap();
             let pk = k.public_key();
             assert_eq!(pk.alg, alg);
