@@ -19,6 +19,10 @@
 //! from the middle. The record key is HKDF-SHA-256(master key, "keyhaven store records").
 //! The master key is Argon2id(passphrase, salt) or 32 random bytes in a key
 //! file created with mode 0600.
+//!
+//! The log's I/O goes through [`LogFile`]: [`OsFile`] is the real file; a test
+//! can put a simulated disk behind the store that forgets what was never
+//! synced, to check that every acknowledged write survives a power loss.
 
 use crate::store::{
     cred_from_value, cred_to_value, CredentialIndex, CredentialStore, StoreError, StoredCredential,
@@ -28,7 +32,7 @@ use keyhaven_crypto::mac::{argon2id, hkdf_sha256, Argon2Params};
 use keyhaven_crypto::SecretBytes;
 use keyhaven_proto::cbor::{self, Value};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"KHVNSTR1";
@@ -44,10 +48,77 @@ pub enum MasterKey {
     Passphrase(SecretBytes, Argon2Params),
 }
 
-/// An encrypted append-only credential store.
-pub struct FileStore {
+/// The I/O a [`FileStore`] does on its log.
+pub trait LogFile {
+    /// The whole log (empty when it does not exist yet).
+    fn read_all(&mut self) -> std::io::Result<Vec<u8>>;
+    /// Creates the log holding `header`, atomically and durably: after a crash
+    /// it holds all of it or does not exist.
+    fn create(&mut self, header: &[u8]) -> std::io::Result<()>;
+    /// Appends `bytes` at the end (not yet durable).
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Makes everything appended so far durable (`fdatasync`).
+    fn sync(&mut self) -> std::io::Result<()>;
+    /// Cuts the log to `len` bytes, durably.
+    fn truncate(&mut self, len: u64) -> std::io::Result<()>;
+}
+
+/// The log as a file of the operating system.
+pub struct OsFile {
     path: PathBuf,
-    file: File,
+    file: Option<File>,
+}
+
+impl OsFile {
+    /// The file at `path` (created by [`LogFile::create`] if missing).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        OsFile {
+            path: path.into(),
+            file: None,
+        }
+    }
+
+    fn file(&mut self) -> std::io::Result<&mut File> {
+        if self.file.is_none() {
+            self.file = Some(
+                OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+        }
+        Ok(self.file.as_mut().expect("opened above"))
+    }
+}
+
+impl LogFile for OsFile {
+    fn read_all(&mut self) -> std::io::Result<Vec<u8>> {
+        match std::fs::read(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            r => r,
+        }
+    }
+    fn create(&mut self, header: &[u8]) -> std::io::Result<()> {
+        write_new(&self.path, header)?;
+        self.file = None;
+        Ok(())
+    }
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file()?.write_all(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.file()?.sync_data()
+    }
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        let f = self.file()?;
+        f.set_len(len)?;
+        f.sync_all()
+    }
+}
+
+/// An encrypted append-only credential store.
+pub struct FileStore<F: LogFile = OsFile> {
+    log: F,
     key: SecretBytes,
     seq: u64,
     creds: CredentialIndex,
@@ -55,6 +126,10 @@ pub struct FileStore {
     state: Option<Vec<u8>>,
     capacity: usize,
     records: usize,
+    /// Bytes of the log that hold whole records (where the next one goes).
+    len: u64,
+    /// A failed append could not be cut off again: no more writes.
+    broken: bool,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -101,7 +176,7 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
 
-impl FileStore {
+impl FileStore<OsFile> {
     /// Opens (or creates) the store at `path`. A torn last record left by a
     /// crash is cut off; any other damage, or a wrong key, is an error.
     pub fn open(
@@ -110,14 +185,24 @@ impl FileStore {
         capacity: usize,
     ) -> Result<Self, StoreError> {
         let path = path.into();
-        let existing = std::fs::read(&path).ok();
-        let (master_key, header) = match existing.as_deref() {
-            Some(b) if !b.is_empty() => {
+        FileStore::open_log(OsFile::new(&path), master, capacity)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.log.path
+    }
+}
+
+impl<F: LogFile> FileStore<F> {
+    /// Opens (or creates) the store kept in `log`, as [`FileStore::open`] does.
+    pub fn open_log(mut log: F, master: &MasterKey, capacity: usize) -> Result<Self, StoreError> {
+        let existing = log.read_all().map_err(io)?;
+        let (master_key, header) = match existing.as_slice() {
+            b if !b.is_empty() => {
                 if b.len() < HEADER_LEN || &b[..8] != MAGIC {
-                    return Err(StoreError::Io(format!(
-                        "{}: not a keyhaven store (version 1)",
-                        path.display()
-                    )));
+                    return Err(StoreError::Io("not a keyhaven store (version 1)".into()));
                 }
                 let salt = &b[9..25];
                 let params = Argon2Params {
@@ -175,16 +260,15 @@ impl FileStore {
         };
         let record_key =
             hkdf_sha256(&[], master_key.expose(), b"keyhaven store records", 32).map_err(io)?;
-        if let Some(h) = header {
-            write_new(&path, &h)?;
-        }
+        let all = match header {
+            Some(h) => {
+                log.create(&h).map_err(io)?;
+                h
+            }
+            None => existing,
+        };
         let mut store = FileStore {
-            file: OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(&path)
-                .map_err(io)?,
-            path,
+            log,
             key: record_key,
             seq: 0,
             creds: CredentialIndex::default(),
@@ -192,17 +276,14 @@ impl FileStore {
             state: None,
             capacity,
             records: 0,
+            len: 0,
+            broken: false,
         };
-        store.replay()?;
+        store.replay(&all)?;
         Ok(store)
     }
 
-    fn replay(&mut self) -> Result<(), StoreError> {
-        let mut all = Vec::new();
-        File::open(&self.path)
-            .map_err(io)?
-            .read_to_end(&mut all)
-            .map_err(io)?;
+    fn replay(&mut self, all: &[u8]) -> Result<(), StoreError> {
         let mut pos = HEADER_LEN;
         while pos < all.len() {
             let rest = &all[pos..];
@@ -235,10 +316,10 @@ impl FileStore {
                 }
             }
         }
+        self.len = pos as u64;
         if pos < all.len() {
             // Cut the torn tail so new records follow the last good one.
-            self.file.set_len(pos as u64).map_err(io)?;
-            self.file.sync_all().map_err(io)?;
+            self.log.truncate(pos as u64).map_err(io)?;
         }
         Ok(())
     }
@@ -309,21 +390,28 @@ impl FileStore {
         buf.extend_from_slice(&(ct.len() as u32).to_be_bytes());
         buf.extend_from_slice(&nonce);
         buf.extend_from_slice(&ct);
-        self.file.write_all(&buf).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        if self.broken {
+            return Err(StoreError::Io(
+                "an earlier write failed and could not be undone; reopen the store".into(),
+            ));
+        }
+        if let Err(e) = self.log.append(&buf).and_then(|()| self.log.sync()) {
+            // Nothing of a failed record may stay before the next one: a
+            // damaged record in the middle would make the log unreadable.
+            if self.log.truncate(self.len).is_err() {
+                self.broken = true;
+            }
+            return Err(io(e));
+        }
+        self.len += buf.len() as u64;
         self.apply(&record)?;
         self.seq += 1;
         self.records += 1;
         Ok(())
     }
-
-    /// The store's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
-fn write_new(path: &Path, header: &[u8]) -> Result<(), StoreError> {
+fn write_new(path: &Path, header: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("new");
     let mut f = OpenOptions::new()
@@ -331,13 +419,12 @@ fn write_new(path: &Path, header: &[u8]) -> Result<(), StoreError> {
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(header).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+        .open(&tmp)?;
+    f.write_all(header)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        File::open(dir).and_then(|d| d.sync_all())?;
     }
     Ok(())
 }
@@ -348,7 +435,7 @@ fn op(n: u64, fields: Vec<(i64, Value)>) -> Value {
     Value::canonical_map(m)
 }
 
-impl CredentialStore for FileStore {
+impl<F: LogFile> CredentialStore for FileStore<F> {
     fn put(&mut self, cred: StoredCredential) -> Result<(), StoreError> {
         if cred.discoverable && !self.creds.contains(&cred.id) && self.remaining_discoverable() == 0
         {
