@@ -376,18 +376,23 @@ struct Row {
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Logins not verified, including those never sent (deadline).
     failed: usize,
+    /// Connections that could not be opened or broke; panicked tasks.
+    connection_errors: usize,
 }
 
 fn print_header() {
-    println!("| target | connections | verified logins/s | p50 | p99 | failed |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| target | connections | verified logins/s | p50 | p99 | failed | connection errors |"
+    );
+    println!("|---|---|---|---|---|---|---|");
 }
 
 fn print_row(label: &str, c: usize, r: &Row) {
     println!(
-        "| {label} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} |",
-        r.rate, r.p50_ms, r.p99_ms, r.failed
+        "| {label} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} | {} |",
+        r.rate, r.p50_ms, r.p99_ms, r.failed, r.connection_errors
     );
 }
 
@@ -421,12 +426,16 @@ fn main() {
                 let ti = (round + k) % n;
                 let t = &a.targets[ti];
                 let b = bodies[ti].take().unwrap_or_default();
+                let sent = b.len();
                 let r = measure(&a, t.addr, c, Arc::new(b));
                 let row = Row {
                     rate: r.ok as f64 / r.elapsed,
                     p50_ms: percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
                     p99_ms: percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
-                    failed: r.failed,
+                    // Every login that did not verify: refused or unanswered,
+                    // and those never sent before the deadline.
+                    failed: r.failed + sent.saturating_sub(r.ok + r.failed),
+                    connection_errors: r.connection_errors,
                 };
                 print_row(&t.label, c, &row);
                 rows[ci][ti].push(row);
@@ -450,6 +459,7 @@ fn main() {
                     p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
                     p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
                     failed: runs.iter().map(|r| r.failed).sum(),
+                    connection_errors: runs.iter().map(|r| r.connection_errors).sum(),
                 })
                 .collect()
         })
@@ -487,6 +497,9 @@ fn main() {
 struct Measured {
     ok: usize,
     failed: usize,
+    /// Connections that could not be opened or broke, and tasks or threads
+    /// that panicked: each one is counted.
+    connection_errors: usize,
     elapsed: f64,
     /// Sorted.
     latencies: Vec<Duration>,
@@ -503,12 +516,19 @@ fn measure(
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let bad = Arc::new(AtomicUsize::new(0));
+    let broken = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(a.max_seconds);
     let start = Instant::now();
     let threads: Vec<_> = (0..a.threads.min(connections))
         .map(|t| {
             let mine = connections / a.threads + usize::from(t < connections % a.threads);
-            let (bodies, next, ok, bad) = (bodies.clone(), next.clone(), ok.clone(), bad.clone());
+            let (bodies, next, ok, bad, broken) = (
+                bodies.clone(),
+                next.clone(),
+                ok.clone(),
+                bad.clone(),
+                broken.clone(),
+            );
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_io()
@@ -522,16 +542,23 @@ fn measure(
                                 target,
                                 bodies.clone(),
                                 next.clone(),
-                                ok.clone(),
-                                bad.clone(),
+                                Counters {
+                                    ok: ok.clone(),
+                                    bad: bad.clone(),
+                                    broken: broken.clone(),
+                                },
                                 deadline,
                             ))
                         })
                         .collect();
                     let mut all = Vec::new();
                     for t in tasks {
-                        if let Ok(l) = t.await {
-                            all.extend(l);
+                        match t.await {
+                            Ok(l) => all.extend(l),
+                            Err(e) => {
+                                eprintln!("a connection task failed: {e}");
+                                broken.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                     all
@@ -540,9 +567,14 @@ fn measure(
         })
         .collect();
     let mut latencies = Vec::with_capacity(bodies.len());
+    let mut thread_panics = 0;
     for t in threads {
-        if let Ok(l) = t.join() {
-            latencies.extend(l);
+        match t.join() {
+            Ok(l) => latencies.extend(l),
+            Err(_) => {
+                eprintln!("an event loop thread panicked");
+                thread_panics += 1;
+            }
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
@@ -550,9 +582,28 @@ fn measure(
     Measured {
         ok: ok.load(Ordering::Relaxed),
         failed: bad.load(Ordering::Relaxed),
+        connection_errors: broken.load(Ordering::Relaxed) + thread_panics,
         elapsed,
         latencies,
     }
+}
+
+/// What the measured connections count.
+struct Counters {
+    /// Logins answered 200 with `"verified": true`.
+    ok: Arc<AtomicUsize>,
+    /// Logins answered otherwise, or not answered.
+    bad: Arc<AtomicUsize>,
+    /// Connections that could not be opened or broke.
+    broken: Arc<AtomicUsize>,
+}
+
+/// Whether an answer is a verified login: HTTP 200 and a JSON body with
+/// `"verified": true` (both servers answer so; anything else is a failure).
+fn verified(status: u16, body: &[u8]) -> bool {
+    status == 200
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v.get("verified") == Some(&serde_json::Value::Bool(true)))
 }
 
 /// One keep-alive connection of the measured run: takes the next body, sends
@@ -561,14 +612,18 @@ async fn connection(
     target: SocketAddr,
     bodies: Arc<Vec<Vec<u8>>>,
     next: Arc<AtomicUsize>,
-    ok: Arc<AtomicUsize>,
-    bad: Arc<AtomicUsize>,
+    n: Counters,
     deadline: Instant,
 ) -> Vec<Duration> {
     let mut mine = Vec::new();
     let mut conn = match AsyncConn::open(target).await {
         Ok(c) => c,
-        Err(_) => return mine,
+        Err(e) => {
+            if n.broken.fetch_add(1, Ordering::Relaxed) < 3 {
+                eprintln!("cannot connect to {target}: {e}");
+            }
+            return mine;
+        }
     };
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -577,19 +632,26 @@ async fn connection(
         }
         let t = Instant::now();
         match conn.send(&bodies[i]).await {
-            Ok((200, _)) => {
-                ok.fetch_add(1, Ordering::Relaxed);
+            Ok((status, body)) if verified(status, &body) => {
+                n.ok.fetch_add(1, Ordering::Relaxed);
             }
             Ok((status, body)) => {
-                if bad.fetch_add(1, Ordering::Relaxed) < 3 {
+                if n.bad.fetch_add(1, Ordering::Relaxed) < 3 {
                     eprintln!("refused: HTTP {status}: {}", String::from_utf8_lossy(&body));
                 }
             }
-            Err(_) => {
-                bad.fetch_add(1, Ordering::Relaxed);
+            Err(e) => {
+                n.bad.fetch_add(1, Ordering::Relaxed);
+                if n.broken.fetch_add(1, Ordering::Relaxed) < 3 {
+                    eprintln!("connection to {target} broke: {e}");
+                }
                 match AsyncConn::open(target).await {
                     Ok(c) => conn = c,
-                    Err(_) => break,
+                    Err(e) => {
+                        n.broken.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("cannot reconnect to {target}: {e}");
+                        break;
+                    }
                 }
             }
         }
@@ -698,7 +760,28 @@ fn parse_complete(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_answer;
+    use super::{parse_answer, verified};
+
+    /// A 200 counts as a login only with `"verified": true` in its JSON body.
+    #[test]
+    fn only_a_verified_body_is_a_login() {
+        assert!(verified(200, br#"{"verified":true,"username":"a"}"#));
+        assert!(verified(200, br#"{ "verified" : true }"#));
+        for (status, body) in [
+            (200, &br#"{"verified":false}"#[..]),
+            (200, br#"{"verified":"true"}"#),
+            (200, br#"{"ok":true}"#),
+            (200, b"verified: true"),
+            (200, b""),
+            (400, br#"{"verified":true}"#),
+        ] {
+            assert!(
+                !verified(status, body),
+                "{status} {:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     #[test]
     fn answers_are_framed_by_length_or_chunks() {
