@@ -441,13 +441,19 @@ fn double_submits(a: &Server, b: &Server, rounds: usize) {
             &mut c,
             json!({"username": user}),
         );
+        // Each contender builds its HTTP client first; a barrier then
+        // releases all eight submits together.
+        let start = std::sync::Barrier::new(8);
         let wins: usize = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..8)
                 .map(|k| {
                     let target = if k % 2 == 0 { a } else { b };
                     let resp = resp.clone();
+                    let start = &start;
                     scope.spawn(move || {
-                        post(&browser(), target, "/api/authentication/verify", &resp).0
+                        let http = browser();
+                        start.wait();
+                        post(&http, target, "/api/authentication/verify", &resp).0
                     })
                 })
                 .collect();
@@ -497,14 +503,15 @@ fn rate_limits_answer_429() {
     }
 }
 
+/// Needs PostgreSQL: ignored (reported as skipped) by a plain `cargo test`;
+/// scripts/test starts a cluster and runs it with `--ignored`, and there it
+/// fails when no database is named.
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it with KEYHAVEN_TEST_POSTGRES set"]
 fn postgres_flows_and_two_nodes() {
-    let Ok(url) = std::env::var("KEYHAVEN_TEST_POSTGRES") else {
-        eprintln!(
-            "KEYHAVEN_TEST_POSTGRES is not set: PostgreSQL tests skipped (scripts/test sets it)"
-        );
-        return;
-    };
+    let url = std::env::var("KEYHAVEN_TEST_POSTGRES").expect(
+        "KEYHAVEN_TEST_POSTGRES must name the PostgreSQL database (scripts/test starts one)",
+    );
     // Two nodes behind one origin, as behind a load balancer.
     let a = serve(Some(&url), &["--no-rate-limit"], None);
     let port = a.origin.rsplit(':').next().unwrap().parse().unwrap();
