@@ -48,6 +48,18 @@ pub struct ServeArgs {
     /// Turn rate limits off (load tests on loopback only).
     #[arg(long, env = "KEYHAVEN_NO_RATE_LIMIT")]
     no_rate_limit: bool,
+    /// Seconds allowed for a request head, and for the next one on an idle kept-alive connection.
+    #[arg(long, env = "KEYHAVEN_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds allowed for a whole request, body included (408 beyond).
+    #[arg(long, env = "KEYHAVEN_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Connections open at once; more are closed at once.
+    #[arg(long, env = "KEYHAVEN_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM before the server exits.
+    #[arg(long, env = "KEYHAVEN_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    shutdown_timeout: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "KEYHAVEN_LOG_JSON")]
     log_json: bool,
@@ -104,6 +116,12 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             ip_per_minute: a.ip_per_minute,
             user_burst: a.user_burst,
             user_per_minute: a.user_per_minute,
+        },
+        http: keyhaven_server::http::HttpLimits {
+            header_timeout: Duration::from_secs(a.header_timeout.max(1)),
+            request_timeout: Duration::from_secs(a.request_timeout.max(1)),
+            max_connections: a.max_connections.max(1),
+            shutdown_timeout: Duration::from_secs(a.shutdown_timeout),
         },
         strict_cbor: a.strict_cbor,
     };

@@ -11,6 +11,7 @@
 //! | [`api`] | the HTTP routes and their JSON |
 //! | [`db`] | users, credentials, challenges, sessions; SQLite and PostgreSQL |
 //! | [`guard`] | CSRF origin check, rate limits, security headers, metrics |
+//! | [`http`] | serving with header/request timeouts, a connection limit, bounded shutdown |
 //! | [`web`] | the embedded web page, OpenAPI document |
 //!
 //! Embedding the passkey routes (API, page, `/healthz`, `/metrics`) in an
@@ -54,6 +55,7 @@
 pub mod api;
 pub mod db;
 pub mod guard;
+pub mod http;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -79,6 +81,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Rate limits.
     pub limits: guard::Limits,
+    /// Timeouts and the connection limit.
+    pub http: http::HttpLimits,
     /// Require CTAP2 canonical CBOR in responses and refuse attStmt members a
     /// format does not define (default: any well-formed CBOR, as devices send).
     pub strict_cbor: bool,
@@ -96,6 +100,7 @@ impl ServerConfig {
             challenge_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             limits: guard::Limits::default(),
+            http: http::HttpLimits::default(),
             strict_cbor: false,
         }
     }
@@ -124,6 +129,8 @@ pub struct AppState {
     pub limiter: guard::Limiter,
     /// Counters for /metrics.
     pub metrics: guard::Metrics,
+    /// Open and refused connections (kept by [`http::serve`]).
+    pub connections: Arc<http::ConnectionStats>,
 }
 
 /// Why the server could not start.
@@ -170,6 +177,7 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
         secret,
         limiter,
         metrics: guard::Metrics::default(),
+        connections: Arc::default(),
     }))
 }
 
@@ -196,12 +204,9 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
             }
         }
     });
-    axum::serve(
-        listener,
-        api::router(st).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    let limits = st.config.http.clone();
+    let stats = st.connections.clone();
+    http::serve(listener, api::router(st), limits, stats, shutdown()).await?;
     tracing::info!("keyhaven serve stopped");
     Ok(())
 }
@@ -225,5 +230,5 @@ async fn shutdown() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing open requests");
+    tracing::info!("shutdown signal received");
 }

@@ -214,11 +214,15 @@ async fn healthz(State(st): St) -> Response {
 }
 
 async fn metrics(State(st): St) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    )
-        .into_response()
+    let mut text = st.metrics.render();
+    let c = &st.connections;
+    text.push_str(&format!(
+        "# HELP keyhaven_connections_open HTTP connections open.\n# TYPE keyhaven_connections_open gauge\nkeyhaven_connections_open {}\n\
+         # HELP keyhaven_connections_refused_total Connections closed at once: the connection limit was reached.\n# TYPE keyhaven_connections_refused_total counter\nkeyhaven_connections_refused_total {}\n",
+        c.open.load(Ordering::Relaxed),
+        c.refused.load(Ordering::Relaxed),
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 #[cfg(test)]

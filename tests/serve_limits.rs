@@ -1,0 +1,234 @@
+//! `keyhaven serve` against hostile clients: connections that send nothing,
+//! half a request head or half a body, more connections than the limit, and
+//! SIGTERM while such clients hold connections open.
+
+mod support;
+use support::serve::*;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Waits until the server closes `c` (EOF or reset), answering what it sent
+/// before closing; panics after `limit`.
+fn closed_within(c: &mut TcpStream, limit: Duration, what: &str) -> (Duration, String) {
+    let start = Instant::now();
+    c.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("{what}: still open after {limit:?} ({e})"),
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{what}: still open after {limit:?}"
+        );
+    }
+    (start.elapsed(), String::from_utf8_lossy(&got).into_owned())
+}
+
+fn connect(s: &Server) -> TcpStream {
+    TcpStream::connect(s.base.trim_start_matches("http://")).unwrap()
+}
+
+/// GET /healthz on a new connection: its status line.
+fn healthz(s: &Server) -> String {
+    let mut c = connect(s);
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or("").to_owned()
+}
+
+const LIMITS: &[&str] = &[
+    "--header-timeout",
+    "1",
+    "--request-timeout",
+    "2",
+    "--max-connections",
+    "16",
+    "--shutdown-timeout",
+    "2",
+];
+
+#[test]
+fn idle_and_half_sent_connections_are_closed_on_time() {
+    let s = serve(None, LIMITS, None);
+
+    // Nothing sent: closed after the header timeout (1 s).
+    let mut idle = connect(&s);
+    let (t, _) = closed_within(&mut idle, Duration::from_secs(4), "an idle connection");
+    assert!(t >= Duration::from_millis(800), "closed too early: {t:?}");
+
+    // Half a request head, then nothing.
+    let mut half = connect(&s);
+    half.write_all(b"POST /api/authentication/options HTTP/1.1\r\nHost: x\r\nContent-")
+        .unwrap();
+    closed_within(&mut half, Duration::from_secs(4), "a half-sent head");
+
+    // A head trickled one byte every 300 ms never completes within the timeout.
+    let mut slow = connect(&s);
+    let start = Instant::now();
+    let mut cut = false;
+    for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+        if slow.write_all(&[*b]).is_err() {
+            cut = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if start.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+    }
+    if !cut {
+        closed_within(&mut slow, Duration::from_secs(4), "a trickled head");
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "a trickled head was let through"
+    );
+
+    // A whole head and half the body: 408 after the request timeout (2 s).
+    let mut body = connect(&s);
+    body.write_all(
+        format!(
+            "POST /api/authentication/options HTTP/1.1\r\nHost: x\r\nOrigin: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
+            s.origin
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let (t, answer) = closed_within(&mut body, Duration::from_secs(6), "a half-sent body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        t >= Duration::from_millis(1800),
+        "answered too early: {t:?}"
+    );
+
+    // A kept-alive connection that goes quiet after one request is closed too.
+    let mut keep = connect(&s);
+    keep.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    keep.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    closed_within(
+        &mut keep,
+        Duration::from_secs(4),
+        "an idle kept-alive connection",
+    );
+
+    assert_eq!(healthz(&s), "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn connections_over_the_limit_are_closed_and_the_server_recovers() {
+    let s = serve(None, LIMITS, None);
+    // 40 silent connections against a limit of 16: 24 closed at once.
+    let mut held: Vec<TcpStream> = (0..40).map(|_| connect(&s)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut closed_at_once = 0;
+    for c in &mut held {
+        c.set_nonblocking(true).unwrap();
+        let mut b = [0u8; 1];
+        match c.read(&mut b) {
+            Ok(0) => closed_at_once += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => closed_at_once += 1,
+            _ => {}
+        }
+        c.set_nonblocking(false).unwrap();
+    }
+    assert_eq!(closed_at_once, 24, "connections over the limit of 16");
+    // The 16 held ones time out (1 s), then the server answers again.
+    let start = Instant::now();
+    let mut misses = 0;
+    loop {
+        if healthz(&s) == "HTTP/1.1 200 OK" {
+            break;
+        }
+        // Refused too: every slot is held.
+        misses += 1;
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "/healthz unanswered while idle connections were held"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, metrics) = {
+        let mut c = connect(&s);
+        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        closed_within(&mut c, Duration::from_secs(5), "/metrics")
+    };
+    assert!(misses > 0, "the 16 held connections did not fill the limit");
+    let refused = format!("keyhaven_connections_refused_total {}\n", 24 + misses);
+    assert!(metrics.contains(&refused), "want {refused}: {metrics}");
+}
+
+#[test]
+fn sigterm_stops_the_server_within_the_bound_while_clients_hold_connections() {
+    // A long header timeout, so only the shutdown bound can end these.
+    let mut s = serve(
+        None,
+        &[
+            "--header-timeout",
+            "60",
+            "--request-timeout",
+            "60",
+            "--shutdown-timeout",
+            "2",
+        ],
+        None,
+    );
+    let mut half_head = connect(&s);
+    half_head
+        .write_all(b"POST /api/authentication/options HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut half_body = connect(&s);
+    half_body
+        .write_all(
+            format!(
+                "POST /api/authentication/options HTTP/1.1\r\nHost: x\r\nOrigin: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+                s.origin
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let _idle = connect(&s);
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(6),
+            "serve still running {:?} after SIGTERM with a 2 s shutdown bound",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The held connections are closed with it.
+    closed_within(
+        &mut half_head,
+        Duration::from_secs(2),
+        "half head after exit",
+    );
+    closed_within(
+        &mut half_body,
+        Duration::from_secs(2),
+        "half body after exit",
+    );
+}

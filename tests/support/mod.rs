@@ -1,0 +1,2 @@
+//! Shared by the integration tests that run `keyhaven serve`.
+pub mod serve;
