@@ -39,12 +39,23 @@ pub struct ServeArgs {
     /// Ceremony requests per client address: sustained, per minute.
     #[arg(long, env = "KEYHAVEN_IP_PER_MINUTE", default_value_t = 600)]
     ip_per_minute: u32,
-    /// Requests naming one username: burst.
+    /// Sign-in attempts on one account from one client address: burst.
     #[arg(long, env = "KEYHAVEN_USER_BURST", default_value_t = 30)]
     user_burst: u32,
-    /// Requests naming one username: sustained, per minute.
+    /// Sign-in attempts on one account from one client address: sustained, per minute.
     #[arg(long, env = "KEYHAVEN_USER_PER_MINUTE", default_value_t = 30)]
     user_per_minute: u32,
+    /// New accounts (registration options without a session) per client address: burst.
+    #[arg(long, env = "KEYHAVEN_SIGNUP_BURST", default_value_t = 20)]
+    signup_burst: u32,
+    /// New accounts per client address: sustained, per hour.
+    #[arg(long, env = "KEYHAVEN_SIGNUP_PER_HOUR", default_value_t = 60)]
+    signup_per_hour: u32,
+    /// A reverse proxy (CIDR, e.g. 10.0.0.0/8 or 127.0.0.1/32; repeatable, or comma-separated
+    /// in the environment) whose Forwarded / X-Forwarded-For header names the client.
+    /// Without it those headers are ignored and the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "KEYHAVEN_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_cidr)]
+    trusted_proxies: Vec<keyhaven_server::IpNet>,
     /// Turn rate limits off (load tests on loopback only).
     #[arg(long, env = "KEYHAVEN_NO_RATE_LIMIT")]
     no_rate_limit: bool,
@@ -70,6 +81,16 @@ pub struct ServeArgs {
     /// attStmt members a format does not define (default: any well-formed CBOR).
     #[arg(long, env = "KEYHAVEN_STRICT_CBOR")]
     strict_cbor: bool,
+}
+
+/// A CIDR, or a single address (a /32 or /128).
+fn parse_cidr(s: &str) -> Result<keyhaven_server::IpNet, String> {
+    s.parse::<keyhaven_server::IpNet>()
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(keyhaven_server::IpNet::from)
+        })
+        .map_err(|_| format!("not an IP network (CIDR) or address: {s:?}"))
 }
 
 /// keyhaven serve.
@@ -116,7 +137,10 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             ip_per_minute: a.ip_per_minute,
             user_burst: a.user_burst,
             user_per_minute: a.user_per_minute,
+            signup_burst: a.signup_burst,
+            signup_per_hour: a.signup_per_hour,
         },
+        trusted_proxies: a.trusted_proxies,
         http: keyhaven_server::http::HttpLimits {
             header_timeout: Duration::from_secs(a.header_timeout.max(1)),
             request_timeout: Duration::from_secs(a.request_timeout.max(1)),

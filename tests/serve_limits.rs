@@ -232,3 +232,130 @@ fn sigterm_stops_the_server_within_the_bound_while_clients_hold_connections() {
         "half body after exit",
     );
 }
+
+/// Rate limits by client address behind a trusted proxy, IPv6 by /64, and the
+/// headers ignored from anyone else.
+#[test]
+fn rate_limits_key_on_the_client_behind_a_trusted_proxy() {
+    use serde_json::json;
+    let h = browser();
+    let opts = "/api/authentication/options";
+    let s = serve(
+        None,
+        &[
+            "--ip-burst",
+            "3",
+            "--ip-per-minute",
+            "1",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ],
+        None,
+    );
+    let codes = |client: &str, n: usize| -> Vec<u16> {
+        (0..n)
+            .map(|_| post_from(&h, &s, client, opts, &json!({})).0)
+            .collect()
+    };
+    assert_eq!(codes("198.51.100.1", 4), [200, 200, 200, 429]);
+    assert_eq!(codes("198.51.100.2", 3), [200, 200, 200], "another visitor");
+    // The client wrote an X-Forwarded-For itself: the proxy appended the real one.
+    assert_eq!(codes("203.0.113.50, 198.51.100.1", 1), [429]);
+    // IPv6: one /64 is one client.
+    assert_eq!(codes("2001:db8:0:1::1", 2), [200, 200]);
+    assert_eq!(codes("2001:db8:0:1::ffff", 2), [200, 429]);
+    assert_eq!(codes("2001:db8:0:2::1", 1), [200]);
+
+    // Not a trusted proxy: the header is ignored, every "client" is the peer.
+    let s = serve(None, &["--ip-burst", "3", "--ip-per-minute", "1"], None);
+    let codes: Vec<u16> = (0..5)
+        .map(|i| post_from(&h, &s, &format!("198.51.100.{i}"), opts, &json!({})).0)
+        .collect();
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+}
+
+/// Nobody can lock an account out: registration options naming it are not
+/// charged to it, and failed sign-ins from one address do not spend another's.
+#[test]
+fn a_user_cannot_be_locked_out_by_others() {
+    use serde_json::json;
+    let s = serve(
+        None,
+        &[
+            "--user-burst",
+            "3",
+            "--user-per-minute",
+            "1",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ],
+        None,
+    );
+    let owner = "192.0.2.10";
+    let attacker = "203.0.113.66";
+    let h = browser();
+    let mut c = authenticator();
+    let user = format!("victim{}", free_port());
+    let cred = credential(&h, &s, &mut c, json!({"username": user}));
+    let (st, _) = post_from(&h, &s, owner, "/api/registration/verify", &cred);
+    assert_eq!(st, 200);
+    let _ = post(&h, &s, "/api/logout", &json!({}));
+    let other = browser();
+    // 40 registration attempts naming the account: 409 each, never 429.
+    for i in 0..40 {
+        let (st, _) = post_from(
+            &other,
+            &s,
+            attacker,
+            "/api/registration/options",
+            &json!({"username": user}),
+        );
+        assert_eq!(st, 409, "call {i}");
+    }
+    // The attacker replays a real assertion with a broken signature: refused,
+    // then rate limited after 3 attempts.
+    let mut bad = assertion(&h, &s, &mut c, json!({"username": user}));
+    let sig = bad["response"]["signature"].as_str().unwrap().to_owned();
+    bad["response"]["signature"] = json!(format!("{}AA", &sig[..sig.len() - 2]));
+    let codes: Vec<u16> = (0..5)
+        .map(|_| post_from(&other, &s, attacker, "/api/authentication/verify", &bad).0)
+        .collect();
+    assert_eq!(codes, [400, 400, 400, 429, 429]);
+    // The owner, from their own address, signs in.
+    let good = assertion(&h, &s, &mut c, json!({"username": user}));
+    let (st, body) = post_from(&h, &s, owner, "/api/authentication/verify", &good);
+    assert_eq!(st, 200, "{body}");
+}
+
+/// New accounts per address are limited (each stores a challenge and, once
+/// verified, an account).
+#[test]
+fn account_creation_is_limited_per_address() {
+    use serde_json::json;
+    let s = serve(
+        None,
+        &[
+            "--signup-burst",
+            "3",
+            "--signup-per-hour",
+            "1",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ],
+        None,
+    );
+    let h = browser();
+    let new = |client: &str, i: usize| {
+        post_from(
+            &h,
+            &s,
+            client,
+            "/api/registration/options",
+            &json!({"username": format!("new{i}x{}", s.base.len())}),
+        )
+        .0
+    };
+    let codes: Vec<u16> = (0..5).map(|i| new("198.51.100.7", i)).collect();
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+    assert_eq!(new("198.51.100.8", 9), 200, "another address");
+}

@@ -124,6 +124,19 @@ pub fn post(h: &Http, s: &Server, path: &str, body: &Value) -> (u16, Value) {
     (status, r.json().unwrap_or(Value::Null))
 }
 
+/// [`post`] as a client at `client` behind a proxy (X-Forwarded-For).
+pub fn post_from(h: &Http, s: &Server, client: &str, path: &str, body: &Value) -> (u16, Value) {
+    let r = h
+        .post(format!("{}{path}", s.base))
+        .header("Origin", &s.origin)
+        .header("X-Forwarded-For", client)
+        .json(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
 pub fn get(h: &Http, s: &Server, path: &str) -> (u16, Value) {
     let r = h.get(format!("{}{path}", s.base)).send().unwrap();
     let status = r.status().as_u16();

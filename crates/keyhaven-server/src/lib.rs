@@ -56,6 +56,9 @@ pub mod api;
 pub mod db;
 pub mod guard;
 pub mod http;
+
+/// CIDRs, as `ServerConfig::trusted_proxies` takes them.
+pub use ipnet::IpNet;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -83,6 +86,9 @@ pub struct ServerConfig {
     pub limits: guard::Limits,
     /// Timeouts and the connection limit.
     pub http: http::HttpLimits,
+    /// Proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client;
+    /// from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Require CTAP2 canonical CBOR in responses and refuse attStmt members a
     /// format does not define (default: any well-formed CBOR, as devices send).
     pub strict_cbor: bool,
@@ -101,6 +107,7 @@ impl ServerConfig {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             limits: guard::Limits::default(),
             http: http::HttpLimits::default(),
+            trusted_proxies: Vec::new(),
             strict_cbor: false,
         }
     }
@@ -202,6 +209,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
             if let Err(e) = purge.db.purge_expired(purge.rp.clock.unix_millis()).await {
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
+            purge.limiter.forget_idle();
         }
     });
     let limits = st.config.http.clone();

@@ -58,9 +58,11 @@ async fn for_account(st: &AppState, u: User) -> Result<Registrant, Response> {
     Ok((user, Some(u.id), creds.iter().map(descriptor).collect()))
 }
 
-/// Not logged in: a new account, its username valid, not rate limited and free.
+/// Not logged in: a new account, its username valid and free, within the
+/// client address's account-creation limit.
 async fn for_new_account(
     st: &AppState,
+    client: IpAddr,
     b: RegistrationOptionsBody,
 ) -> Result<Registrant, Response> {
     let Some(username) = b.username.filter(|u| valid_username(u)) else {
@@ -69,9 +71,6 @@ async fn for_new_account(
             "username: 1 to 64 letters, digits and -_.@",
         ));
     };
-    if !st.limiter.user(&username) {
-        return Err(limited(st));
-    }
     let display = match b.display_name.as_deref().map(clean_label) {
         None => username.clone(),
         Some(Some(d)) => d,
@@ -87,6 +86,11 @@ async fn for_new_account(
         Ok(None) => {}
         Err(e) => return Err(db_error(e)),
     }
+    // An account is about to be started: charged to the client address only
+    // (naming a taken username costs that account nothing).
+    if !st.limiter.signup(client) {
+        return Err(limited(st));
+    }
     let user = UserInfo {
         name: username,
         display_name: display,
@@ -97,11 +101,11 @@ async fn for_new_account(
 
 pub(super) async fn registration_options_route(
     State(st): St,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !st.limiter.ip(addr.ip()) {
+    if !st.limiter.ip(client) {
         return limited(&st);
     }
     let b: RegistrationOptionsBody = match json_body(body).await {
@@ -117,7 +121,7 @@ pub(super) async fn registration_options_route(
             Ok(v) => v,
             Err(r) => return r,
         },
-        None => match for_new_account(&st, b).await {
+        None => match for_new_account(&st, client, b).await {
             Ok(v) => v,
             Err(r) => return r,
         },
@@ -185,12 +189,12 @@ type Opened<T> = (T, [u8; 32], i64, Challenge, Option<Credential>);
 /// assertion, the credential), read without consuming anything.
 pub(super) async fn open_ceremony<T: serde::de::DeserializeOwned>(
     st: &AppState,
-    addr: SocketAddr,
+    client: IpAddr,
     body: Body,
     kind: Kind,
     parts: impl Fn(&T) -> (&[u8], Option<Vec<u8>>),
 ) -> Result<Opened<T>, Response> {
-    if !st.limiter.ip(addr.ip()) {
+    if !st.limiter.ip(client) {
         return Err(limited(st));
     }
     let resp: T = ceremony_body(st, body).await?;
@@ -206,19 +210,22 @@ pub(super) async fn open_ceremony<T: serde::de::DeserializeOwned>(
 
 pub(super) async fn registration_verify(
     State(st): St,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Body,
 ) -> Response {
     let start = Instant::now();
-    let (resp, hash, now, pending, _) =
-        match open_ceremony::<RegistrationResponseJson>(&st, addr, body, Kind::Registration, |r| {
-            (&r.response.client_data_json, None)
-        })
-        .await
-        {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    let (resp, hash, now, pending, _) = match open_ceremony::<RegistrationResponseJson>(
+        &st,
+        client,
+        body,
+        Kind::Registration,
+        |r| (&r.response.client_data_json, None),
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let pending: RegPending = match serde_json::from_str(&pending.state) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -294,10 +301,10 @@ pub(super) fn decoy(st: &AppState, username: &str) -> (Vec<u8>, Vec<u8>) {
 
 pub(super) async fn authentication_options_route(
     State(st): St,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Body,
 ) -> Response {
-    if !st.limiter.ip(addr.ip()) {
+    if !st.limiter.ip(client) {
         return limited(&st);
     }
     let b: AuthenticationOptionsBody = match json_body(body).await {
@@ -312,43 +319,38 @@ pub(super) async fn authentication_options_route(
                 "username: 1 to 64 letters, digits and -_.@",
             )
         }
-        Some(u) => {
-            if !st.limiter.user(u) {
-                return limited(&st);
+        Some(u) => match st.db.user_by_name(u).await {
+            Err(e) => return db_error(e),
+            Ok(Some(user)) => {
+                let creds = match st.db.credentials_of(user.id).await {
+                    Ok(c) => c,
+                    Err(e) => return db_error(e),
+                };
+                (
+                    AuthenticationExtras {
+                        allow_credentials: creds.iter().map(descriptor).collect(),
+                        user_handle: Some(user.handle.clone()),
+                        ..Default::default()
+                    },
+                    Some(user.id),
+                )
             }
-            match st.db.user_by_name(u).await {
-                Err(e) => return db_error(e),
-                Ok(Some(user)) => {
-                    let creds = match st.db.credentials_of(user.id).await {
-                        Ok(c) => c,
-                        Err(e) => return db_error(e),
-                    };
-                    (
-                        AuthenticationExtras {
-                            allow_credentials: creds.iter().map(descriptor).collect(),
-                            user_handle: Some(user.handle.clone()),
-                            ..Default::default()
-                        },
-                        Some(user.id),
-                    )
-                }
-                Ok(None) => {
-                    let (id, handle) = decoy(&st, u);
-                    (
-                        AuthenticationExtras {
-                            allow_credentials: vec![CredentialDescriptorJson {
-                                type_: "public-key".into(),
-                                id,
-                                transports: None,
-                            }],
-                            user_handle: Some(handle),
-                            ..Default::default()
-                        },
-                        None,
-                    )
-                }
+            Ok(None) => {
+                let (id, handle) = decoy(&st, u);
+                (
+                    AuthenticationExtras {
+                        allow_credentials: vec![CredentialDescriptorJson {
+                            type_: "public-key".into(),
+                            id,
+                            transports: None,
+                        }],
+                        user_handle: Some(handle),
+                        ..Default::default()
+                    },
+                    None,
+                )
             }
-        }
+        },
     };
     extras.challenge_prefix = time_prefix(&st.rp.clock).to_vec();
     let (options, state) = match authentication_options(&st.rp, extras) {
@@ -371,7 +373,7 @@ pub(super) async fn authentication_options_route(
 
 pub(super) async fn authentication_verify(
     State(st): St,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Body,
 ) -> Response {
     let start = Instant::now();
@@ -379,7 +381,7 @@ pub(super) async fn authentication_verify(
     // counter update and the session: of two submissions only one gets it.
     let (resp, hash, now, pending, cred) = match open_ceremony::<AuthenticationResponseJson>(
         &st,
-        addr,
+        client,
         body,
         Kind::Authentication,
         |r| (&r.response.client_data_json, Some(r.raw_id.clone())),
@@ -396,6 +398,11 @@ pub(super) async fn authentication_verify(
     let Some(cred) = cred else {
         return refused(&st, "unknown credential");
     };
+    // An attempt that could sign this account in: charged to the account
+    // and this client address together, so no one else can spend it.
+    if !st.limiter.sign_in(cred.user_id, client) {
+        return limited(&st);
+    }
     if pending.user_id.is_some_and(|u| u != cred.user_id) {
         return refused(&st, "the credential belongs to another account");
     }

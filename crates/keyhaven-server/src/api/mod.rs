@@ -17,7 +17,7 @@
 use crate::db::{Added, Challenge, Credential, Deleted, Kind, LoginUpdate, Owner, User};
 use crate::{guard, web, AppState};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,7 +37,7 @@ use keyhaven_rp::options::{
 use keyhaven_rp::time::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,6 +55,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const COOKIE: &str = "kh_session";
 
 type St = State<Arc<AppState>>;
+
+/// The client's address (see [`guard::client_address`]), put on every
+/// request by the guard layer.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
 
 /// The router with every route, the body limit and the guards.
 pub fn router(st: Arc<AppState>) -> Router {
@@ -112,8 +117,15 @@ async fn not_found(req: Request) -> Response {
 }
 
 /// CSRF for state-changing requests, security headers, metrics and the access log.
-async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
+async fn guard_layer(State(st): St, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // Served without connect info (embedded): one unknown address.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let client = guard::client_address(peer, req.headers(), &st.config.trusted_proxies);
+    req.extensions_mut().insert(ClientAddr(client));
     let method = req.method().clone();
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("(unmatched)", |p| p.as_str());
@@ -133,6 +145,7 @@ async fn guard_layer(State(st): St, req: Request, next: Next) -> Response {
     tracing::info!(
         method = %method,
         route = %route,
+        client = %client,
         status,
         micros = start.elapsed().as_micros() as u64,
         "request"
