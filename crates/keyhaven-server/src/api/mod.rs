@@ -219,7 +219,11 @@ async fn healthz(State(st): St) -> Response {
             tracing::error!(error = %e, "health check");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({ "status": "unavailable", "database": st.db.backend() })),
+                axum::Json(json!({
+                    "status": "unavailable",
+                    "database": st.db.backend(),
+                    "reason": e.to_string(),
+                })),
             )
                 .into_response()
         }

@@ -6,8 +6,11 @@
 //! WAL file itself and only then releases the batch's answers, so a durable
 //! job's answer is never sent before its commit is on disk; the commit and its
 //! flush (about 0.2 ms here) fit in the pause before the next commit, and no thread hop
-//! stands between the commit, its flush and the answers. A failed commit or
-//! flush stops all writing (fail-stop). Where the process may, the writer runs
+//! stands between the commit, its flush and the answers. A failed commit
+//! (a full disk) fails its batch, and the next batch tries again; a failed
+//! flush also makes the writer checkpoint the WAL into the database file
+//! before its next commit. While writes fail, `ping` (and so `/healthz`)
+//! reports why, and tries a write of its own to notice recovery. Where the process may, the writer runs
 //! at a raised priority, so that a batch never waits for a time slice behind
 //! the request workers. Checkpoints run on a checkpointer thread beside the
 //! writer (see [`checkpointer`]). Reads use separate connections, behind a read
@@ -38,9 +41,8 @@ use writer::*;
 #[derive(Clone)]
 pub struct Sqlite {
     jobs: mpsc::Sender<Job>,
-    /// Set when a commit failed: every later write fails (fail-stop), so an
-    /// answer released before its commit can never be contradicted.
-    failed: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether writes work, and why not.
+    health: Arc<Health>,
     path: Arc<String>,
     readers: Arc<Mutex<Vec<Connection>>>,
     cache: Arc<Cache>,
@@ -63,11 +65,11 @@ impl Sqlite {
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         conn.wal_hook(Some(note_wal_pages));
         let bulk = start_checkpointer(path)?;
-        let (jobs, failed) = start_writer(conn, path, bulk)?;
+        let (jobs, health) = start_writer(conn, path, bulk)?;
         Ok(Sqlite {
             clock,
             jobs,
-            failed,
+            health,
             path: Arc::new(path.to_owned()),
             readers: Arc::default(),
             cache: Arc::default(),
@@ -87,7 +89,10 @@ impl Sqlite {
     /// commits. Later jobs on the single writer already see its effect, so a
     /// consumed challenge cannot be consumed twice; it becomes durable with
     /// the commit that makes the ceremony's outcome durable (a later job in
-    /// the same order); and a failed commit stops all writing (fail-stop).
+    /// the same order). Only two kinds of job are released early: a new
+    /// challenge's row (if its batch then fails, the challenge is lost and its
+    /// ceremony fails: consuming it needs the row, not the cached copy) and a
+    /// peek, which writes nothing. So a failed batch contradicts no answer.
     async fn write_early<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
@@ -100,29 +105,39 @@ impl Sqlite {
         f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
         early: bool,
     ) -> Result<R, DbError> {
-        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(DbError::Writer(
-                "an earlier commit failed; writes are stopped".into(),
-            ));
-        }
+        // While writes fail, nothing is answered before its commit: a new
+        // challenge that would be lost gets 503 now, not a failed ceremony later.
+        let early = early && self.health.failing().is_none();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let Some(conn) = conn else {
+                // The batch could not begin: answered with its reason.
+                return (
+                    Some("not run".to_owned()),
+                    Box::new(move |settled: Settled| {
+                        let reason = settled.err().unwrap_or_else(|| "not run".into());
+                        let _ = tx.send(Err(DbError::Writer(reason.to_string())));
+                    }) as Done,
+                );
+            };
             // No savepoint per job: a job that fails rolls its whole batch back
             // (every durable job in it then fails; an early-released one only
             // loses a fresh challenge, which fails its ceremony).
             let r = f(conn);
-            let errored = r.is_err();
+            let error = r.as_ref().err().map(ToString::to_string);
             if early {
                 let _ = tx.send(r);
-                return (errored, Box::new(|_| {}) as Done);
+                return (error, Box::new(|_| {}) as Done);
             }
             (
-                errored,
-                Box::new(move |committed: bool| {
-                    let _ = tx.send(if committed {
-                        r
-                    } else {
-                        Err(DbError::Writer("the transaction did not commit".into()))
+                error,
+                Box::new(move |settled: Settled| {
+                    let _ = tx.send(match settled {
+                        Ok(()) => r,
+                        // The job's own error, else the batch's.
+                        Err(reason) => r.and(Err(DbError::Writer(format!(
+                            "the transaction did not commit: {reason}"
+                        )))),
                     });
                 }) as Done,
             )
@@ -158,10 +173,24 @@ impl Sqlite {
         })()
     }
 
+    /// Reads work, and so do writes: while writes are failing, a probe
+    /// write (committed and flushed) must succeed.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await?;
+        if let Some(reason) = self.health.failing() {
+            let now = self.clock.unix_millis();
+            self.write(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO settings (key, value) VALUES ('probe', ?1)",
+                    params![now.to_be_bytes().to_vec()],
+                )?;
+                Ok(())
+            })
             .await
-            .map(|_| ())
+            .map_err(|e| DbError::Writer(format!("writes are failing ({reason}): {e}")))?;
+        }
+        Ok(())
     }
 
     pub async fn server_secret(&self, fresh: Vec<u8>) -> Result<Vec<u8>, DbError> {
@@ -470,33 +499,107 @@ impl Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn a_flush_of_the_wal_succeeds() {
         let dir = scratch("flush-ok");
         let path = dir.path().join("db-wal");
         std::fs::write(&path, b"frames").unwrap_or_else(|e| panic!("{e}"));
-        let failed = AtomicBool::new(false);
         let mut wal = Wal::new(path);
-        assert!(wal.flush(&failed));
-        assert!(wal.flush(&failed), "again, on the file kept open");
-        assert!(!failed.load(Ordering::SeqCst));
+        wal.flush().unwrap();
+        wal.flush().expect("again, on the file kept open");
     }
 
+    /// A failed flush fails its batch with the reason, reports unhealthy, and
+    /// blocks commits until a TRUNCATE checkpoint has emptied the WAL; then
+    /// writes go on.
     #[test]
-    fn a_failed_flush_stops_writing() {
-        let failed = AtomicBool::new(false);
-        let mut wal = Wal::new("/nonexistent/keyhaven/db-wal".into());
-        assert!(!wal.flush(&failed));
-        assert!(failed.load(Ordering::SeqCst));
-        let dir = scratch("flush-after-failure");
-        let path = dir.path().join("db-wal");
-        std::fs::write(&path, b"frames").unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            !Wal::new(path).flush(&failed),
-            "no flush succeeds after one failed"
+    fn a_failed_flush_fails_its_batch_and_is_recovered_by_a_checkpoint() {
+        let dir = scratch("flush-recovery");
+        let path = db_path(&dir);
+        let mut conn = connect(&path).unwrap();
+        migrate(&mut conn, &Clock::system()).unwrap();
+        let health = Health::default();
+        let job = |n: i64| -> Job {
+            Box::new(move |c: Option<&Connection>| {
+                let e = c
+                    .expect("the batch began")
+                    .execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, x'00')",
+                        params![format!("k{n}")],
+                    )
+                    .err()
+                    .map(|e| e.to_string());
+                (e, Box::new(|_| {}) as Done)
+            })
+        };
+        // A WAL path that cannot be opened: the flush fails.
+        let mut bad = Wal::new(dir.path().join("missing/dir/k.db-wal"));
+        let (_, settled) = run_batch(&conn, &mut bad, &health, vec![job(1)]);
+        let reason = settled.unwrap_err();
+        assert!(reason.starts_with("flushing the WAL:"), "{reason}");
+        health.fail(&reason);
+        assert_eq!(health.failing().as_deref(), Some(&*reason));
+        assert!(health.needs_checkpoint.load(Ordering::SeqCst));
+        // Some frames are in the WAL now; the next batch checkpoints first.
+        let mut good = Wal::new(format!("{path}-wal").into());
+        let (_, settled) = run_batch(&conn, &mut good, &health, vec![job(2)]);
+        settled.unwrap();
+        assert!(!health.needs_checkpoint.load(Ordering::SeqCst));
+        health.ok();
+        assert_eq!(health.failing(), None);
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM settings WHERE key IN ('k1', 'k2')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2, "the committed (unflushed) row and the next one");
+    }
+
+    /// A job that fails rolls its batch back and names the reason; the next
+    /// batch commits.
+    #[test]
+    fn a_failed_job_fails_its_batch_with_its_reason() {
+        let dir = scratch("job-failure");
+        let path = db_path(&dir);
+        let mut conn = connect(&path).unwrap();
+        migrate(&mut conn, &Clock::system()).unwrap();
+        let health = Health::default();
+        let mut wal = Wal::new(format!("{path}-wal").into());
+        let sql = |q: &'static str| -> Job {
+            Box::new(move |c: Option<&Connection>| {
+                let e = c.unwrap().execute_batch(q).err().map(|e| e.to_string());
+                (e, Box::new(|_| {}) as Done)
+            })
+        };
+        let (_, settled) = run_batch(
+            &conn,
+            &mut wal,
+            &health,
+            vec![
+                sql("INSERT INTO settings (key, value) VALUES ('a', x'00')"),
+                sql("INSERT INTO no_such_table VALUES (1)"),
+            ],
         );
+        assert!(settled.unwrap_err().contains("no_such_table"));
+        let (_, settled) = run_batch(
+            &conn,
+            &mut wal,
+            &health,
+            vec![sql("INSERT INTO settings (key, value) VALUES ('b', x'00')")],
+        );
+        settled.unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM settings WHERE key IN ('a', 'b')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys, ["b"], "the failed batch left nothing");
     }
 
     /// A fresh directory for one test, removed when dropped (also when the

@@ -13,15 +13,11 @@ impl Wal {
         Wal { path, file: None }
     }
 
-    /// `fdatasync`s the WAL file: every frame written before is on disk. A
-    /// failed flush stops all writing (sets `failed`): after a failed fsync
-    /// the kernel may have dropped the dirty pages, so nothing later can be
-    /// trusted.
-    pub(super) fn flush(&mut self, failed: &std::sync::atomic::AtomicBool) -> bool {
-        if failed.load(std::sync::atomic::Ordering::SeqCst) {
-            return false;
-        }
-        let r = match &self.file {
+    /// `fdatasync`s the WAL file: every frame written before is on disk.
+    /// After an error the writer checkpoints before it commits again (see
+    /// `writer::recover_wal`): the kernel may have dropped the dirty pages.
+    pub(super) fn flush(&mut self) -> std::io::Result<()> {
+        match &self.file {
             Some(f) => f.sync_data(),
             None => std::fs::OpenOptions::new()
                 .read(true)
@@ -32,12 +28,12 @@ impl Wal {
                     self.file = Some(f);
                     r
                 }),
-        };
-        if let Err(e) = &r {
-            failed.store(true, std::sync::atomic::Ordering::SeqCst);
-            tracing::error!("flushing the SQLite WAL failed: {e}; writes stop until restart");
         }
-        r.is_ok()
+    }
+
+    /// Opens the file afresh at the next flush (after a failed one).
+    pub(super) fn reopen(&mut self) {
+        self.file = None;
     }
 
     /// Makes the names durable (once, at the first flush): the WAL's and the
