@@ -8,6 +8,7 @@
 mod cache;
 mod migrate;
 mod postgres;
+pub mod postgres_tls;
 mod sqlite;
 
 use keyhaven_rp::time::Clock;
@@ -19,8 +20,9 @@ pub enum DbError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed.
-    #[error("postgres: {0}")]
+    /// PostgreSQL failed (the message names every cause, e.g. why a TLS
+    /// handshake failed).
+    #[error("postgres: {}", causes(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection.
     #[error("postgres pool: {0}")]
@@ -34,6 +36,21 @@ pub enum DbError {
     /// The database URL is not understood.
     #[error("database: {0}")]
     Config(String),
+}
+
+/// An error and its sources, `a: b: c`.
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        next = cause.source();
+    }
+    s
 }
 
 /// An account.

@@ -10,7 +10,7 @@ use super::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 /// The PostgreSQL backend.
 #[derive(Clone)]
@@ -18,8 +18,8 @@ pub struct Postgres {
     pool: Pool,
 }
 
-fn pool_err(e: impl std::fmt::Display) -> DbError {
-    DbError::Pool(e.to_string())
+fn pool_err(e: impl std::error::Error) -> DbError {
+    DbError::Pool(super::causes(&e))
 }
 
 fn user(r: &Row) -> User {
@@ -67,12 +67,11 @@ impl migrate::Connection for Async<'_> {
 impl Postgres {
     /// Connects and migrates (under an advisory lock, so nodes starting together agree).
     pub async fn open(url: &str, clock: Clock) -> Result<Self, DbError> {
-        let cfg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
+        let target = super::postgres_tls::PgConnect::from_url(url)?;
+        tracing::info!(sslmode = target.mode.as_str(), "PostgreSQL");
         let mgr = Manager::from_config(
-            cfg,
-            NoTls,
+            target.config.clone(),
+            target.tls(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
