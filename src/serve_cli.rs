@@ -71,6 +71,12 @@ pub struct ServeArgs {
     /// Seconds requests in flight get to finish after SIGTERM before the server exits.
     #[arg(long, env = "KEYHAVEN_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     shutdown_timeout: u64,
+    /// Require user verification (a PIN or biometric) in both ceremonies; default: preferred.
+    #[arg(long, env = "KEYHAVEN_REQUIRE_UV")]
+    require_uv: bool,
+    /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --listen.
+    #[arg(long, env = "KEYHAVEN_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "KEYHAVEN_LOG_JSON")]
     log_json: bool,
@@ -141,6 +147,8 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             signup_per_hour: a.signup_per_hour,
         },
         trusted_proxies: a.trusted_proxies,
+        require_uv: a.require_uv,
+        metrics_listen: a.metrics_listen,
         http: keyhaven_server::http::HttpLimits {
             header_timeout: Duration::from_secs(a.header_timeout.max(1)),
             request_timeout: Duration::from_secs(a.request_timeout.max(1)),

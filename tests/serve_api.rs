@@ -398,6 +398,7 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     let r = h
         .post(format!("{}/api/registration/verify", s.base))
         .header("Origin", &s.origin)
+        .header("Content-Type", "application/json")
         .body(cred.to_json_string())
         .send()
         .unwrap();

@@ -86,6 +86,11 @@ pub struct ServerConfig {
     pub limits: guard::Limits,
     /// Timeouts and the connection limit.
     pub http: http::HttpLimits,
+    /// Require user verification in both ceremonies (`userVerification:
+    /// "required"`, the UV flag checked; default "preferred").
+    pub require_uv: bool,
+    /// Serve `/metrics` on this address only (not on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
     /// Proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client;
     /// from any other peer those headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -108,6 +113,8 @@ impl ServerConfig {
             limits: guard::Limits::default(),
             http: http::HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            require_uv: false,
+            metrics_listen: None,
             strict_cbor: false,
         }
     }
@@ -138,6 +145,9 @@ pub struct AppState {
     pub metrics: guard::Metrics,
     /// Open and refused connections (kept by [`http::serve`]).
     pub connections: Arc<http::ConnectionStats>,
+    /// Send Strict-Transport-Security: an origin is https (browsers ignore
+    /// the header on plain http, so http://localhost beside it is unharmed).
+    pub hsts: bool,
 }
 
 /// Why the server could not start.
@@ -165,6 +175,9 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
         rp.cbor_policy = keyhaven_proto::cbor::CborPolicy::Strict;
     }
     rp.origins = config.origins.clone();
+    if config.require_uv {
+        rp.user_verification = keyhaven_rp::config::UserVerification::Required;
+    }
     rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
     // Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256
     // as the spec lists the algorithms every RP should offer, ES384 beside
@@ -178,13 +191,14 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
     ];
     let limiter = guard::Limiter::new(config.limits.clone());
     Ok(Arc::new(AppState {
-        config,
         rp,
         db,
         secret,
         limiter,
         metrics: guard::Metrics::default(),
         connections: Arc::default(),
+        hsts: config.origins.iter().any(|o| o.starts_with("https://")),
+        config,
     }))
 }
 
@@ -214,7 +228,25 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     });
     let limits = st.config.http.clone();
     let stats = st.connections.clone();
+    // /metrics on its own (internal) address, when asked.
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(addr) = st.config.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| ServeError::Listen(addr, e))?;
+        tracing::info!(address = %l.local_addr()?, "metrics listening");
+        let app = api::metrics_router(st.clone());
+        tokio::spawn(async move {
+            let stop = async {
+                let _ = metrics_stopped.await;
+            };
+            if let Err(e) = axum::serve(l, app).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     http::serve(listener, api::router(st), limits, stats, shutdown()).await?;
+    let _ = stop_metrics.send(());
     tracing::info!("keyhaven serve stopped");
     Ok(())
 }

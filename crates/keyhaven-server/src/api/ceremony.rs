@@ -238,6 +238,7 @@ pub(super) async fn registration_verify(
         Ok(s) => s,
         Err(r) => return r,
     };
+    let log_name = pending.username.clone();
     let (owner, name) = match pending.user_id {
         Some(id) => {
             let n = st.db.credentials_of(id).await.map(|c| c.len()).unwrap_or(0);
@@ -276,7 +277,7 @@ pub(super) async fn registration_verify(
     st.metrics.registrations.fetch_add(1, Ordering::Relaxed);
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
     let body = axum::Json(json!({ "verified": true, "credentialId": b64::encode(&id) }));
-    with_cookie(&st, body.into_response(), &token)
+    for_user(with_cookie(&st, body.into_response(), &token), &log_name)
 }
 
 #[derive(Deserialize)]
@@ -438,5 +439,5 @@ pub(super) async fn authentication_verify(
     st.metrics.logins.fetch_add(1, Ordering::Relaxed);
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
     let body = axum::Json(json!({ "verified": true, "username": username }));
-    with_cookie(&st, body.into_response(), &token)
+    for_user(with_cookie(&st, body.into_response(), &token), &username)
 }

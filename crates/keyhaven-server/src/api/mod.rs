@@ -63,33 +63,69 @@ pub struct ClientAddr(pub IpAddr);
 
 /// The router with every route, the body limit and the guards.
 pub fn router(st: Arc<AppState>) -> Router {
-    Router::new()
-        .route(
-            "/api/registration/options",
-            post(registration_options_route),
-        )
-        .route("/api/registration/verify", post(registration_verify))
-        .route(
-            "/api/authentication/options",
-            post(authentication_options_route),
-        )
-        .route("/api/authentication/verify", post(authentication_verify))
-        .route("/api/me", get(me))
-        .route(
-            "/api/credentials/{id}",
-            patch(rename_credential).delete(delete_credential),
-        )
-        .route("/api/logout", post(logout))
-        .route("/api/openapi.json", get(web::openapi))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/", get(web::index))
-        .route("/account", get(web::index))
-        .route("/app.js", get(web::app_js))
-        .route("/style.css", get(web::style_css))
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(st.clone(), guard_layer))
-        .with_state(st)
+    let mut r = Router::new();
+    // /metrics here unless it has an address of its own.
+    if st.config.metrics_listen.is_none() {
+        r = r.route("/metrics", get(metrics));
+    }
+    r.route(
+        "/api/registration/options",
+        post(registration_options_route),
+    )
+    .route("/api/registration/verify", post(registration_verify))
+    .route(
+        "/api/authentication/options",
+        post(authentication_options_route),
+    )
+    .route("/api/authentication/verify", post(authentication_verify))
+    .route("/api/me", get(me))
+    .route(
+        "/api/credentials/{id}",
+        patch(rename_credential).delete(delete_credential),
+    )
+    .route("/api/logout", post(logout))
+    .route("/api/openapi.json", get(web::openapi))
+    .route("/healthz", get(healthz))
+    .route("/", get(web::index))
+    .route("/account", get(web::index))
+    .route("/app.js", get(web::app_js))
+    .route("/style.css", get(web::style_css))
+    .fallback(not_found)
+    .layer(middleware::from_fn_with_state(st.clone(), guard_layer))
+    .with_state(st)
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(st: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(st)
+}
+
+/// The username a response concerns, for the access log (set by handlers).
+#[derive(Debug, Clone)]
+pub struct LogUser(pub String);
+
+/// Marks `resp` as concerning `username` in the access log.
+fn for_user(mut resp: Response, username: &str) -> Response {
+    resp.extensions_mut().insert(LogUser(username.to_owned()));
+    resp
+}
+
+/// Whether a request's body is declared JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Whether a request carries a body.
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|n| n.trim() != "0")
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -136,16 +172,33 @@ async fn guard_layer(State(st): St, mut req: Request, next: Next) -> Response {
             StatusCode::FORBIDDEN,
             "cross-site request refused: the Origin header is not an allowed origin",
         )
+    } else if api && changing && has_body(req.headers()) && !is_json(req.headers()) {
+        error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be Content-Type: application/json",
+        )
     } else {
         next.run(req).await
     };
     guard::security_headers(resp.headers_mut(), api);
+    if st.hsts {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    let user = resp
+        .extensions()
+        .get::<LogUser>()
+        .map_or("", |u| u.0.as_str())
+        .to_owned();
     let status = resp.status().as_u16();
     st.metrics.request(route, status);
     tracing::info!(
         method = %method,
         route = %route,
         client = %client,
+        user = %user,
         status,
         micros = start.elapsed().as_micros() as u64,
         "request"

@@ -1,0 +1,204 @@
+//! `keyhaven serve`'s rules around the API: JSON bodies only, HSTS on https
+//! origins, `--require-uv`, `/metrics` on its own address, and an access log
+//! naming the client address and the user (never a secret).
+
+mod support;
+use support::serve::*;
+
+use serde_json::json;
+use std::process::Stdio;
+
+fn free() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn json_routes_refuse_other_content_types() {
+    let s = serve(None, &[], None);
+    let h = browser();
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+    ] {
+        let r = h
+            .post(format!("{}/api/authentication/options", s.base))
+            .header("Origin", &s.origin)
+            .header("Content-Type", ct)
+            .body("{}")
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 415, "{ct}");
+    }
+    // No Content-Type at all, with a body: refused too.
+    let r = h
+        .post(format!("{}/api/authentication/options", s.base))
+        .header("Origin", &s.origin)
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // JSON with parameters is JSON; a bodiless POST (logout) needs none.
+    let r = h
+        .post(format!("{}/api/authentication/options", s.base))
+        .header("Origin", &s.origin)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = h
+        .post(format!("{}/api/logout", s.base))
+        .header("Origin", &s.origin)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[test]
+fn hsts_only_on_https_origins() {
+    let plain = serve(None, &[], None);
+    let r = browser().get(format!("{}/", plain.base)).send().unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
+    // Behind a TLS proxy: the origin is https.
+    let port = free();
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve_in(
+        None,
+        &["--origin", "https://login.example.org"],
+        None,
+        port,
+        dir.path(),
+        Stdio::inherit(),
+        "warn",
+    );
+    for path in ["/", "/healthz", "/api/me"] {
+        let r = browser().get(format!("{}{path}", s.base)).send().unwrap();
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn require_uv_asks_for_and_checks_user_verification() {
+    let s = serve(None, &["--require-uv"], None);
+    let h = browser();
+    let (st, reg) = post(
+        &h,
+        &s,
+        "/api/registration/options",
+        &json!({"username": "uvuser"}),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        reg["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let (_, auth) = post(&h, &s, "/api/authentication/options", &json!({}));
+    assert_eq!(auth["userVerification"], "required");
+    // The default stays "preferred".
+    let d = serve(None, &[], None);
+    let (_, auth) = post(&h, &d, "/api/authentication/options", &json!({}));
+    assert_eq!(auth["userVerification"], "preferred");
+    // A registration answered by an authenticator that verified the user passes.
+    let mut c = authenticator();
+    let (st, body) = register(&browser(), &s, &mut c, json!({"username": "uvuser2"}));
+    assert_eq!(st, 200, "{body}");
+}
+
+#[test]
+fn metrics_on_their_own_address() {
+    let port = free();
+    let metrics = free();
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve_in(
+        None,
+        &["--metrics-listen", &format!("127.0.0.1:{metrics}")],
+        None,
+        port,
+        dir.path(),
+        Stdio::inherit(),
+        "warn",
+    );
+    let h = browser();
+    assert_eq!(
+        h.get(format!("{}/metrics", s.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let r = h
+        .get(format!("http://127.0.0.1:{metrics}/metrics"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().unwrap().contains("keyhaven_http_requests_total"));
+    // Without the flag, /metrics is on the main address.
+    let d = serve(None, &[], None);
+    assert_eq!(
+        h.get(format!("{}/metrics", d.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[test]
+fn the_access_log_names_client_and_user() {
+    let port = free();
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let s = serve_in(
+        None,
+        &["--log-json"],
+        None,
+        port,
+        dir.path(),
+        Stdio::from(log),
+        "info",
+    );
+    let h = browser();
+    let mut c = authenticator();
+    let user = format!("logged{port}");
+    assert_eq!(register(&h, &s, &mut c, json!({"username": user})).0, 200);
+    let a = assertion(&browser(), &s, &mut c, json!({"username": user}));
+    let (st, _) = post(&browser(), &s, "/api/authentication/verify", &a);
+    assert_eq!(st, 200);
+    drop(s);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
+    let verify: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|v| {
+            matches!(
+                v["fields"]["route"].as_str(),
+                Some("/api/registration/verify" | "/api/authentication/verify")
+            )
+        })
+        .collect();
+    assert_eq!(verify.len(), 2, "{text}");
+    for v in verify {
+        assert_eq!(v["fields"]["client"], "127.0.0.1", "{v}");
+        assert_eq!(v["fields"]["user"], user.as_str(), "{v}");
+    }
+    // No secret: the session cookie's value never appears.
+    assert!(!text.contains("kh_session="), "{text}");
+}
