@@ -202,3 +202,52 @@ fn the_access_log_names_client_and_user() {
     // No secret: the session cookie's value never appears.
     assert!(!text.contains("kh_session="), "{text}");
 }
+
+#[test]
+fn usernames_are_one_account_whatever_their_case_and_labels_refuse_invisible_characters() {
+    let s = serve(None, &[], None);
+    let h = browser();
+    let mut c = authenticator();
+    let base = format!("Case{}", s.base.len());
+    let (st, body) = register(&h, &s, &mut c, json!({"username": base}));
+    assert_eq!(st, 200, "{body}");
+    let _ = post(&h, &s, "/api/logout", &json!({}));
+    let other = browser();
+    for variant in [base.to_lowercase(), base.to_uppercase()] {
+        let (st, body) = post(
+            &other,
+            &s,
+            "/api/registration/options",
+            &json!({"username": variant}),
+        );
+        assert_eq!(st, 409, "{variant}: {body}");
+    }
+    // Signing in by any case names the one account; it is stored folded.
+    let a = assertion(&other, &s, &mut c, json!({"username": base.to_uppercase()}));
+    let (st, body) = post(&other, &s, "/api/authentication/verify", &a);
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["username"], base.to_lowercase());
+    // Display and passkey names with a bidi override or a zero-width space: 400.
+    for bad in ["evil\u{202e}gpj", "zero\u{200b}width"] {
+        let (st, body) = post(
+            &browser(),
+            &s,
+            "/api/registration/options",
+            &json!({"username": format!("n{}", s.base.len()), "displayName": bad}),
+        );
+        assert_eq!(st, 400, "{bad:?}");
+        assert!(
+            body["error"].as_str().unwrap().contains("zero-width"),
+            "{body}"
+        );
+    }
+    let (_, me) = get(&other, &s, "/api/me");
+    let id = me["credentials"][0]["id"].as_str().unwrap().to_owned();
+    let r = other
+        .patch(format!("{}/api/credentials/{id}", s.base))
+        .header("Origin", &s.origin)
+        .json(&json!({"name": "my\u{202e}key"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}

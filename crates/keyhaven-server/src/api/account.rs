@@ -59,10 +59,7 @@ pub(super) async fn rename_credential(
         Err(r) => return r,
     };
     let Some(name) = clean_label(&b.name) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "name: 1 to 64 characters, no control characters",
-        );
+        return error(StatusCode::BAD_REQUEST, format!("name: {LABEL_RULE}"));
     };
     let Ok(raw) = b64::decode(&id) else {
         return error(

@@ -65,11 +65,8 @@ async fn for_new_account(
     client: IpAddr,
     b: RegistrationOptionsBody,
 ) -> Result<Registrant, Response> {
-    let Some(username) = b.username.filter(|u| valid_username(u)) else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "username: 1 to 64 letters, digits and -_.@",
-        ));
+    let Some(username) = b.username.as_deref().and_then(normalize_username) else {
+        return Err(error(StatusCode::BAD_REQUEST, USERNAME_RULE));
     };
     let display = match b.display_name.as_deref().map(clean_label) {
         None => username.clone(),
@@ -77,7 +74,7 @@ async fn for_new_account(
         Some(None) => {
             return Err(error(
                 StatusCode::BAD_REQUEST,
-                "displayName: 1 to 64 characters, no control characters",
+                format!("displayName: {LABEL_RULE}"),
             ))
         }
     };
@@ -312,14 +309,15 @@ pub(super) async fn authentication_options_route(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (mut extras, user_id) = match b.username.as_deref() {
-        None | Some("") => (AuthenticationExtras::default(), None),
-        Some(u) if !valid_username(u) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "username: 1 to 64 letters, digits and -_.@",
-            )
-        }
+    let named = match b.username.as_deref() {
+        None | Some("") => None,
+        Some(u) => match normalize_username(u) {
+            Some(n) => Some(n),
+            None => return error(StatusCode::BAD_REQUEST, USERNAME_RULE),
+        },
+    };
+    let (mut extras, user_id) = match named.as_deref() {
+        None => (AuthenticationExtras::default(), None),
         Some(u) => match st.db.user_by_name(u).await {
             Err(e) => return db_error(e),
             Ok(Some(user)) => {

@@ -244,19 +244,38 @@ fn limited(st: &AppState) -> Response {
     )
 }
 
-/// Usernames: 1–64 ASCII letters, digits and `-_.@`.
-pub fn valid_username(u: &str) -> bool {
-    !u.is_empty()
-        && u.len() <= 64
-        && u.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+/// A username as stored and compared: PRECIS UsernameCaseMapped (RFC 8265
+/// §3.3, as L3 §5.4.3 suggests: fullwidth forms mapped to their ASCII
+/// letters, lowercased, NFC), then 1–64 of `a-z 0-9 - _ . @`. So "Alice",
+/// "ALICE" and "Ａｌｉｃｅ" are one account, "alice"; anything else
+/// (other scripts, spaces, controls) is refused.
+pub fn normalize_username(u: &str) -> Option<String> {
+    use precis_core::profile::Profile;
+    let folded = precis_profiles::UsernameCaseMapped::new().enforce(u).ok()?;
+    (!folded.is_empty()
+        && folded.len() <= 64
+        && folded.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.' | b'@')
+        }))
+    .then(|| folded.into_owned())
 }
 
+/// The refusal of a username [`normalize_username`] does not accept.
+const USERNAME_RULE: &str = "username: 1 to 64 letters, digits and -_.@ (compared without case)";
+
+/// A display name or passkey name: PRECIS Nickname (RFC 8266: spaces
+/// trimmed and collapsed, NFKC), 1–64 characters. The profile refuses
+/// controls, bidi overrides (U+202E) and zero-width characters (U+200B),
+/// which would otherwise reach authenticators' account pickers.
 fn clean_label(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty() && t.chars().count() <= 64 && !t.chars().any(char::is_control))
-        .then(|| t.to_owned())
+    use precis_core::profile::Profile;
+    let t = precis_profiles::Nickname::new().enforce(s).ok()?;
+    (!t.is_empty() && t.chars().count() <= 64).then(|| t.into_owned())
 }
+
+/// The refusal of a label [`clean_label`] does not accept.
+const LABEL_RULE: &str =
+    "1 to 64 characters; no control, bidirectional-override or zero-width characters";
 
 /// RFC 3339 UTC (whole seconds) from milliseconds since the epoch.
 pub fn rfc3339(ms: i64) -> String {
@@ -298,6 +317,60 @@ async fn metrics(State(st): St) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_fold_case_and_width_and_refuse_the_rest() {
+        for (input, want) in [
+            ("alice", "alice"),
+            ("Alice", "alice"),
+            ("ALICE", "alice"),
+            ("\u{ff21}\u{ff4c}ice", "alice"),
+            ("Bob.Smith@Example.org", "bob.smith@example.org"),
+            ("a-_.9", "a-_.9"),
+        ] {
+            assert_eq!(
+                normalize_username(input).as_deref(),
+                Some(want),
+                "{input:?}"
+            );
+        }
+        for bad in [
+            "",
+            " alice",
+            "al ice",
+            "alice\u{200b}",
+            "\u{202e}alice",
+            "\u{430}lice", // Cyrillic a
+            "al/ice",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(normalize_username(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn labels_refuse_bidi_overrides_and_zero_width_characters() {
+        assert_eq!(
+            clean_label("  My   YubiKey ").as_deref(),
+            Some("My YubiKey")
+        );
+        assert_eq!(clean_label("Zoë's phone").as_deref(), Some("Zoë's phone"));
+        assert_eq!(clean_label("Ｗork").as_deref(), Some("Work"), "NFKC");
+        for bad in [
+            "evil\u{202e}gpj.exe",
+            "zero\u{200b}width",
+            "joiner\u{200d}",
+            "bom\u{feff}",
+            "tab\tname",
+            "new\nline",
+            "",
+            "   ",
+        ] {
+            assert_eq!(clean_label(bad), None, "{bad:?}");
+        }
+        assert!(clean_label(&"é".repeat(64)).is_some());
+        assert!(clean_label(&"é".repeat(65)).is_none());
+    }
 
     #[test]
     fn storage_keys_keep_the_time_order_and_hide_the_token() {

@@ -65,7 +65,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ),
         postgres: None,
     },
+    Migration {
+        version: 3,
+        // Usernames are compared case-folded from now on (api::normalize_username):
+        // existing ones are lowercased. Where several differ only in case, the
+        // oldest takes the folded name and the others keep theirs (they still
+        // sign in with discoverable passkeys, not by username).
+        sqlite: Some(FOLD_USERNAMES),
+        postgres: Some(FOLD_USERNAMES),
+    },
 ];
+
+/// Migration 3 on either backend (ASCII usernames: `lower` folds them alike).
+const FOLD_USERNAMES: &str = "UPDATE users SET username = lower(username)
+     WHERE username <> lower(username)
+       AND id = (SELECT min(u2.id) FROM users u2 WHERE lower(u2.username) = lower(users.username))
+       AND NOT EXISTS (SELECT 1 FROM users u3 WHERE u3.username = lower(users.username))";
 
 /// The backend a migration runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

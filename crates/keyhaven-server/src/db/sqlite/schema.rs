@@ -43,3 +43,39 @@ impl migrate::Connection for Sync<'_> {
         Ok(self.0.query_row(sql, [], |r| r.get(0))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 3 folds usernames; of names differing only in case the
+    /// oldest gets the folded one, and an existing lowercase name keeps it.
+    #[test]
+    fn migration_3_folds_usernames_without_collisions() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_ready(run(&mut Sync(&mut conn), &MIGRATIONS[..2], 0)).unwrap();
+        for (id, name) in [
+            (1, "Case"),
+            (2, "CASE"),
+            (3, "Bob"),
+            (4, "dave"),
+            (5, "Eve"),
+            (6, "eve"),
+        ] {
+            conn.execute(
+                "INSERT INTO users (id, username, display_name, handle, created_at) VALUES (?1, ?2, ?2, ?3, 0)",
+                rusqlite::params![id, name, vec![id as u8]],
+            )
+            .unwrap();
+        }
+        run_ready(run(&mut Sync(&mut conn), MIGRATIONS, 0)).unwrap();
+        let names: Vec<String> = conn
+            .prepare("SELECT username FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(names, ["case", "CASE", "bob", "dave", "Eve", "eve"]);
+    }
+}
