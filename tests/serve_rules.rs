@@ -251,3 +251,86 @@ fn usernames_are_one_account_whatever_their_case_and_labels_refuse_invisible_cha
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 }
+
+/// The lengths of the allowCredentials IDs in authentication options for `username`.
+fn shape(s: &Server, username: &str) -> Vec<usize> {
+    let (st, o) = post(
+        &browser(),
+        s,
+        "/api/authentication/options",
+        &json!({"username": username}),
+    );
+    assert_eq!(st, 200, "{o}");
+    o["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            keyhaven_proto::b64::decode(d["id"].as_str().unwrap())
+                .unwrap()
+                .len()
+        })
+        .collect()
+}
+
+#[test]
+fn decoys_look_like_real_accounts_and_cost_the_same() {
+    let s = serve(None, &["--no-rate-limit"], None);
+    // Three accounts with 1, 2 and 3 passkeys.
+    let mut real = Vec::new();
+    for n in 1..=3 {
+        let h = browser();
+        let user = format!("shape{n}x{}", s.base.len());
+        let mut c = authenticator();
+        assert_eq!(register(&h, &s, &mut c, json!({"username": user})).0, 200);
+        for _ in 1..n {
+            let mut other = authenticator();
+            assert_eq!(register(&h, &s, &mut other, json!({})).0, 200);
+        }
+        let sh = shape(&s, &user);
+        assert_eq!(sh.len(), n);
+        real.push(sh);
+    }
+    // Unknown usernames: a real account's shape, the same on every call, and
+    // not always the same one.
+    let mut counts = std::collections::BTreeSet::new();
+    for i in 0..40 {
+        let name = format!("nobody{i}");
+        let a = shape(&s, &name);
+        assert_eq!(shape(&s, &name), a, "{name}: a stable decoy");
+        assert!(real.contains(&a), "{name}: {a:?} is not one of {real:?}");
+        counts.insert(a.len());
+    }
+    assert_eq!(
+        counts.len(),
+        3,
+        "decoys take every account's shape: {counts:?}"
+    );
+    // The same work: medians of 150 calls each, known and unknown, interleaved.
+    let h = browser();
+    let time = |name: &str| {
+        let t = std::time::Instant::now();
+        let (st, _) = post(
+            &h,
+            &s,
+            "/api/authentication/options",
+            &json!({"username": name}),
+        );
+        assert_eq!(st, 200);
+        t.elapsed()
+    };
+    let known = format!("shape2x{}", s.base.len());
+    let (mut k, mut u) = (Vec::new(), Vec::new());
+    for i in 0..150 {
+        k.push(time(&known));
+        u.push(time(&format!("ghost{i}")));
+    }
+    k.sort();
+    u.sort();
+    let (mk, mu) = (k[75].as_secs_f64(), u[75].as_secs_f64());
+    let ratio = mu / mk;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "median unknown {mu:.6} s against known {mk:.6} s"
+    );
+}

@@ -145,6 +145,9 @@ pub struct AppState {
     pub metrics: guard::Metrics,
     /// Open and refused connections (kept by [`http::serve`]).
     pub connections: Arc<http::ConnectionStats>,
+    /// Shapes of real accounts for decoys (see `api::ceremony::decoy`):
+    /// (user ID, credential ID lengths), refreshed every minute.
+    pub decoy_shapes: std::sync::RwLock<Vec<(i64, Vec<usize>)>>,
     /// Send Strict-Transport-Security: an origin is https (browsers ignore
     /// the header on plain http, so http://localhost beside it is unharmed).
     pub hsts: bool,
@@ -190,6 +193,7 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
         keyhaven_proto::cose::CoseAlgorithm::Rs256,
     ];
     let limiter = guard::Limiter::new(config.limits.clone());
+    let shapes = db.credential_shapes(api::DECOY_SAMPLE).await?;
     Ok(Arc::new(AppState {
         rp,
         db,
@@ -197,6 +201,7 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
         limiter,
         metrics: guard::Metrics::default(),
         connections: Arc::default(),
+        decoy_shapes: std::sync::RwLock::new(shapes),
         hsts: config.origins.iter().any(|o| o.starts_with("https://")),
         config,
     }))
@@ -224,6 +229,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
             purge.limiter.forget_idle();
+            refresh_decoy_shapes(&purge).await;
         }
     });
     let limits = st.config.http.clone();
@@ -249,6 +255,18 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let _ = stop_metrics.send(());
     tracing::info!("keyhaven serve stopped");
     Ok(())
+}
+
+/// Reads the decoys' account shapes again.
+pub async fn refresh_decoy_shapes(st: &AppState) {
+    match st.db.credential_shapes(api::DECOY_SAMPLE).await {
+        Ok(shapes) => {
+            if let Ok(mut s) = st.decoy_shapes.write() {
+                *s = shapes;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading account shapes for decoys failed"),
+    }
 }
 
 async fn shutdown() {

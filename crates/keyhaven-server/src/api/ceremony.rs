@@ -272,6 +272,14 @@ pub(super) async fn registration_verify(
         Err(e) => return db_error(e),
     }
     st.metrics.registrations.fetch_add(1, Ordering::Relaxed);
+    // While fewer accounts exist than decoys sample, each new one joins at once.
+    if st
+        .decoy_shapes
+        .read()
+        .is_ok_and(|s| (s.len() as i64) < DECOY_SAMPLE)
+    {
+        crate::refresh_decoy_shapes(&st).await;
+    }
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
     let body = axum::Json(json!({ "verified": true, "credentialId": b64::encode(&id) }));
     for_user(with_cookie(&st, body.into_response(), &token), &log_name)
@@ -284,17 +292,59 @@ pub(super) struct AuthenticationOptionsBody {
     username: Option<String>,
 }
 
-/// A decoy credential ID for a username without an account, the same every
-/// time (HMAC under the server secret), so options for unknown and known
-/// usernames look alike.
-pub(super) fn decoy(st: &AppState, username: &str) -> (Vec<u8>, Vec<u8>) {
-    let id =
-        keyhaven_crypto::mac::hmac_sha256(&st.secret, format!("decoy-id:{username}").as_bytes());
-    let handle = keyhaven_crypto::mac::hmac_sha256(
-        &st.secret,
-        format!("decoy-handle:{username}").as_bytes(),
-    );
-    (id.to_vec(), handle.to_vec())
+/// No account has this ID (row IDs start at 1).
+const NO_ACCOUNT: i64 = 0;
+
+/// How many of the oldest accounts decoys take their shapes from.
+pub const DECOY_SAMPLE: i64 = 1000;
+
+/// A well-mixed 64 bits from `x` (the SplitMix64 finalizer; not for secrets,
+/// only to rank sampled accounts).
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Decoy credential IDs and user handle for a username without an account,
+/// the same every time and shaped like a real account's: the number and
+/// lengths of its IDs are those of one of the oldest accounts (chosen by
+/// rendezvous hashing on the username, so the choice stays put as accounts
+/// are added), the bytes HMACs under the server secret.
+pub(super) fn decoy(st: &AppState, username: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
+    use keyhaven_crypto::mac::hmac_sha256;
+    let seed = hmac_sha256(&st.secret, format!("decoy-shape:{username}").as_bytes());
+    let h = u64::from_be_bytes(seed[..8].try_into().expect("8 bytes"));
+    let lengths: Vec<usize> = st
+        .decoy_shapes
+        .read()
+        .ok()
+        .and_then(|shapes| {
+            shapes
+                .iter()
+                .max_by_key(|(user, _)| mix(h ^ *user as u64))
+                .map(|(_, l)| l.clone())
+        })
+        .unwrap_or_else(|| vec![32]);
+    let ids = lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let mut id = Vec::with_capacity(len + 32);
+            let mut block = 0u32;
+            while id.len() < len {
+                id.extend(hmac_sha256(
+                    &st.secret,
+                    format!("decoy-id:{username}:{i}:{block}").as_bytes(),
+                ));
+                block += 1;
+            }
+            id.truncate(len);
+            id
+        })
+        .collect();
+    let handle = hmac_sha256(&st.secret, format!("decoy-handle:{username}").as_bytes());
+    (ids, handle.to_vec())
 }
 
 pub(super) async fn authentication_options_route(
@@ -335,14 +385,22 @@ pub(super) async fn authentication_options_route(
                 )
             }
             Ok(None) => {
-                let (id, handle) = decoy(&st, u);
+                // The same reads as for an account (its credentials: none), so
+                // both answers take the same work.
+                if let Err(e) = st.db.credentials_of(NO_ACCOUNT).await {
+                    return db_error(e);
+                }
+                let (ids, handle) = decoy(&st, u);
                 (
                     AuthenticationExtras {
-                        allow_credentials: vec![CredentialDescriptorJson {
-                            type_: "public-key".into(),
-                            id,
-                            transports: None,
-                        }],
+                        allow_credentials: ids
+                            .into_iter()
+                            .map(|id| CredentialDescriptorJson {
+                                type_: "public-key".into(),
+                                id,
+                                transports: None,
+                            })
+                            .collect(),
                         user_handle: Some(handle),
                         ..Default::default()
                     },

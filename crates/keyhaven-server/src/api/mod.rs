@@ -46,6 +46,7 @@ mod account;
 mod ceremony;
 mod session;
 use account::*;
+pub use ceremony::DECOY_SAMPLE;
 use ceremony::*;
 use session::*;
 

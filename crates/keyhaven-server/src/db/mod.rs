@@ -38,6 +38,19 @@ pub enum DbError {
     Config(String),
 }
 
+/// Groups `(user_id, length)` rows (ordered by user) into shapes.
+fn group_shapes(rows: impl IntoIterator<Item = (i64, i64)>) -> Vec<(i64, Vec<usize>)> {
+    let mut out: Vec<(i64, Vec<usize>)> = Vec::new();
+    for (user, len) in rows {
+        let len = usize::try_from(len).unwrap_or(0);
+        match out.last_mut() {
+            Some((u, lens)) if *u == user => lens.push(len),
+            _ => out.push((user, vec![len])),
+        }
+    }
+    out
+}
+
 /// An error and its sources, `a: b: c`.
 pub fn causes(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -222,6 +235,13 @@ impl Db {
     /// A user's credentials, oldest first.
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         dispatch!(self, db => db.credentials_of(user_id).await)
+    }
+
+    /// The shapes of up to `limit` of the oldest accounts: each one's
+    /// credential ID lengths, oldest credential first, keyed by user ID (for
+    /// decoys that look like real accounts).
+    pub async fn credential_shapes(&self, limit: i64) -> Result<Vec<(i64, Vec<usize>)>, DbError> {
+        dispatch!(self, db => db.credential_shapes(limit).await)
     }
 
     /// Stores a challenge under its storage key (the challenge's time prefix

@@ -116,6 +116,21 @@ impl Postgres {
         Ok(c.query_opt(&st, &[&name]).await?.as_ref().map(user))
     }
 
+    pub async fn credential_shapes(&self, limit: i64) -> Result<Vec<(i64, Vec<usize>)>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT user_id, octet_length(id)::BIGINT FROM credentials WHERE user_id IN \
+                 (SELECT id FROM users ORDER BY id LIMIT $1) ORDER BY user_id, created_at, id",
+                &[&limit],
+            )
+            .await?;
+        Ok(super::group_shapes(
+            rows.iter()
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1))),
+        ))
+    }
+
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         let c = self.client().await?;
         let st = c

@@ -220,6 +220,22 @@ impl Sqlite {
         .await
     }
 
+    pub async fn credential_shapes(&self, limit: i64) -> Result<Vec<(i64, Vec<usize>)>, DbError> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT user_id, length(id) FROM credentials WHERE user_id IN \
+                 (SELECT id FROM users ORDER BY id LIMIT ?1) ORDER BY user_id, created_at, id",
+            )?;
+            let rows = st.query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut all = Vec::new();
+            for r in rows {
+                all.push(r?);
+            }
+            Ok(super::group_shapes(all))
+        })
+        .await
+    }
+
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         self.read(move |c| {
             let mut st = c.prepare_cached(&format!(
