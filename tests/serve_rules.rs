@@ -334,3 +334,121 @@ fn decoys_look_like_real_accounts_and_cost_the_same() {
         "median unknown {mu:.6} s against known {mk:.6} s"
     );
 }
+
+#[test]
+fn session_cookie_rules() {
+    // http://localhost: kh_session; two of them are refused.
+    let s = serve(None, &[], None);
+    let h = browser();
+    let mut c = authenticator();
+    let user = format!("cookie{}", s.base.len());
+    assert_eq!(register(&h, &s, &mut c, json!({"username": user})).0, 200);
+    let (st, _) = get(&h, &s, "/api/me");
+    assert_eq!(st, 200);
+    let raw = Http::new();
+    let r = raw
+        .get(format!("{}/api/me", s.base))
+        .header("Cookie", "kh_session=AAAA; kh_session=BBBB")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    // Logged in, registration options naming another username: 409.
+    let (st, body) = post(
+        &h,
+        &s,
+        "/api/registration/options",
+        &json!({"username": "someone-else"}),
+    );
+    assert_eq!(st, 409, "{body}");
+    // Naming oneself (any case) is adding a passkey.
+    let (st, _) = post(
+        &h,
+        &s,
+        "/api/registration/options",
+        &json!({"username": user.to_uppercase()}),
+    );
+    assert_eq!(st, 200);
+
+    // An add-passkey ceremony started in a session completes only while it lives.
+    let mut second = authenticator();
+    let cred = credential(&h, &s, &mut second, json!({}));
+    let _ = post(&h, &s, "/api/logout", &json!({}));
+    let (st, body) = post(&h, &s, "/api/registration/verify", &cred);
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("session"),
+        "{body}"
+    );
+
+    // https origins: __Host-kh_session, Secure, Path=/, no Domain; a plain
+    // kh_session (settable from a sibling subdomain) is not a session there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "https://login.example.org";
+    let s = serve_in(
+        None,
+        &["--rp-id", "login.example.org", "--origin", origin],
+        None,
+        port,
+        dir.path(),
+        Stdio::inherit(),
+        "warn",
+    );
+    let h = Http::new();
+    let (st, options) = {
+        let r = h
+            .post(format!("{}/api/registration/options", s.base))
+            .header("Origin", origin)
+            .json(&json!({"username": "hostcookie"}))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    assert_eq!(st, 200, "{options}");
+    let options = keyhaven_client::parse_creation_options_from_json(&options.to_string()).unwrap();
+    let cred = authenticator()
+        .create(&keyhaven_client::CallOptions::new(origin), &options)
+        .unwrap();
+    let r = h
+        .post(format!("{}/api/registration/verify", s.base))
+        .header("Origin", origin)
+        .header("Content-Type", "application/json")
+        .body(cred.to_json_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.starts_with("__Host-kh_session="), "{set}");
+    assert!(
+        set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"),
+        "{set}"
+    );
+    let value = set
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let me = |cookie: String| {
+        h.get(format!("{}/api/me", s.base))
+            .header("Cookie", cookie)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(me(format!("__Host-kh_session={value}")), 200);
+    assert_eq!(me(format!("kh_session={value}")), 401);
+    assert_eq!(
+        me(format!(
+            "__Host-kh_session={value}; __Host-kh_session={value}"
+        )),
+        400
+    );
+}

@@ -116,7 +116,8 @@ pub(super) async fn delete_credential(
 }
 
 pub(super) async fn logout(State(st): St, headers: HeaderMap) -> Response {
-    if let Some(hash) = session_token(&headers) {
+    // With two session cookies, neither is ended; the cookie is cleared.
+    if let Ok(Some(hash)) = session_token(&headers, cookie_name(&st)) {
         if let Err(e) = st.db.delete_session(hash).await {
             return db_error(e);
         }

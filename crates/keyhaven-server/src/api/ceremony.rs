@@ -113,6 +113,19 @@ pub(super) async fn registration_options_route(
         Ok(u) => u,
         Err(r) => return r,
     };
+    // Logged in, a username naming another account is a mistake, not a
+    // request to register it: refused rather than silently ignored.
+    if let (Some(u), Some(named)) = (&me, b.username.as_deref().filter(|n| !n.is_empty())) {
+        if normalize_username(named).as_deref() != Some(u.username.as_str()) {
+            return error(
+                StatusCode::CONFLICT,
+                format!(
+                    "signed in as {}: sign out to register another account",
+                    u.username
+                ),
+            );
+        }
+    }
     let (user, user_id, exclude) = match me {
         Some(u) => match for_account(&st, u).await {
             Ok(v) => v,
@@ -208,6 +221,7 @@ pub(super) async fn open_ceremony<T: serde::de::DeserializeOwned>(
 pub(super) async fn registration_verify(
     State(st): St,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let start = Instant::now();
@@ -227,6 +241,20 @@ pub(super) async fn registration_verify(
         Ok(p) => p,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
+    // A passkey for an existing account is added only within a live session
+    // of that account (not after its logout, not from another account's).
+    if let Some(owner) = pending.user_id {
+        match current_user(&st, &headers).await {
+            Ok(Some(u)) if u.id == owner => {}
+            Ok(_) => {
+                return refused(
+                    &st,
+                    "the session that asked for this passkey has ended; sign in again",
+                )
+            }
+            Err(r) => return r,
+        }
+    }
     let result = match keyhaven_rp::verify_registration(&st.rp, &resp, &pending.state, |_| false) {
         Ok(r) => r,
         Err(e) => return refused(&st, e.to_string()),

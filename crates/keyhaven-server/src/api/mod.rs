@@ -52,8 +52,10 @@ use session::*;
 
 /// Largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
-/// The session cookie's name.
+/// The session cookie's name on http://localhost.
 pub const COOKIE: &str = "kh_session";
+/// The session cookie's name on https origins.
+pub const HOST_COOKIE: &str = "__Host-kh_session";
 
 type St = State<Arc<AppState>>;
 

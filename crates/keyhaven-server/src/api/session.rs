@@ -31,22 +31,64 @@ pub(super) fn storage_key(token: &[u8]) -> [u8; 32] {
     k
 }
 
-pub(super) fn session_token(headers: &HeaderMap) -> Option<[u8; 32]> {
-    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let v = cookie::Cookie::split_parse(cookies)
+/// The session cookie's name: `__Host-kh_session` when cookies are `Secure`
+/// (https origins), so a sibling subdomain cannot set or shadow it (cookie
+/// tossing); `kh_session` on http://localhost, where `__Host-` cannot be used.
+pub(super) fn cookie_name(st: &AppState) -> &'static str {
+    if st.config.insecure_localhost() {
+        COOKIE
+    } else {
+        HOST_COOKIE
+    }
+}
+
+/// Two session cookies in one request (one planted by someone else).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct DuplicateCookie;
+
+/// The session's storage key from the cookie named `name`: `None` without
+/// one (or a malformed one), an error when the request carries two.
+pub(super) fn session_token(
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<Option<[u8; 32]>, DuplicateCookie> {
+    let mut found = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)?;
-    let raw = b64::decode(v.value())
+        .filter(|c| c.name() == name);
+    let Some(v) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        return Err(DuplicateCookie);
+    }
+    Ok(b64::decode(v.value())
         .ok()
-        .filter(|r| r.len() == 32 || r.len() == TIME_PREFIX + 32)?;
-    Some(storage_key(&raw))
+        .filter(|r| r.len() == 32 || r.len() == TIME_PREFIX + 32)
+        .map(|raw| storage_key(&raw)))
+}
+
+/// [`session_token`] for this server, a duplicate answered 400.
+pub(super) fn session_key(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<[u8; 32]>, Response> {
+    session_token(headers, cookie_name(st)).map_err(|DuplicateCookie| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "more than one session cookie: clear this site's cookies and sign in again",
+        )
+    })
 }
 
 pub(super) async fn current_user(
     st: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<User>, Response> {
-    match session_token(headers) {
+    match session_key(st, headers)? {
         None => Ok(None),
         Some(hash) => st
             .db
@@ -68,7 +110,7 @@ pub(super) fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Resp
 }
 
 pub(super) fn cookie(st: &AppState, value: &str, max_age: u64) -> HeaderValue {
-    let c = cookie::Cookie::build((COOKIE, value))
+    let c = cookie::Cookie::build((cookie_name(st), value))
         .path("/")
         .http_only(true)
         .same_site(cookie::SameSite::Lax)
@@ -96,7 +138,10 @@ mod tests {
         let mut h = HeaderMap::new();
         let v = format!("a=1; {COOKIE}={}; theme=dark", b64::encode(&token));
         h.insert(header::COOKIE, HeaderValue::from_str(&v).unwrap());
-        assert_eq!(session_token(&h), Some(storage_key(&token)));
+        assert_eq!(session_token(&h, COOKIE), Ok(Some(storage_key(&token))));
+        // Only the cookie of that name: on https, a plain kh_session (which a
+        // sibling subdomain could set) is not the session.
+        assert_eq!(session_token(&h, HOST_COOKIE), Ok(None));
         // Wrong length, not base64url, or absent: no session.
         for bad in [
             format!("{COOKIE}=AAAA"),
@@ -104,7 +149,17 @@ mod tests {
             "other=1".to_owned(),
         ] {
             h.insert(header::COOKIE, HeaderValue::from_str(&bad).unwrap());
-            assert_eq!(session_token(&h), None, "{bad}");
+            assert_eq!(session_token(&h, COOKIE), Ok(None), "{bad}");
         }
+        // Two of them, in one header or two: refused.
+        let one = format!("{COOKIE}={}", b64::encode(&token));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{one}; {one}")).unwrap(),
+        );
+        assert_eq!(session_token(&h, COOKIE), Err(DuplicateCookie));
+        h.insert(header::COOKIE, HeaderValue::from_str(&one).unwrap());
+        h.append(header::COOKIE, HeaderValue::from_str(&one).unwrap());
+        assert_eq!(session_token(&h, COOKIE), Err(DuplicateCookie));
     }
 }
