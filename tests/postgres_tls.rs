@@ -201,10 +201,7 @@ fn every_sslmode_against_a_tls_cluster_and_serve_with_verify_full() {
 
     // keyhaven serve on it with verify-full: registers and signs in.
     let data = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let s = serve_in(
         Some(&with_query(&url, DB_NAME, &full)),
         &["--no-rate-limit"],

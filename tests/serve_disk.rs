@@ -80,10 +80,7 @@ fn a_full_disk_fails_writes_reports_unhealthy_and_recovers_when_freed() {
     std::fs::create_dir(&data).unwrap();
     let log_path = disk.dir.path().with_extension("log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let s = serve_in(
         None,
         &["--no-rate-limit"],

@@ -8,14 +8,6 @@ use support::serve::*;
 use serde_json::json;
 use std::process::Stdio;
 
-fn free() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn json_routes_refuse_other_content_types() {
     let s = serve(None, &[], None);
@@ -65,7 +57,7 @@ fn hsts_only_on_https_origins() {
     let r = browser().get(format!("{}/", plain.base)).send().unwrap();
     assert!(r.headers().get("strict-transport-security").is_none());
     // Behind a TLS proxy: the origin is https.
-    let port = free();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let s = serve_in(
         None,
@@ -117,8 +109,8 @@ fn require_uv_asks_for_and_checks_user_verification() {
 
 #[test]
 fn metrics_on_their_own_address() {
-    let port = free();
-    let metrics = free();
+    let port = free_port();
+    let metrics = free_port();
     let dir = tempfile::tempdir().unwrap();
     let s = serve_in(
         None,
@@ -158,7 +150,7 @@ fn metrics_on_their_own_address() {
 
 #[test]
 fn the_access_log_names_client_and_user() {
-    let port = free();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -383,10 +375,7 @@ fn session_cookie_rules() {
 
     // https origins: __Host-kh_session, Secure, Path=/, no Domain; a plain
     // kh_session (settable from a sibling subdomain) is not a session there.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let origin = "https://login.example.org";
     let s = serve_in(

@@ -210,15 +210,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 if !matches!(req, Request::CredentialManagement(_)) {
                     self.cred_mgmt = CredMgmtState::default();
                 }
-                let before = self.pin.persistent();
-                let result = self.dispatch(req);
                 // PIN retries, a new PIN or config must be durable before the answer leaves.
-                let after = self.pin.persistent();
-                let saved = if after != before {
-                    self.store.set_authenticator_state(after)
-                } else {
-                    Ok(())
-                };
+                let (result, saved) = self.persisting_state(|a| a.dispatch(req));
                 match (result, saved) {
                     (_, Err(cause)) => {
                         Response::error(crate::error::Error::from(cause).into_status())
@@ -287,6 +280,23 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
                 )
             }
         }
+    }
+
+    /// Runs `f`, then stores the persistent authenticator state (PIN, retries,
+    /// config, U2F attestation) if `f` changed it: durable before any answer.
+    pub(crate) fn persisting_state<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> (T, Result<(), crate::store::StoreError>) {
+        let before = self.pin.persistent();
+        let result = f(self);
+        let after = self.pin.persistent();
+        let saved = if after != before {
+            self.store.set_authenticator_state(after)
+        } else {
+            Ok(())
+        };
+        (result, saved)
     }
 
     /// getInfo's versions: U2F_V2 when CTAP1 is spoken (CTAP 2.2 §6.4).

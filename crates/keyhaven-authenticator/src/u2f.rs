@@ -50,15 +50,8 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if !self.settings.u2f {
             return response(&[], sw::INS_NOT_SUPPORTED);
         }
-        let before = self.pin.persistent();
-        let result = self.u2f_dispatch(apdu);
         // A U2F attestation generated on first use is durable before it is used.
-        let after = self.pin.persistent();
-        let saved = if after != before {
-            self.store.set_authenticator_state(after)
-        } else {
-            Ok(())
-        };
+        let (result, saved) = self.persisting_state(|a| a.u2f_dispatch(apdu));
         match (result, saved) {
             (Ok(data), Ok(())) => response(&data, sw::NO_ERROR),
             (Err(Failure::Status(s)), Ok(())) => response(&[], s),

@@ -241,25 +241,7 @@ fn kill_9_never_loses_an_acknowledged_write() {
         }
         // Everything acknowledged so far is there, counters never behind the acknowledged value.
         let s = FileStore::open(d.join("store.khs"), &key_file(d), 1_000_000).unwrap();
-        for n in &acked_puts {
-            assert!(
-                s.get(format!("credential-{n}").as_bytes())
-                    .unwrap()
-                    .is_some(),
-                "round {round}: credential {n} lost"
-            );
-        }
-        for (id, c) in &acked_counts {
-            let got = s
-                .get(format!("credential-{id}").as_bytes())
-                .unwrap()
-                .unwrap()
-                .sign_count;
-            assert!(
-                got >= *c,
-                "round {round}: counter of {id} went back from {c} to {got}"
-            );
-        }
+        assert_acknowledged(&s, &acked_puts, &acked_counts, round as u32);
         // The writer may have completed one more write than it acknowledged: skip past it.
         next = next.max(s.all().unwrap().len() as u32);
     }
@@ -383,8 +365,8 @@ impl XorShift {
 
 /// Checks that every acknowledged credential is in `s` and no counter is
 /// behind its acknowledged value.
-fn assert_acknowledged(
-    s: &FileStore<Disk>,
+fn assert_acknowledged<F: LogFile>(
+    s: &FileStore<F>,
     puts: &[u32],
     counts: &std::collections::HashMap<u32, u32>,
     round: u32,
