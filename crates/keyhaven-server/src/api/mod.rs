@@ -190,11 +190,9 @@ async fn guard_layer(State(st): St, mut req: Request, next: Next) -> Response {
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    let user = resp
-        .extensions()
-        .get::<LogUser>()
-        .map_or("", |u| u.0.as_str())
-        .to_owned();
+    // Taken out of the response (it was only there for this log line).
+    let user = resp.extensions_mut().remove::<LogUser>();
+    let user = user.as_ref().map_or("", |u| u.0.as_str());
     let status = resp.status().as_u16();
     st.metrics.request(route, status);
     tracing::info!(
