@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Session lifetime in seconds.
     #[arg(long, env = "KEYHAVEN_SESSION_TTL", default_value_t = 7 * 24 * 3600)]
     session_ttl: u64,
+    /// Adding or deleting a passkey needs a user-verifying sign-in (PIN or
+    /// biometrics) within this many seconds; the page asks for one when needed.
+    #[arg(long, env = "KEYHAVEN_REAUTH_WINDOW", default_value_t = 300)]
+    reauth_window: u64,
     /// Ceremony requests per client address: burst.
     #[arg(long, env = "KEYHAVEN_IP_BURST", default_value_t = 120)]
     ip_burst: u32,
@@ -137,6 +141,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         database,
         challenge_ttl: Duration::from_secs(a.challenge_ttl.max(1)),
         session_ttl: Duration::from_secs(a.session_ttl.max(1)),
+        reauth_window: Duration::from_secs(a.reauth_window),
         limits: keyhaven_server::guard::Limits {
             disabled: a.no_rate_limit,
             ip_burst: a.ip_burst,

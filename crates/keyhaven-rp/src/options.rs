@@ -59,6 +59,10 @@ pub struct AuthenticationExtras {
     /// Bytes put before the challenge's 32 random bytes (at most
     /// [`MAX_CHALLENGE_PREFIX`]).
     pub challenge_prefix: Vec<u8>,
+    /// This ceremony's userVerification, instead of the configuration's
+    /// (e.g. `Required` to reauthenticate before a sensitive operation: the
+    /// UV flag is then checked in L3 §7.2).
+    pub user_verification: Option<UserVerification>,
 }
 
 /// What the RP remembers between registration options and verification.
@@ -198,7 +202,7 @@ pub fn authentication_options(
     extras: AuthenticationExtras,
 ) -> Result<(RequestOptionsJson, AuthenticationState), RpError> {
     let challenge = challenge(&extras.challenge_prefix)?;
-    let uv = cfg.user_verification;
+    let uv = extras.user_verification.unwrap_or(cfg.user_verification);
     let state = AuthenticationState {
         challenge: challenge.clone(),
         allow_credentials: extras

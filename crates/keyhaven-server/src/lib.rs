@@ -82,6 +82,9 @@ pub struct ServerConfig {
     pub challenge_ttl: Duration,
     /// How long a session lasts.
     pub session_ttl: Duration,
+    /// How recent a session's last user-verifying ceremony must be for
+    /// adding or deleting a passkey (default 5 minutes).
+    pub reauth_window: Duration,
     /// Rate limits.
     pub limits: guard::Limits,
     /// Timeouts and the connection limit.
@@ -110,6 +113,7 @@ impl ServerConfig {
             database: format!("sqlite:{}", data_dir.join("keyhaven.db").display()),
             challenge_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(7 * 24 * 3600),
+            reauth_window: Duration::from_secs(300),
             limits: guard::Limits::default(),
             http: http::HttpLimits::default(),
             trusted_proxies: Vec::new(),

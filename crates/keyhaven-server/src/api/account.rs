@@ -86,11 +86,14 @@ pub(super) async fn delete_credential(
     Path(id): Path<String>,
     q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let user = match current_user(&st, &headers).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return error(StatusCode::UNAUTHORIZED, "not logged in"),
+    let (user, session) = match signed_in(&st, &headers).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
+    // A sensitive change: only right after a user-verifying ceremony.
+    if !fresh(&st, &session) {
+        return reauthenticate(&st);
+    }
     let Ok(Query(q)) = q else {
         return error(StatusCode::BAD_REQUEST, "confirm must be true or false");
     };
@@ -100,17 +103,95 @@ pub(super) async fn delete_credential(
             "the credential ID is not base64url",
         );
     };
+    let ends_this_session = raw == session.credential_id;
     match st
         .db
         .delete_credential(user.id, raw, q.confirm == Some(true))
         .await
     {
-        Ok(Deleted::Yes) => axum::Json(json!({ "ok": true })).into_response(),
+        // The sessions that passkey opened are over, this one among them
+        // if it did: then its cookie is cleared too.
+        Ok(Deleted::Yes { sessions_ended }) => {
+            let mut resp = axum::Json(json!({
+                "ok": true,
+                "sessionsEnded": sessions_ended,
+                "signedOut": ends_this_session,
+            }))
+            .into_response();
+            if ends_this_session {
+                resp.headers_mut()
+                    .insert(header::SET_COOKIE, cookie(&st, "", 0));
+            }
+            resp
+        }
         Ok(Deleted::NotFound) => error(StatusCode::NOT_FOUND, "no such credential on this account"),
         Ok(Deleted::LastOne) => error(
             StatusCode::CONFLICT,
             "this is the account's last passkey; delete it with ?confirm=true",
         ),
+        Err(e) => db_error(e),
+    }
+}
+
+/// The account's live sessions, the most recently seen first.
+pub(super) async fn sessions(State(st): St, headers: HeaderMap) -> Response {
+    let (user, current) = match signed_in(&st, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let list = match st.db.sessions_of(user.id, st.rp.clock.unix_millis()).await {
+        Ok(l) => l,
+        Err(e) => return db_error(e),
+    };
+    let list: Vec<_> = list
+        .iter()
+        .map(|s| {
+            json!({
+                "id": b64::encode(&s.key),
+                "device": describe_device(&s.device),
+                "userAgent": s.device,
+                "createdAt": rfc3339(s.created_at),
+                "lastSeenAt": rfc3339(s.last_seen_at),
+                "verifiedAt": s.verified_at.map(rfc3339),
+                "expiresAt": rfc3339(s.expires_at),
+                "credentialId": b64::encode(&s.credential_id),
+                "current": s.key == current.key,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "sessions": list })).into_response()
+}
+
+/// Ends one of the account's sessions (another browser's, or this one).
+pub(super) async fn end_session(
+    State(st): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (user, current) = match signed_in(&st, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(key) = b64::decode(&id)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the session ID is not 32 bytes of base64url",
+        );
+    };
+    match st.db.end_session_of(user.id, key).await {
+        Ok(true) => {
+            let this_one = key == current.key;
+            let mut resp = axum::Json(json!({ "ok": true, "signedOut": this_one })).into_response();
+            if this_one {
+                resp.headers_mut()
+                    .insert(header::SET_COOKIE, cookie(&st, "", 0));
+            }
+            resp
+        }
+        Ok(false) => error(StatusCode::NOT_FOUND, "no such session on this account"),
         Err(e) => db_error(e),
     }
 }

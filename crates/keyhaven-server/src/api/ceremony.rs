@@ -109,8 +109,16 @@ pub(super) async fn registration_options_route(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let me = match current_user(&st, &headers).await {
-        Ok(u) => u,
+    let me = match current_session(&st, &headers).await {
+        Ok(Some((u, s))) => {
+            // Another passkey is a sensitive change: only right after a
+            // user-verifying ceremony in this session.
+            if !fresh(&st, &s) {
+                return reauthenticate(&st);
+            }
+            Some(u)
+        }
+        Ok(None) => None,
         Err(r) => return r,
     };
     // Logged in, a username naming another account is a mistake, not a
@@ -259,9 +267,14 @@ pub(super) async fn registration_verify(
         Ok(r) => r,
         Err(e) => return refused(&st, e.to_string()),
     };
-    let (token, session_hash, expires) = match new_session(&st) {
-        Ok(s) => s,
-        Err(r) => return r,
+    // A new account's first session; a passkey added to an account opens
+    // none (the session that asked for it goes on).
+    let session = match pending.user_id {
+        Some(_) => None,
+        None => match new_session(&st, &headers, result.record.uv_initialized) {
+            Ok(s) => Some(s),
+            Err(r) => return r,
+        },
     };
     let log_name = pending.username.clone();
     let (owner, name) = match pending.user_id {
@@ -287,7 +300,7 @@ pub(super) async fn registration_verify(
             name,
             result.record,
             now,
-            (session_hash, expires),
+            session.as_ref().map(|(_, s)| s.clone()),
         )
         .await
     {
@@ -310,7 +323,11 @@ pub(super) async fn registration_verify(
     }
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
     let body = axum::Json(json!({ "verified": true, "credentialId": b64::encode(&id) }));
-    for_user(with_cookie(&st, body.into_response(), &token), &log_name)
+    let resp = match &session {
+        Some((token, _)) => with_cookie(&st, body.into_response(), token),
+        None => body.into_response(),
+    };
+    for_user(resp, &log_name)
 }
 
 #[derive(Deserialize)]
@@ -318,6 +335,10 @@ pub(super) async fn registration_verify(
 pub(super) struct AuthenticationOptionsBody {
     #[serde(default)]
     username: Option<String>,
+    /// Signed in: verify the user again (UV required) before a sensitive
+    /// change; the options name the account's passkeys.
+    #[serde(default)]
+    reauthenticate: bool,
 }
 
 /// No account has this ID (row IDs start at 1).
@@ -375,9 +396,28 @@ pub(super) fn decoy(st: &AppState, username: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
     (ids, handle.to_vec())
 }
 
+/// Options to verify the signed-in user again: their passkeys, UV required.
+async fn reauthentication(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<(AuthenticationExtras, Option<i64>), Response> {
+    let (user, _) = signed_in(st, headers).await?;
+    let creds = st.db.credentials_of(user.id).await.map_err(db_error)?;
+    Ok((
+        AuthenticationExtras {
+            allow_credentials: creds.iter().map(descriptor).collect(),
+            user_handle: Some(user.handle),
+            user_verification: Some(UserVerification::Required),
+            ..Default::default()
+        },
+        Some(user.id),
+    ))
+}
+
 pub(super) async fn authentication_options_route(
     State(st): St,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     if !st.limiter.ip(client) {
@@ -387,6 +427,12 @@ pub(super) async fn authentication_options_route(
         Ok(b) => b,
         Err(r) => return r,
     };
+    if b.reauthenticate {
+        return match reauthentication(&st, &headers).await {
+            Ok((extras, user_id)) => issue_authentication(&st, extras, user_id).await,
+            Err(r) => r,
+        };
+    }
     let named = match b.username.as_deref() {
         None | Some("") => None,
         Some(u) => match normalize_username(u) {
@@ -394,7 +440,7 @@ pub(super) async fn authentication_options_route(
             None => return error(StatusCode::BAD_REQUEST, USERNAME_RULE),
         },
     };
-    let (mut extras, user_id) = match named.as_deref() {
+    let (extras, user_id) = match named.as_deref() {
         None => (AuthenticationExtras::default(), None),
         Some(u) => match st.db.user_by_name(u).await {
             Err(e) => return db_error(e),
@@ -437,19 +483,23 @@ pub(super) async fn authentication_options_route(
             }
         },
     };
+    issue_authentication(&st, extras, user_id).await
+}
+
+/// Authentication options and their stored challenge.
+async fn issue_authentication(
+    st: &AppState,
+    mut extras: AuthenticationExtras,
+    user_id: Option<i64>,
+) -> Response {
     extras.challenge_prefix = time_prefix(&st.rp.clock).to_vec();
     let (options, state) = match authentication_options(&st.rp, extras) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let pending = AuthPending { state, user_id };
-    if let Err(r) = put_challenge(
-        &st,
-        Kind::Authentication,
-        &pending.state.challenge,
-        &pending,
-    )
-    .await
+    if let Err(r) =
+        put_challenge(st, Kind::Authentication, &pending.state.challenge, &pending).await
     {
         return r;
     }
@@ -459,6 +509,7 @@ pub(super) async fn authentication_options_route(
 pub(super) async fn authentication_verify(
     State(st): St,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let start = Instant::now();
@@ -502,13 +553,13 @@ pub(super) async fn authentication_verify(
             Ok(r) => r,
             Err(e) => return refused(&st, e.to_string()),
         };
-    let (token, session_hash, expires) = match new_session(&st) {
+    let (token, session) = match new_session(&st, &headers, result.user_verified) {
         Ok(s) => s,
         Err(r) => return r,
     };
     match st
         .db
-        .record_login(hash, result.record, user_id, now, (session_hash, expires))
+        .record_login(hash, result.record, user_id, now, session)
         .await
     {
         Ok(LoginUpdate::Done) => {}

@@ -14,7 +14,9 @@
 
 #![allow(clippy::result_large_err)] // handlers return ready responses as errors
 
-use crate::db::{Added, Challenge, Credential, Deleted, Kind, LoginUpdate, Owner, User};
+use crate::db::{
+    Added, Challenge, Credential, Deleted, Kind, LoginUpdate, NewSession, Owner, Session, User,
+};
 use crate::{guard, web, AppState};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Extension, MatchedPath, Path, Query, Request, State};
@@ -30,6 +32,7 @@ use keyhaven_proto::json::{
     AuthenticationResponseJson, CredentialDescriptorJson, ExtensionInputsJson,
     RegistrationResponseJson,
 };
+use keyhaven_rp::config::UserVerification;
 use keyhaven_rp::options::{
     authentication_options, registration_options, AuthenticationExtras, AuthenticationState,
     RegistrationExtras, RegistrationState, UserInfo,
@@ -48,6 +51,7 @@ mod session;
 use account::*;
 pub use ceremony::DECOY_SAMPLE;
 use ceremony::*;
+pub use session::describe_device;
 use session::*;
 
 /// Largest request body.
@@ -86,6 +90,8 @@ pub fn router(st: Arc<AppState>) -> Router {
         "/api/credentials/{id}",
         patch(rename_credential).delete(delete_credential),
     )
+    .route("/api/sessions", get(sessions))
+    .route("/api/sessions/{id}", axum::routing::delete(end_session))
     .route("/api/logout", post(logout))
     .route("/api/openapi.json", get(web::openapi))
     .route("/healthz", get(healthz))

@@ -88,25 +88,154 @@ pub(super) async fn current_user(
     st: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<User>, Response> {
-    match session_key(st, headers)? {
-        None => Ok(None),
-        Some(hash) => st
-            .db
-            .session_user(hash, st.rp.clock.unix_millis())
-            .await
-            .map_err(db_error),
+    Ok(current_session(st, headers).await?.map(|(u, _)| u))
+}
+
+/// How often a session's last-seen time is written, at most (ms).
+const SEEN_EVERY_MS: i64 = 60_000;
+
+/// The request's live session and its user. A session last seen over a
+/// minute ago is marked seen now, in the background: a failed write is
+/// only logged (the request does not depend on it).
+pub(super) async fn current_session(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(User, Session)>, Response> {
+    let Some(hash) = session_key(st, headers)? else {
+        return Ok(None);
+    };
+    let now = st.rp.clock.unix_millis();
+    let found = st.db.session_user(hash, now).await.map_err(db_error)?;
+    if let Some((_, s)) = &found {
+        if now - s.last_seen_at >= SEEN_EVERY_MS {
+            let db = st.db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = db.touch_session(hash, now).await {
+                    tracing::debug!(error = %e, "a session's last-seen time was not stored");
+                }
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The request's live session, or the 401 answer.
+pub(super) async fn signed_in(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<(User, Session), Response> {
+    current_session(st, headers)
+        .await?
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "not logged in"))
+}
+
+/// Whether the session verified its user (a UV ceremony) within the
+/// reauthentication window: adding or deleting a passkey needs it.
+pub(super) fn fresh(st: &AppState, s: &Session) -> bool {
+    let window = st.config.reauth_window.as_millis() as i64;
+    s.verified_at
+        .is_some_and(|t| st.rp.clock.unix_millis() - t <= window)
+}
+
+/// 403 for an operation that needs a recent user-verifying ceremony: the
+/// client signs in again with `{"reauthenticate": true}` options (UV
+/// required) and retries.
+pub(super) fn reauthenticate(st: &AppState) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(json!({
+            "error": format!(
+                "verify it is you: this needs a passkey sign-in with user verification (PIN or biometrics) in the last {} seconds",
+                st.config.reauth_window.as_secs()
+            ),
+            "reauthenticate": true,
+        })),
+    )
+        .into_response()
+}
+
+/// Longest device description kept.
+const MAX_DEVICE: usize = 256;
+
+/// The browser a session was opened from: its User-Agent, printable ASCII
+/// only, at most [`MAX_DEVICE`] bytes (shown to the account's owner, so
+/// nothing a header could smuggle into a page or log survives).
+pub(super) fn device(headers: &HeaderMap) -> String {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let mut out = String::new();
+    for &b in ua {
+        if out.len() == MAX_DEVICE {
+            break;
+        }
+        if (0x20..0x7f).contains(&b) {
+            out.push(char::from(b));
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// A short name for a User-Agent: "Firefox on Linux", or "Unknown browser".
+pub fn describe_device(ua: &str) -> String {
+    // Order matters: Edge and Opera say "Chrome", Chrome says "Safari".
+    const BROWSERS: &[(&str, &str)] = &[
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ];
+    const SYSTEMS: &[(&str, &str)] = &[
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("CrOS", "ChromeOS"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ];
+    let pick = |table: &[(&str, &'static str)]| {
+        table
+            .iter()
+            .find(|(needle, _)| ua.contains(needle))
+            .map(|(_, name)| *name)
+    };
+    match (pick(BROWSERS), pick(SYSTEMS)) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("a browser on {s}"),
+        (None, None) if ua.is_empty() => "Unknown browser".to_owned(),
+        (None, None) => ua.chars().take(40).collect(),
     }
 }
 
-/// A new session: (cookie value, hash stored, expiry).
-pub(super) fn new_session(st: &AppState) -> Result<(String, [u8; 32], i64), Response> {
+/// A new session opened by this request's ceremony: (cookie value, the
+/// session to store). It replaces the request's current session, if any
+/// (a sign-in rotates the token).
+pub(super) fn new_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    verified: bool,
+) -> Result<(String, NewSession), Response> {
     let mut raw = time_prefix(&st.rp.clock).to_vec();
     raw.extend(
         keyhaven_crypto::rand::vec(32)
             .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?,
     );
-    let expires = st.rp.clock.unix_millis() + st.config.session_ttl.as_millis() as i64;
-    Ok((b64::encode(&raw), storage_key(&raw), expires))
+    let expires_at = st.rp.clock.unix_millis() + st.config.session_ttl.as_millis() as i64;
+    let session = NewSession {
+        key: storage_key(&raw),
+        expires_at,
+        device: device(headers),
+        verified,
+        replaces: session_token(headers, cookie_name(st)).ok().flatten(),
+    };
+    Ok((b64::encode(&raw), session))
 }
 
 pub(super) fn cookie(st: &AppState, value: &str, max_age: u64) -> HeaderValue {
@@ -131,6 +260,34 @@ pub(super) fn with_cookie(st: &AppState, mut resp: Response, value: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_are_printable_bounded_and_named() {
+        let mut h = HeaderMap::new();
+        assert_eq!(device(&h), "");
+        h.insert(
+            header::USER_AGENT,
+            HeaderValue::from_bytes(b"Mozilla/5.0\t(\xe2\x80\xaeevil)").unwrap(),
+        );
+        // The tab and the bidi override (as raw UTF-8 bytes) are dropped.
+        assert_eq!(device(&h), "Mozilla/5.0(evil)");
+        h.insert(
+            header::USER_AGENT,
+            HeaderValue::from_str(&"a".repeat(5000)).unwrap(),
+        );
+        assert_eq!(device(&h).len(), MAX_DEVICE);
+        for (ua, want) in [
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on Linux"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "Edge on Windows"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+            ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", "Safari on macOS"),
+            ("", "Unknown browser"),
+            ("keyhaven-test", "keyhaven-test"),
+        ] {
+            assert_eq!(describe_device(ua), want, "{ua}");
+        }
+    }
 
     #[test]
     fn session_cookie_is_found_among_others() {

@@ -74,6 +74,25 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: Some(FOLD_USERNAMES),
         postgres: Some(FOLD_USERNAMES),
     },
+    Migration {
+        version: 4,
+        // Sessions know the passkey that opened them (deleting it ends them),
+        // the device, when they began, were last seen and last verified the
+        // user. Sessions from before have none of this and are ended: their
+        // users sign in once more.
+        sqlite: Some(
+            "DROP TABLE sessions;
+             CREATE TABLE sessions (hash BLOB PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), credential_id BLOB NOT NULL, device TEXT NOT NULL, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, verified_at BIGINT, expires_at BIGINT NOT NULL);
+             CREATE INDEX sessions_expiry ON sessions(expires_at);
+             CREATE INDEX sessions_user ON sessions(user_id, credential_id);",
+        ),
+        postgres: Some(
+            "DROP TABLE sessions;
+             CREATE TABLE sessions (hash BYTEA PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), credential_id BYTEA NOT NULL, device TEXT NOT NULL, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, verified_at BIGINT, expires_at BIGINT NOT NULL);
+             CREATE INDEX sessions_expiry ON sessions(expires_at);
+             CREATE INDEX sessions_user ON sessions(user_id, credential_id);",
+        ),
+    },
 ];
 
 /// Migration 3 on either backend (ASCII usernames: `lower` folds them alike).

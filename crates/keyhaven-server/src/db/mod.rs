@@ -125,11 +125,63 @@ pub struct Challenge {
     pub expires_at: i64,
 }
 
+/// A session to open at a login or at a new account's registration. Its
+/// passkey is the ceremony's; it begins (and was last seen) now.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Storage key of the token.
+    pub key: [u8; 32],
+    /// Expiry (ms).
+    pub expires_at: i64,
+    /// The browser (a sanitized User-Agent).
+    pub device: String,
+    /// Whether the ceremony verified the user (UV): then the session counts
+    /// as verified now.
+    pub verified: bool,
+    /// The session this one replaces (the request's own, at a sign-in from
+    /// a signed-in browser), ended in the same transaction.
+    pub replaces: Option<[u8; 32]>,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Storage key of the token.
+    pub key: [u8; 32],
+    /// Its account.
+    pub user_id: i64,
+    /// The passkey whose ceremony opened it.
+    pub credential_id: Vec<u8>,
+    /// The browser (a sanitized User-Agent).
+    pub device: String,
+    /// Opened (ms).
+    pub created_at: i64,
+    /// Last request seen (ms; updated at most once a minute).
+    pub last_seen_at: i64,
+    /// Last ceremony in it that verified the user (ms).
+    pub verified_at: Option<i64>,
+    /// Expiry (ms).
+    pub expires_at: i64,
+}
+
+/// The columns [`Session`] is read from, in its field order.
+const SESSION_COLUMNS: &str =
+    "s.hash, s.user_id, s.credential_id, s.device, s.created_at, s.last_seen_at, s.verified_at, s.expires_at";
+
+/// A session's storage key from its column.
+fn session_key(raw: &[u8]) -> Result<[u8; 32], DbError> {
+    raw.try_into()
+        .map_err(|_| DbError::Corrupt(format!("a session key of {} bytes", raw.len())))
+}
+
 /// Outcome of deleting a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
-    /// Gone.
-    Yes,
+    /// Gone, and with it this many sessions it had opened.
+    Yes {
+        /// Sessions ended.
+        sessions_ended: u64,
+    },
     /// Not this user's, or no such credential.
     NotFound,
     /// It is the account's last credential and deleting it was not confirmed.
@@ -263,7 +315,8 @@ impl Db {
     }
 
     /// In one transaction: consumes the registration challenge (exactly one
-    /// submission gets it), stores the credential (and its new user) and a session.
+    /// submission gets it), stores the credential (and its new user) and,
+    /// with `session`, opens it.
     pub async fn add_credential(
         &self,
         challenge: [u8; 32],
@@ -271,7 +324,7 @@ impl Db {
         name: String,
         record: CredentialRecord,
         now: i64,
-        session: ([u8; 32], i64),
+        session: Option<NewSession>,
     ) -> Result<Added, DbError> {
         dispatch!(self, db => db.add_credential(challenge, owner, name, record, now, session).await)
     }
@@ -279,26 +332,46 @@ impl Db {
     /// After a verified assertion, in one transaction: consumes the challenge
     /// (exactly one submission gets it), stores the new counter, backup state
     /// and last use if the counter moved forward (or both are zero), and
-    /// creates the session.
+    /// opens the session (ending the one it replaces).
     pub async fn record_login(
         &self,
         challenge: [u8; 32],
         record: CredentialRecord,
         user_id: i64,
         now: i64,
-        session: ([u8; 32], i64),
+        session: NewSession,
     ) -> Result<LoginUpdate, DbError> {
         dispatch!(self, db => db.record_login(challenge, record, user_id, now, session).await)
     }
 
-    /// The user of a live session.
-    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+    /// A live session and its user.
+    pub async fn session_user(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<(User, Session)>, DbError> {
         dispatch!(self, db => db.session_user(hash, now).await)
+    }
+
+    /// A user's live sessions, the most recently seen first.
+    pub async fn sessions_of(&self, user_id: i64, now: i64) -> Result<Vec<Session>, DbError> {
+        dispatch!(self, db => db.sessions_of(user_id, now).await)
+    }
+
+    /// Records that a session was seen at `now`.
+    pub async fn touch_session(&self, hash: [u8; 32], now: i64) -> Result<(), DbError> {
+        dispatch!(self, db => db.touch_session(hash, now).await)
     }
 
     /// Ends a session.
     pub async fn delete_session(&self, hash: [u8; 32]) -> Result<(), DbError> {
         dispatch!(self, db => db.delete_session(hash).await)
+    }
+
+    /// Ends one of the user's sessions; false if no live session of theirs
+    /// has that key.
+    pub async fn end_session_of(&self, user_id: i64, hash: [u8; 32]) -> Result<bool, DbError> {
+        dispatch!(self, db => db.end_session_of(user_id, hash).await)
     }
 
     /// Renames one of the user's credentials; false if not theirs.
@@ -311,7 +384,7 @@ impl Db {
         dispatch!(self, db => db.rename_credential(user_id, id, name).await)
     }
 
-    /// Deletes one of the user's credentials.
+    /// Deletes one of the user's credentials and ends the sessions it opened.
     pub async fn delete_credential(
         &self,
         user_id: i64,

@@ -5,7 +5,8 @@
 
 use super::migrate::{self, run, Dialect, MIGRATIONS};
 use super::{
-    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
+    record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
+    NewSession, Owner, Session, User, SESSION_COLUMNS,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::time::Clock;
@@ -17,6 +18,25 @@ use tokio_postgres::Row;
 pub struct Postgres {
     pool: Pool,
 }
+
+/// A [`Session`] from the columns of [`SESSION_COLUMNS`].
+fn session(r: &Row) -> Result<Session, DbError> {
+    Ok(Session {
+        key: session_key(r.get::<_, &[u8]>(0))?,
+        user_id: r.get(1),
+        credential_id: r.get(2),
+        device: r.get(3),
+        created_at: r.get(4),
+        last_seen_at: r.get(5),
+        verified_at: r.get(6),
+        expires_at: r.get(7),
+    })
+}
+
+/// The statement opening a session: $1 key, $2 user, $3 credential, $4
+/// device, $5 now, $6 verified at, $7 expiry.
+const INSERT_SESSION: &str = "INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $7)";
 
 fn pool_err(e: impl std::error::Error) -> DbError {
     DbError::Pool(super::causes(&e))
@@ -208,7 +228,7 @@ impl Postgres {
         name: String,
         record: CredentialRecord,
         now: i64,
-        session: ([u8; 32], i64),
+        session: Option<NewSession>,
     ) -> Result<Added, DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
@@ -274,11 +294,21 @@ impl Postgres {
             // Dropping the transaction rolls back a user created above.
             return Ok(Added::CredentialExists);
         }
-        tx.execute(
-            "INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, $3)",
-            &[&session.0.as_slice(), &user_id, &session.1],
-        )
-        .await?;
+        if let Some(s) = &session {
+            tx.execute(
+                INSERT_SESSION,
+                &[
+                    &s.key.as_slice(),
+                    &user_id,
+                    &record.id,
+                    &s.device,
+                    &now,
+                    &s.verified.then_some(now),
+                    &s.expires_at,
+                ],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Added::Yes(user_id))
     }
@@ -289,19 +319,21 @@ impl Postgres {
         record: CredentialRecord,
         user_id: i64,
         now: i64,
-        session: ([u8; 32], i64),
+        session: NewSession,
     ) -> Result<LoginUpdate, DbError> {
         let c = self.client().await?;
         // One statement (one implicit transaction): the challenge is consumed
         // (a concurrent submission waits on its row, then finds it gone), the
-        // counter moves forward only if it grew, and the session exists only
-        // if both happened.
+        // counter moves forward only if it grew, and the session exists (and
+        // the one it replaces ends) only if both happened.
         let st = c
             .prepare_cached(
                 "WITH ch AS (DELETE FROM challenges WHERE hash = $1 AND kind = 'authentication' AND expires_at > $2 RETURNING 1), \
                  u AS (UPDATE credentials SET sign_count = $3, backed_up = $4, uv_initialized = $5, last_used_at = $2 \
                        WHERE id = $6 AND EXISTS (SELECT 1 FROM ch) AND (sign_count < $3 OR (sign_count = 0 AND $3 = 0)) RETURNING user_id), \
-                 s AS (INSERT INTO sessions (hash, user_id, expires_at) SELECT $7, $8, $9 FROM u RETURNING 1) \
+                 s AS (INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
+                       SELECT $7, $8, $6, $10, $2, $2, $11, $9 FROM u RETURNING 1), \
+                 r AS (DELETE FROM sessions WHERE hash = $12 AND EXISTS (SELECT 1 FROM u)) \
                  SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM s)",
             )
             .await?;
@@ -315,9 +347,12 @@ impl Postgres {
                     &record.backup_state,
                     &record.uv_initialized,
                     &record.id,
-                    &session.0.as_slice(),
+                    &session.key.as_slice(),
                     &user_id,
-                    &session.1,
+                    &session.expires_at,
+                    &session.device,
+                    &session.verified.then_some(now),
+                    &session.replaces.as_ref().map(|k| k.as_slice()),
                 ],
             )
             .await?;
@@ -329,18 +364,66 @@ impl Postgres {
         })
     }
 
-    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+    pub async fn session_user(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<(User, Session)>, DbError> {
         let c = self.client().await?;
         let st = c
-            .prepare_cached(
-                "SELECT u.id, u.username, u.display_name, u.handle FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.hash = $1 AND s.expires_at > $2",
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS}, u.id, u.username, u.display_name, u.handle \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.hash = $1 AND s.expires_at > $2"
+            ))
+            .await?;
+        let Some(r) = c.query_opt(&st, &[&hash.as_slice(), &now]).await? else {
+            return Ok(None);
+        };
+        let u = User {
+            id: r.get(8),
+            username: r.get(9),
+            display_name: r.get(10),
+            handle: r.get(11),
+        };
+        Ok(Some((u, session(&r)?)))
+    }
+
+    pub async fn sessions_of(&self, user_id: i64, now: i64) -> Result<Vec<Session>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.expires_at > $2 \
+                     ORDER BY s.last_seen_at DESC, s.created_at DESC"
+                ),
+                &[&user_id, &now],
             )
             .await?;
-        Ok(c.query_opt(&st, &[&hash.as_slice(), &now])
+        rows.iter().map(session).collect()
+    }
+
+    pub async fn touch_session(&self, hash: [u8; 32], now: i64) -> Result<(), DbError> {
+        self.client()
             .await?
-            .as_ref()
-            .map(user))
+            .execute(
+                "UPDATE sessions SET last_seen_at = $1 WHERE hash = $2",
+                &[&now, &hash.as_slice()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn end_session_of(&self, user_id: i64, hash: [u8; 32]) -> Result<bool, DbError> {
+        Ok(self
+            .client()
+            .await?
+            .execute(
+                "DELETE FROM sessions WHERE hash = $1 AND user_id = $2",
+                &[&hash.as_slice(), &user_id],
+            )
+            .await?
+            == 1)
     }
 
     pub async fn delete_session(&self, hash: [u8; 32]) -> Result<(), DbError> {
@@ -394,8 +477,16 @@ impl Postgres {
             &[&id, &user_id],
         )
         .await?;
+        let ended = tx
+            .execute(
+                "DELETE FROM sessions WHERE user_id = $1 AND credential_id = $2",
+                &[&user_id, &id],
+            )
+            .await?;
         tx.commit().await?;
-        Ok(Deleted::Yes)
+        Ok(Deleted::Yes {
+            sessions_ended: ended,
+        })
     }
 
     pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {

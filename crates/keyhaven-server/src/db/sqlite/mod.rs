@@ -19,7 +19,8 @@
 
 use super::cache::Cache;
 use super::{
-    record_from, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate, Owner, User,
+    record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
+    NewSession, Owner, Session, User, SESSION_COLUMNS,
 };
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
@@ -89,10 +90,11 @@ impl Sqlite {
     /// commits. Later jobs on the single writer already see its effect, so a
     /// consumed challenge cannot be consumed twice; it becomes durable with
     /// the commit that makes the ceremony's outcome durable (a later job in
-    /// the same order). Only two kinds of job are released early: a new
+    /// the same order). Only three kinds of job are released early: a new
     /// challenge's row (if its batch then fails, the challenge is lost and its
-    /// ceremony fails: consuming it needs the row, not the cached copy) and a
-    /// peek, which writes nothing. So a failed batch contradicts no answer.
+    /// ceremony fails: consuming it needs the row, not the cached copy), a
+    /// peek, which writes nothing, and a session's last-seen time (nobody
+    /// relies on it). So a failed batch contradicts no answer.
     async fn write_early<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
@@ -322,7 +324,7 @@ impl Sqlite {
         name: String,
         record: CredentialRecord,
         now: i64,
-        session: ([u8; 32], i64),
+        session: Option<NewSession>,
     ) -> Result<Added, DbError> {
         self.cache.forget_challenge(&challenge);
         let (added, fresh) = self.write(move |c| {
@@ -372,7 +374,9 @@ impl Sqlite {
                 record.backup_state,
                 record.uv_initialized
             ])?;
-            insert_session(c, user_id, session)?;
+            if let Some(s) = &session {
+                insert_session(c, user_id, &record.id, now, s)?;
+            }
             // Read back as a login will read it, for the cache: a new
             // passkey's first login usually follows soon.
             let fresh = credential_by_id(c, record.id)?;
@@ -392,7 +396,7 @@ impl Sqlite {
         record: CredentialRecord,
         user_id: i64,
         now: i64,
-        session: ([u8; 32], i64),
+        session: NewSession,
     ) -> Result<LoginUpdate, DbError> {
         self.cache.forget_challenge(&challenge);
         let id = record.id.clone();
@@ -400,7 +404,7 @@ impl Sqlite {
         // after the commit.
         let r = self
             .write(move |c| {
-                login(c, &challenge, &record, user_id, now, session).map(|u| (u, record))
+                login(c, &challenge, &record, user_id, now, &session).map(|u| (u, record))
             })
             .await;
         match &r {
@@ -411,14 +415,61 @@ impl Sqlite {
         r.map(|(u, _)| u)
     }
 
-    pub async fn session_user(&self, hash: [u8; 32], now: i64) -> Result<Option<User>, DbError> {
+    pub async fn session_user(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<(User, Session)>, DbError> {
         self.read(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT u.id, u.username, u.display_name, u.handle FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.hash = ?1 AND s.expires_at > ?2",
-            )?
-            .query_row(params![hash.as_slice(), now], user_row)
-            .optional()?)
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS}, u.id, u.username, u.display_name, u.handle \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.hash = ?1 AND s.expires_at > ?2"
+            ))?
+            .query_row(params![hash.as_slice(), now], |r| {
+                let user = User {
+                    id: r.get(8)?,
+                    username: r.get(9)?,
+                    display_name: r.get(10)?,
+                    handle: r.get(11)?,
+                };
+                Ok(session_row(r)?.map(|s| (user, s)))
+            })
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn sessions_of(&self, user_id: i64, now: i64) -> Result<Vec<Session>, DbError> {
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ?1 AND s.expires_at > ?2 \
+                 ORDER BY s.last_seen_at DESC, s.created_at DESC"
+            ))?
+            .query_map(params![user_id, now], session_row)?
+            .map(|r| r?)
+            .collect()
+        })
+        .await
+    }
+
+    /// Not waited for on disk: losing a last-seen time to a crash is harmless.
+    pub async fn touch_session(&self, hash: [u8; 32], now: i64) -> Result<(), DbError> {
+        self.write_early(move |c| {
+            c.prepare_cached("UPDATE sessions SET last_seen_at = ?1 WHERE hash = ?2")?
+                .execute(params![now, hash.as_slice()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn end_session_of(&self, user_id: i64, hash: [u8; 32]) -> Result<bool, DbError> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM sessions WHERE hash = ?1 AND user_id = ?2",
+                params![hash.as_slice(), user_id],
+            )? == 1)
         })
         .await
     }
@@ -480,7 +531,13 @@ impl Sqlite {
                 "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2",
                 params![id, user_id],
             )?;
-            Ok(Deleted::Yes)
+            let ended = c.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND credential_id = ?2",
+                params![user_id, id],
+            )?;
+            Ok(Deleted::Yes {
+                sessions_ended: ended as u64,
+            })
         })
         .await
     }
@@ -815,7 +872,13 @@ mod tests {
                 "Passkey 1".into(),
                 record.clone(),
                 1_000,
-                ([5u8; 32], i64::MAX),
+                Some(crate::db::NewSession {
+                    key: [5u8; 32],
+                    expires_at: i64::MAX,
+                    device: "test".into(),
+                    verified: true,
+                    replaces: None,
+                }),
             )
             .await
             .unwrap_or_else(|e| panic!("{e}"));

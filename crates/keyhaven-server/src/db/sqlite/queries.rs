@@ -40,14 +40,14 @@ pub(super) fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential,
 }
 
 /// The login's write: consume the challenge, compare-and-set the counter,
-/// create the session.
+/// open the session.
 pub(super) fn login(
     c: &Connection,
     challenge: &[u8; 32],
     record: &CredentialRecord,
     user_id: i64,
     now: i64,
-    session: ([u8; 32], i64),
+    session: &NewSession,
 ) -> Result<LoginUpdate, DbError> {
     if !consume(c, challenge, Kind::Authentication, now)? {
         return Ok(LoginUpdate::ChallengeGone);
@@ -68,20 +68,53 @@ pub(super) fn login(
     if n == 0 {
         return Ok(LoginUpdate::CounterRace);
     }
-    insert_session(c, user_id, session)?;
+    insert_session(c, user_id, &record.id, now, session)?;
     Ok(LoginUpdate::Done)
 }
 
-/// Creates a session (storage key, expiry) for `user_id`: the last step of
-/// a registration and of a login.
+/// Opens a session of `user_id` by passkey `credential_id` (ending the one
+/// it replaces, if that is the same user's): the last step of a new
+/// account's registration and of a login.
 pub(super) fn insert_session(
     c: &Connection,
     user_id: i64,
-    session: ([u8; 32], i64),
+    credential_id: &[u8],
+    now: i64,
+    s: &NewSession,
 ) -> Result<(), DbError> {
-    c.prepare_cached("INSERT INTO sessions (hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![session.0.as_slice(), user_id, session.1])?;
+    if let Some(old) = s.replaces {
+        c.prepare_cached("DELETE FROM sessions WHERE hash = ?1")?
+            .execute(params![old.as_slice()])?;
+    }
+    c.prepare_cached(
+        "INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        s.key.as_slice(),
+        user_id,
+        credential_id,
+        s.device,
+        now,
+        s.verified.then_some(now),
+        s.expires_at
+    ])?;
     Ok(())
+}
+
+/// A [`Session`] from the columns of [`SESSION_COLUMNS`].
+pub(super) fn session_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Session, DbError>> {
+    let key: Vec<u8> = r.get(0)?;
+    Ok(session_key(&key).map(|key| Session {
+        key,
+        user_id: r.get(1).unwrap_or_default(),
+        credential_id: r.get(2).unwrap_or_default(),
+        device: r.get(3).unwrap_or_default(),
+        created_at: r.get(4).unwrap_or_default(),
+        last_seen_at: r.get(5).unwrap_or_default(),
+        verified_at: r.get(6).unwrap_or_default(),
+        expires_at: r.get(7).unwrap_or_default(),
+    }))
 }
 
 /// A credential by ID.
