@@ -115,11 +115,22 @@ fn flows(s: &Server) {
             .as_u16()
     };
     // A deleted passkey no longer signs in, even one just used (and so cached).
-    let used = assertion(&browser(), s, &mut second, json!({}));
-    let (st, v) = post(&browser(), s, "/api/authentication/verify", &used);
+    // Its session (another browser's) ends with it; this one stays.
+    let elsewhere = browser();
+    let used = assertion(&elsewhere, s, &mut second, json!({}));
+    let (st, v) = post(&elsewhere, s, "/api/authentication/verify", &used);
     assert_eq!(st, 200, "{v}");
+    // Sessions: this browser's, the usernameless one's, and that one.
+    let (st, list) = get(&h, s, "/api/sessions");
+    assert_eq!(
+        (st, list["sessions"].as_array().map(Vec::len)),
+        (200, Some(3)),
+        "{list}"
+    );
     let stale = assertion(&browser(), s, &mut second, json!({}));
     assert_eq!(del(&second_id, ""), 200);
+    assert_eq!(get(&elsewhere, s, "/api/me").0, 401);
+    assert_eq!(get(&h, s, "/api/me").0, 200);
     let (st, v) = post(&browser(), s, "/api/authentication/verify", &stale);
     assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
     assert_eq!(del(&first_id, ""), 409, "the last one needs confirm");

@@ -144,13 +144,29 @@ pub fn get(h: &Http, s: &Server, path: &str) -> (u16, Value) {
 }
 
 pub fn authenticator() -> Client {
+    authenticator_uv(true)
+}
+
+/// An authenticator that verifies its user (`uv`) or only tests presence.
+pub fn authenticator_uv(uv: bool) -> Client {
     let a = Authenticator::new(
         MemoryStore::new(50),
-        AlwaysApprove { uv: true },
+        AlwaysApprove { uv },
         Settings::default(),
     )
     .unwrap();
     Client::new(vec![Box::new(InProcess::new(a))])
+}
+
+/// DELETE `path` as a same-origin request: (status, JSON body).
+pub fn delete(h: &Http, s: &Server, path: &str) -> (u16, Value) {
+    let r = h
+        .delete(format!("{}{path}", s.base))
+        .header("Origin", &s.origin)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
 }
 
 /// registration options → client → the RegistrationResponseJSON (not yet sent).

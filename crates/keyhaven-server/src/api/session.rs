@@ -261,6 +261,133 @@ pub(super) fn with_cookie(st: &AppState, mut resp: Response, value: &str) -> Res
 mod tests {
     use super::*;
 
+    /// A server state on a clock the test moves, with one session of a new
+    /// account (opened at the clock's start, user verified): (state, clock
+    /// offset in ms, the session cookie's headers, its storage key).
+    async fn state_with_session() -> (
+        Arc<AppState>,
+        Arc<std::sync::atomic::AtomicI64>,
+        HeaderMap,
+        [u8; 32],
+        tempfile::TempDir,
+    ) {
+        use std::time::{Duration, UNIX_EPOCH};
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::ServerConfig::local(dir.path());
+        let mut st = Arc::try_unwrap(crate::state(config).await.unwrap())
+            .ok()
+            .unwrap();
+        let offset = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let o = offset.clone();
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        st.rp.clock =
+            Clock::from_fn(move || start + Duration::from_millis(o.load(Ordering::SeqCst) as u64));
+        let challenge = [3u8; 32];
+        let now = st.rp.clock.unix_millis();
+        st.db
+            .put_challenge(
+                challenge,
+                crate::db::Challenge {
+                    kind: Kind::Registration,
+                    state: "{}".into(),
+                    expires_at: now + 60_000,
+                },
+            )
+            .await
+            .unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(header::USER_AGENT, HeaderValue::from_static("test/1.0"));
+        let (token, session) = new_session(&st, &h, true).unwrap();
+        let key = session.key;
+        let added = st
+            .db
+            .add_credential(
+                challenge,
+                Owner::New {
+                    username: "alice".into(),
+                    display_name: "Alice".into(),
+                    handle: vec![1],
+                },
+                "Passkey 1".into(),
+                crate::db::cache::tests::credential(1, 0).record,
+                now,
+                Some(session),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(added, Added::Yes(_)), "{added:?}");
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={token}")).unwrap(),
+        );
+        (Arc::new(st), offset, h, key, dir)
+    }
+
+    /// The session's row as stored, read until `want` holds (the last-seen
+    /// write runs in the background) or 5 s pass.
+    async fn stored(st: &AppState, key: [u8; 32], want: impl Fn(&Session) -> bool) -> Session {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (_, s) = st.db.session_user(key, 0).await.unwrap().unwrap();
+            if want(&s) || std::time::Instant::now() > deadline {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn last_seen_is_written_at_most_once_a_minute() {
+        let (st, offset, h, key, _dir) = state_with_session().await;
+        let t0 = st.rp.clock.unix_millis();
+        let s = stored(&st, key, |_| true).await;
+        assert_eq!(
+            (
+                s.created_at,
+                s.last_seen_at,
+                s.verified_at,
+                s.device.as_str()
+            ),
+            (t0, t0, Some(t0), "test/1.0")
+        );
+        // 59 s later: seen, but not written.
+        offset.store(59_000, Ordering::SeqCst);
+        assert!(current_session(&st, &h).await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(stored(&st, key, |_| true).await.last_seen_at, t0);
+        // 60 s after the last write: written.
+        offset.store(60_000, Ordering::SeqCst);
+        assert!(current_session(&st, &h).await.unwrap().is_some());
+        let s = stored(&st, key, |s| s.last_seen_at != t0).await;
+        assert_eq!(s.last_seen_at, t0 + 60_000);
+        // And not again until a minute after that.
+        offset.store(119_000, Ordering::SeqCst);
+        assert!(current_session(&st, &h).await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(stored(&st, key, |_| true).await.last_seen_at, t0 + 60_000);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_is_fresh_for_the_reauthentication_window_only() {
+        let (st, offset, h, _key, _dir) = state_with_session().await;
+        let window = st.config.reauth_window.as_millis() as i64;
+        let (_, s) = current_session(&st, &h).await.unwrap().unwrap();
+        assert!(fresh(&st, &s));
+        offset.store(window, Ordering::SeqCst);
+        assert!(fresh(&st, &s), "the window's last millisecond");
+        offset.store(window + 1, Ordering::SeqCst);
+        assert!(!fresh(&st, &s));
+        // Never verified: never fresh.
+        let unverified = Session {
+            verified_at: None,
+            ..s
+        };
+        offset.store(0, Ordering::SeqCst);
+        assert!(!fresh(&st, &unverified));
+        let r = reauthenticate(&st);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+
     #[test]
     fn devices_are_printable_bounded_and_named() {
         let mut h = HeaderMap::new();

@@ -118,7 +118,7 @@ impl Cache {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn challenge(kind: Kind, expires_at: i64) -> Challenge {
@@ -130,7 +130,7 @@ pub(super) mod tests {
     }
 
     /// A credential `[id]` of user 1 (alice) at `sign_count`.
-    pub(in crate::db) fn credential(id: u8, sign_count: u32) -> Credential {
+    pub(crate) fn credential(id: u8, sign_count: u32) -> Credential {
         let record = CredentialRecord {
             version: 1,
             type_: "public-key".into(),

@@ -5,7 +5,7 @@
 //! here, never only in process memory (SQLite's read cache, `cache.rs`, only
 //! saves reads: the writer re-checks everything it relies on).
 
-mod cache;
+pub(crate) mod cache;
 mod migrate;
 mod postgres;
 pub mod postgres_tls;
