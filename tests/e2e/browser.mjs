@@ -1,7 +1,8 @@
 // End to end in real headless Chromium: keyhaven serve's web page with a CDP
 // virtual authenticator (WebAuthn.addVirtualAuthenticator). Registers, signs
 // in by username, usernameless and through autofill, adds a second passkey,
-// renames, deletes, logs out; then the negative cases: a replayed assertion,
+// renames, deletes (verifying the user again once the reauthentication window
+// has passed), lists the browser's sessions, logs out; then the negative cases: a replayed assertion,
 // a reused challenge, a flipped signature bit, an unknown credential.
 // argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
 // Prints one line per check and "N passed, M failed".
@@ -31,9 +32,11 @@ const port = await new Promise((resolve) => {
 });
 const origin = `http://localhost:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), "keyhaven-e2e-"));
+// A short reauthentication window, so that a step can outwait it.
+const REAUTH_SECONDS = 5;
 const server = spawn(
   keyhaven,
-  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir],
+  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--reauth-window", String(REAUTH_SECONDS)],
   { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, KEYHAVEN_LOG: "warn" } },
 );
 for (let i = 0; ; i++) {
@@ -75,8 +78,10 @@ try {
 
   // Capture what the page sends to the verify endpoints.
   const sent = [];
+  let reauths = 0;
   page.on("request", (r) => {
     if (r.url().endsWith("/api/authentication/verify")) sent.push(r.postData());
+    if (r.url().endsWith("/api/authentication/options") && /reauthenticate/.test(r.postData() || "")) reauths++;
   });
 
   const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -188,9 +193,19 @@ try {
     await shot("07-renamed");
   });
 
-  await step("delete the second passkey", async () => {
+  await step("the account page lists this browser's session", async () => {
+    await page.locator("#sessions li").first().waitFor({ timeout: 10000 });
+    const items = await page.locator("#sessions li .name").allTextContents();
+    if (items.length !== 1 || !/^Chrome on Linux \(this browser\)$/.test(items[0])) throw new Error(JSON.stringify(items));
+  });
+
+  await step("deleting a passkey after the reauthentication window verifies the user first", async () => {
+    await page.waitForTimeout(REAUTH_SECONDS * 1000 + 500);
+    const before = reauths;
     await page.locator("#passkeys li").nth(1).locator("button.delete").click();
-    await page.waitForFunction(() => document.querySelectorAll("#passkeys li").length === 1);
+    await page.waitForFunction(() => document.querySelectorAll("#passkeys li").length === 1, null, { timeout: 15000 });
+    if (reauths !== before + 1) throw new Error(`${reauths - before} reauthentications`);
+    if (!/Passkey deleted\.$/.test(await message())) throw new Error(await message());
     await shot("08-deleted-second");
   });
 
@@ -249,10 +264,20 @@ try {
 
   await step("an unknown passkey is explained on the page", async () => {
     // Delete alice's passkey on the server; the authenticator still offers it.
+    // Deleting needs a recent verification: one more sign-in first, as the
+    // page would do on a 403.
     const id = await page.locator("#passkeys li").nth(0).getAttribute("data-id");
-    const status = await page.evaluate(async (id) => (await fetch(`/api/credentials/${id}?confirm=true`, { method: "DELETE" })).status, id);
-    if (status !== 200) throw new Error(`delete ${status}`);
-    await logout();
+    const status = await page.evaluate(async (id) => {
+      const post = (path, body) => fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const opts = await (await post("/api/authentication/options", { reauthenticate: true })).json();
+      const c = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(opts) });
+      if (!(await post("/api/authentication/verify", c.toJSON())).ok) return "reauthentication refused";
+      const res = await fetch(`/api/credentials/${id}?confirm=true`, { method: "DELETE" });
+      return `${res.status} ${(await res.json()).signedOut}`;
+    }, id);
+    if (status !== "200 true") throw new Error(`delete: ${status}`);
+    await page.reload();
+    await signedOut();
     await page.click("#usernameless-button");
     await page.locator("#message.error").waitFor({ timeout: 10000 });
     const text = await message();

@@ -65,9 +65,10 @@ function credentialJSON(cred) {
 
 // ---- the server.
 class ServerError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = {}) {
     super(message);
     this.status = status;
+    this.data = data;
   }
 }
 
@@ -84,8 +85,28 @@ async function api(path, body, method = "POST") {
   } catch {
     /* empty body */
   }
-  if (!res.ok) throw new ServerError(res.status, data.error || `HTTP ${res.status}`);
+  if (!res.ok) throw new ServerError(res.status, data.error || `HTTP ${res.status}`, data);
   return data;
+}
+
+// Adding or deleting a passkey needs a recent sign-in that verified the user
+// (PIN or biometrics). When the server answers 403 "reauthenticate", the user
+// verifies with one of the account's passkeys and the change is retried once.
+async function reauthenticate() {
+  const options = await api("/api/authentication/options", { reauthenticate: true });
+  const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  await api("/api/authentication/verify", credentialJSON(cred));
+}
+
+async function sensitive(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof ServerError && e.status === 403 && e.data.reauthenticate)) throw e;
+    show("Confirm it is you: use one of your passkeys.", "info");
+    await reauthenticate();
+    return await fn();
+  }
 }
 
 // ---- messages.
@@ -213,7 +234,7 @@ async function signIn(username) {
 
 async function addPasskey() {
   try {
-    const options = await api("/api/registration/options", {});
+    const options = await sensitive(() => api("/api/registration/options", {}));
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
     await api("/api/registration/verify", credentialJSON(cred));
     show("Passkey added.", "ok");
@@ -284,12 +305,45 @@ async function deletePasskey(c, button, last) {
     return;
   }
   try {
-    await api(`/api/credentials/${encodeURIComponent(c.id)}${last ? "?confirm=true" : ""}`, undefined, "DELETE");
-    show("Passkey deleted.", "ok");
+    const r = await sensitive(() =>
+      api(`/api/credentials/${encodeURIComponent(c.id)}${last ? "?confirm=true" : ""}`, undefined, "DELETE"),
+    );
+    show(r.signedOut ? "Passkey deleted. You signed in with it, so you are signed out." : "Passkey deleted.", r.signedOut ? "info" : "ok");
   } catch (e) {
     show(explain(e, "deletion"), "error");
   }
   await refresh();
+}
+
+function renderSessions(list) {
+  const ul = $("sessions");
+  ul.replaceChildren();
+  for (const s of list) {
+    const li = document.createElement("li");
+    li.dataset.id = s.id;
+    const name = document.createElement("div");
+    name.className = "name";
+    name.textContent = s.current ? `${s.device} (this browser)` : s.device;
+    name.title = s.userAgent;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `Signed in ${when(s.createdAt)} · last seen ${when(s.lastSeenAt)}`;
+    const end = document.createElement("button");
+    end.type = "button";
+    end.className = "secondary end-session";
+    end.textContent = s.current ? "Sign out" : "Sign out there";
+    end.addEventListener("click", async () => {
+      try {
+        const r = await api(`/api/sessions/${encodeURIComponent(s.id)}`, undefined, "DELETE");
+        show(r.signedOut ? "Signed out." : `Signed out ${s.device}.`, "ok");
+      } catch (e) {
+        show(explain(e, "sign-out"), "error");
+      }
+      await refresh();
+    });
+    li.append(name, meta, end);
+    ul.append(li);
+  }
 }
 
 async function refresh() {
@@ -305,6 +359,11 @@ async function refresh() {
     await stopAutofill();
     $("me-name").textContent = me.displayName || me.username;
     renderPasskeys(me);
+    try {
+      renderSessions((await api("/api/sessions", undefined, "GET")).sessions);
+    } catch (e) {
+      show(explain(e, "page load"), "error");
+    }
     if (location.pathname !== "/account") history.replaceState(null, "", "/account");
   } else {
     if (location.pathname !== "/") history.replaceState(null, "", "/");
