@@ -268,6 +268,8 @@ fn rules_and_bad_input(s: &Server) {
         "/api/authentication/verify",
         "/api/me",
         "/api/credentials/{id}",
+        "/api/sessions",
+        "/api/sessions/{id}",
         "/api/logout",
         "/healthz",
         "/metrics",

@@ -2,13 +2,15 @@
 //!
 //! | route | body | answer |
 //! |---|---|---|
-//! | `POST /api/registration/options` | `{"username", "displayName"}` | PublicKeyCredentialCreationOptionsJSON; logged in: a passkey for the current account; a taken username: 409 |
-//! | `POST /api/registration/verify` | RegistrationResponseJSON | `{"verified": true, "credentialId"}` + session cookie, or 400 `{"verified": false, "error"}` |
-//! | `POST /api/authentication/options` | `{"username"}` or `{}` | PublicKeyCredentialRequestOptionsJSON |
-//! | `POST /api/authentication/verify` | AuthenticationResponseJSON | `{"verified": true, "username"}` + session cookie, or 400 |
+//! | `POST /api/registration/options` | `{"username", "displayName"}` | PublicKeyCredentialCreationOptionsJSON; logged in: a passkey for the current account (403 `"reauthenticate": true` unless verified within the window); a taken username: 409 |
+//! | `POST /api/registration/verify` | RegistrationResponseJSON | `{"verified": true, "credentialId"}` (+ session cookie for a new account), or 400 `{"verified": false, "error"}` |
+//! | `POST /api/authentication/options` | `{"username"}`, `{}` or (signed in) `{"reauthenticate": true}` | PublicKeyCredentialRequestOptionsJSON |
+//! | `POST /api/authentication/verify` | AuthenticationResponseJSON | `{"verified": true, "username"}` + session cookie (replacing the browser's session), or 400 |
 //! | `GET /api/me` | — | `{"username", "credentials": [...]}`, 401 when not logged in |
 //! | `PATCH /api/credentials/{id}` | `{"name"}` | `{"ok": true}` |
-//! | `DELETE /api/credentials/{id}[?confirm=true]` | — | `{"ok": true}`; the last one only with confirm (else 409) |
+//! | `DELETE /api/credentials/{id}[?confirm=true]` | — | `{"ok": true, "sessionsEnded", "signedOut"}`; the last one only with confirm (else 409); 403 reauthenticate as above |
+//! | `GET /api/sessions` | — | `{"sessions": [{"id", "device", "userAgent", "createdAt", "lastSeenAt", "verifiedAt", "expiresAt", "credentialId", "current"}]}` |
+//! | `DELETE /api/sessions/{id}` | — | `{"ok": true, "signedOut"}`, 404 if not this account's |
 //! | `POST /api/logout` | — | `{"ok": true}` |
 //! | `GET /api/openapi.json`, `GET /healthz`, `GET /metrics` | — | — |
 
