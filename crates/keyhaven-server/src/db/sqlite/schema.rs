@@ -78,4 +78,34 @@ mod tests {
             .collect();
         assert_eq!(names, ["case", "CASE", "bob", "dave", "Eve", "eve"]);
     }
+
+    /// Migration 4 ends the sessions from before (they lack the passkey and
+    /// verification time the rules now need) and keeps everything else.
+    #[test]
+    fn migration_4_ends_old_sessions_and_keeps_accounts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_ready(run(&mut Sync(&mut conn), &MIGRATIONS[..3], 0)).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, display_name, handle, created_at) VALUES (1, 'alice', 'Alice', x'01', 0);
+             INSERT INTO sessions (hash, user_id, expires_at) VALUES (x'0102', 1, 9999999999999);",
+        )
+        .unwrap();
+        assert_eq!(
+            run_ready(run(&mut Sync(&mut conn), MIGRATIONS, 0)).ok(),
+            Some(vec![4])
+        );
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM sessions"), 0);
+        assert_eq!(count("SELECT COUNT(*) FROM users"), 1);
+        conn.execute(
+            "INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
+             VALUES (x'03', 1, x'04', 'ua', 1, 1, NULL, 2)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            count("SELECT COUNT(*) FROM sessions WHERE verified_at IS NULL"),
+            1
+        );
+    }
 }
