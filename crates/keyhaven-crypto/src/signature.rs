@@ -1,14 +1,16 @@
 //! Signatures for every COSE algorithm WebAuthn uses (L3 §5.8.5, §6.5.6).
 //!
 //! Verification: ECDSA P-256/384/521 (ASN.1 DER signatures), Ed25519, RSASSA
-//! PKCS#1 v1.5 with SHA-1/256/384/512 and RSASSA-PSS with SHA-256/384/512, all
-//! in aws-lc-rs; Ed448 in RustCrypto `ed448-goldilocks`.
+//! PKCS#1 v1.5 with SHA-1/256/384/512 and RSASSA-PSS with SHA-256/384/512,
+//! ML-DSA-44/65/87 (FIPS 204, pure, empty context; RFC 9964), all in
+//! aws-lc-rs; Ed448 in RustCrypto `ed448-goldilocks`.
 //!
-//! Key generation and signing: ES256, ES384, ES512, EdDSA (Ed25519), RS256.
+//! Key generation and signing: ES256, ES384, ES512, EdDSA (Ed25519), RS256,
+//! ML-DSA-44/65/87 (from a 32-byte seed).
 
 use crate::{CryptoError, SecretBytes};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, PqdsaKeyPair};
 use keyhaven_proto::cose::{CoseAlgorithm, CoseKey, EcCurve, KeyParams, OkpCurve};
 use keyhaven_proto::der;
 
@@ -74,6 +76,17 @@ fn aws_key(alg: CoseAlgorithm, key: &CoseKey) -> Result<Option<AwsKey>, CryptoEr
                     .ok_or(CryptoError::InvalidPublicKey("RSA"))?,
             )
         }
+        (KeyParams::Akp { public }, A::MlDsa44 | A::MlDsa65 | A::MlDsa87) => {
+            let algorithm: &'static dyn sig::VerificationAlgorithm = match alg {
+                A::MlDsa44 => &sig::ML_DSA_44,
+                A::MlDsa65 => &sig::ML_DSA_65,
+                _ => &sig::ML_DSA_87,
+            };
+            if key.alg != alg {
+                return Err(unsupported());
+            }
+            (algorithm, public.clone())
+        }
         _ => return Err(unsupported()),
     }))
 }
@@ -116,6 +129,16 @@ pub fn verify_with(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CryptoError> {
+    if let Some((_, len)) = alg.ml_dsa_lengths() {
+        // FIPS 204 Table 2: a signature of another length cannot verify.
+        if signature.len() != len {
+            return Err(CryptoError::BadLength {
+                what: "ML-DSA signature",
+                expected: len,
+                found: signature.len(),
+            });
+        }
+    }
     match aws_key(alg, key)? {
         Some((algorithm, bytes)) => sig::UnparsedPublicKey::new(algorithm, bytes)
             .verify(message, signature)
@@ -149,7 +172,22 @@ enum Inner {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair),
+    /// The key pair and the 32-byte seed it was expanded from (FIPS 204
+    /// ML-DSA.KeyGen_internal's ξ), which is how the key is stored.
+    MlDsa(PqdsaKeyPair, SecretBytes),
 }
+
+fn ml_dsa_signing(alg: CoseAlgorithm) -> Option<&'static sig::PqdsaSigningAlgorithm> {
+    Some(match alg {
+        A::MlDsa44 => &sig::ML_DSA_44_SIGNING,
+        A::MlDsa65 => &sig::ML_DSA_65_SIGNING,
+        A::MlDsa87 => &sig::ML_DSA_87_SIGNING,
+        _ => return None,
+    })
+}
+
+/// Length of an ML-DSA seed.
+pub const ML_DSA_SEED_LEN: usize = 32;
 
 /// A private signing key for a credential or an attestation key.
 /// Its material never appears in Debug output and is zeroized by AWS-LC on drop.
@@ -184,9 +222,13 @@ impl SigningKey {
     pub const FULLY_SPECIFIED_SIGNING_ALGORITHMS: [CoseAlgorithm; 4] =
         [A::Esp256, A::Esp384, A::Esp512, A::Ed25519];
 
-    /// Generates a key (RSA: 2048-bit).
+    /// Generates a key (RSA: 2048-bit; ML-DSA: from a fresh random seed).
     pub fn generate(alg: CoseAlgorithm) -> Result<Self, CryptoError> {
         let lib = |_| CryptoError::Library("key generation");
+        if ml_dsa_signing(alg).is_some() {
+            let seed = SecretBytes::new(crate::rand::vec(ML_DSA_SEED_LEN)?);
+            return Self::from_ml_dsa_seed(alg, seed.expose());
+        }
         let inner = if let Some(a) = ecdsa_signing(alg) {
             Inner::Ecdsa(EcdsaKeyPair::generate(a).map_err(lib)?)
         } else {
@@ -199,7 +241,37 @@ impl SigningKey {
         Ok(SigningKey { alg, inner })
     }
 
-    /// Loads a key from PKCS#8 DER (as written by [`to_pkcs8`](Self::to_pkcs8)).
+    /// An ML-DSA key expanded from its 32-byte seed (FIPS 204 §6.1
+    /// ML-DSA.KeyGen_internal with ξ = `seed`): the same seed gives the same key.
+    pub fn from_ml_dsa_seed(alg: CoseAlgorithm, seed: &[u8]) -> Result<Self, CryptoError> {
+        let a = ml_dsa_signing(alg).ok_or(CryptoError::UnsupportedAlgorithm(alg.name()))?;
+        if seed.len() != ML_DSA_SEED_LEN {
+            return Err(CryptoError::BadLength {
+                what: "ML-DSA seed",
+                expected: ML_DSA_SEED_LEN,
+                found: seed.len(),
+            });
+        }
+        let kp = PqdsaKeyPair::from_seed(a, seed)
+            .map_err(|_| CryptoError::InvalidPrivateKey("ML-DSA seed"))?;
+        Ok(SigningKey {
+            alg,
+            inner: Inner::MlDsa(kp, SecretBytes::new(seed.to_vec())),
+        })
+    }
+
+    /// For an ML-DSA key: its 32-byte seed (secret), from which
+    /// [`from_ml_dsa_seed`](Self::from_ml_dsa_seed) rebuilds it.
+    pub fn ml_dsa_seed(&self) -> Option<&SecretBytes> {
+        match &self.inner {
+            Inner::MlDsa(_, seed) => Some(seed),
+            _ => None,
+        }
+    }
+
+    /// Loads a key from PKCS#8 DER (as written by [`to_pkcs8`](Self::to_pkcs8);
+    /// ML-DSA keys are stored as their seed instead, see
+    /// [`ml_dsa_seed`](Self::ml_dsa_seed)).
     pub fn from_pkcs8(alg: CoseAlgorithm, der: &[u8]) -> Result<Self, CryptoError> {
         let rej = |_| CryptoError::InvalidPrivateKey("PKCS#8");
         let inner = if let Some(a) = ecdsa_signing(alg) {
@@ -242,12 +314,14 @@ impl SigningKey {
         self.alg
     }
 
-    /// The private key as PKCS#8 DER (secret).
+    /// The private key as PKCS#8 DER (secret). ML-DSA keys have none here:
+    /// they are kept as their seed ([`ml_dsa_seed`](Self::ml_dsa_seed)).
     pub fn to_pkcs8(&self) -> Result<SecretBytes, CryptoError> {
         let lib = |_| CryptoError::Library("PKCS#8 export");
         let doc = match &self.inner {
             Inner::Ecdsa(k) => k.to_pkcs8v1().map_err(lib)?,
             Inner::Ed25519(k) => k.to_pkcs8v1().map_err(lib)?,
+            Inner::MlDsa(..) => return Err(CryptoError::UnsupportedAlgorithm(self.alg.name())),
             Inner::Rsa(k) => {
                 use aws_lc_rs::encoding::AsDer;
                 let d: aws_lc_rs::encoding::Pkcs8V1Der<'static> = k.as_der().map_err(lib)?;
@@ -288,6 +362,7 @@ impl SigningKey {
                     pk.exponent().big_endian_without_leading_zero().to_vec(),
                 )
             }
+            Inner::MlDsa(k, _) => CoseKey::akp(self.alg, k.public_key().as_ref().to_vec()),
         }
     }
 
@@ -305,6 +380,15 @@ impl SigningKey {
                 let mut out = vec![0u8; k.public_modulus_len()];
                 k.sign(&sig::RSA_PKCS1_SHA256, &rng, message, &mut out)
                     .map_err(|_| CryptoError::Library("RSA sign"))?;
+                Ok(out)
+            }
+            Inner::MlDsa(k, _) => {
+                // Pure ML-DSA with an empty context (FIPS 204 §5.2; RFC 9964 §3).
+                let mut out = vec![0u8; k.algorithm().signature_len()];
+                let n = k
+                    .sign(message, &mut out)
+                    .map_err(|_| CryptoError::Library("ML-DSA sign"))?;
+                out.truncate(n);
                 Ok(out)
             }
         }
@@ -411,6 +495,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ml_dsa_keys_sign_verify_and_come_back_from_their_seed() {
+        for alg in CoseAlgorithm::ML_DSA {
+            let (pk_len, sig_len) = alg.ml_dsa_lengths().unwrap();
+            let k = SigningKey::generate(alg).unwrap();
+            let pk = k.public_key();
+            assert_eq!(pk.alg, alg);
+            pk.check_algorithm().unwrap();
+            check_public_key(&pk).unwrap();
+            let s = k.sign(b"msg").unwrap();
+            assert_eq!(s.len(), sig_len);
+            verify(&pk, b"msg", &s).unwrap();
+            assert_eq!(
+                verify(&pk, b"msG", &s),
+                Err(CryptoError::InvalidSignature { alg: alg.name() })
+            );
+            let mut flipped = s.clone();
+            flipped[7] ^= 1;
+            assert!(verify(&pk, b"msg", &flipped).is_err());
+            assert_eq!(
+                verify(&pk, b"msg", &s[..sig_len - 1]),
+                Err(CryptoError::BadLength {
+                    what: "ML-DSA signature",
+                    expected: sig_len,
+                    found: sig_len - 1
+                })
+            );
+            // The same seed gives the same key; the seed is redacted.
+            let seed = k.ml_dsa_seed().unwrap();
+            assert_eq!(seed.len(), ML_DSA_SEED_LEN);
+            let back = SigningKey::from_ml_dsa_seed(alg, seed.expose()).unwrap();
+            assert_eq!(back.public_key(), pk);
+            assert!(format!("{k:?}").contains("REDACTED"));
+            if let KeyParams::Akp { public } = &pk.params {
+                assert_eq!(public.len(), pk_len);
+            }
+            // Another parameter set's key does not verify it.
+            for other in CoseAlgorithm::ML_DSA.into_iter().filter(|o| *o != alg) {
+                let o = SigningKey::generate(other).unwrap().public_key();
+                assert!(verify_with(alg, &o, b"msg", &s).is_err());
+            }
+        }
+        assert!(SigningKey::from_ml_dsa_seed(A::MlDsa44, &[0; 31]).is_err());
+        assert!(SigningKey::from_ml_dsa_seed(A::Es256, &[0; 32]).is_err());
     }
 
     #[test]

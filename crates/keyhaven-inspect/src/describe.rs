@@ -149,6 +149,10 @@ pub(crate) fn cose_key(k: &CoseKey) -> Json {
             m.insert("n".into(), json!(hex(n)));
             m.insert("e".into(), json!(hex(e)));
         }
+        KeyParams::Akp { public } => {
+            m.insert("pubBytes".into(), json!(public.len()));
+            m.insert("pub".into(), json!(hex(public)));
+        }
     }
     for (label, v) in &k.extra {
         m.insert(format!("label {label}"), cbor_json(v));

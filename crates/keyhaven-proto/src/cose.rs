@@ -1,5 +1,6 @@
-//! COSE_Key (RFC 9052 §7, RFC 9053 §7, RFC 8230 §4, RFC 8152 OKP) and the
-//! COSE algorithm identifiers WebAuthn uses (L3 §5.8.5 / §5.8.3).
+//! COSE_Key (RFC 9052 §7, RFC 9053 §7, RFC 8230 §4, RFC 8152 OKP, RFC 9964
+//! AKP for ML-DSA) and the COSE algorithm identifiers WebAuthn uses (L3
+//! §5.8.5 / §5.8.3).
 //!
 //! ```
 //! use keyhaven_proto::cose::{CoseAlgorithm, CoseKey, KeyParams, EcCurve};
@@ -52,11 +53,24 @@ pub enum CoseAlgorithm {
     Rs1,
     /// -25: ECDH-ES + HKDF-256, the CTAP2 PIN/UV key agreement key.
     EcdhEsHkdf256,
+    /// -48: ML-DSA-44 (FIPS 204, RFC 9964 §4), an AKP key.
+    MlDsa44,
+    /// -49: ML-DSA-65.
+    MlDsa65,
+    /// -50: ML-DSA-87.
+    MlDsa87,
 }
 
 impl CoseAlgorithm {
+    /// The ML-DSA algorithms (RFC 9964), weakest first.
+    pub const ML_DSA: [CoseAlgorithm; 3] = [
+        CoseAlgorithm::MlDsa44,
+        CoseAlgorithm::MlDsa65,
+        CoseAlgorithm::MlDsa87,
+    ];
+
     /// Every algorithm, for tests and tables.
-    pub const ALL: [CoseAlgorithm; 17] = [
+    pub const ALL: [CoseAlgorithm; 20] = [
         CoseAlgorithm::Es256,
         CoseAlgorithm::Es384,
         CoseAlgorithm::Es512,
@@ -74,7 +88,21 @@ impl CoseAlgorithm {
         CoseAlgorithm::Ps512,
         CoseAlgorithm::Rs1,
         CoseAlgorithm::EcdhEsHkdf256,
+        CoseAlgorithm::MlDsa44,
+        CoseAlgorithm::MlDsa65,
+        CoseAlgorithm::MlDsa87,
     ];
+
+    /// For ML-DSA: the public key and signature lengths in bytes (FIPS 204
+    /// Table 2).
+    pub const fn ml_dsa_lengths(self) -> Option<(usize, usize)> {
+        match self {
+            CoseAlgorithm::MlDsa44 => Some((1312, 2420)),
+            CoseAlgorithm::MlDsa65 => Some((1952, 3309)),
+            CoseAlgorithm::MlDsa87 => Some((2592, 4627)),
+            _ => None,
+        }
+    }
 
     /// The registered integer identifier.
     pub const fn id(self) -> i64 {
@@ -96,6 +124,9 @@ impl CoseAlgorithm {
             CoseAlgorithm::Ps512 => -39,
             CoseAlgorithm::Rs1 => -65535,
             CoseAlgorithm::EcdhEsHkdf256 => -25,
+            CoseAlgorithm::MlDsa44 => -48,
+            CoseAlgorithm::MlDsa65 => -49,
+            CoseAlgorithm::MlDsa87 => -50,
         }
     }
 
@@ -124,6 +155,9 @@ impl CoseAlgorithm {
             CoseAlgorithm::Ps512 => "PS512",
             CoseAlgorithm::Rs1 => "RS1",
             CoseAlgorithm::EcdhEsHkdf256 => "ECDH-ES+HKDF-256",
+            CoseAlgorithm::MlDsa44 => "ML-DSA-44",
+            CoseAlgorithm::MlDsa65 => "ML-DSA-65",
+            CoseAlgorithm::MlDsa87 => "ML-DSA-87",
         }
     }
 
@@ -138,6 +172,9 @@ impl CoseAlgorithm {
             | CoseAlgorithm::Esp512
             | CoseAlgorithm::EcdhEsHkdf256 => KeyType::Ec2,
             CoseAlgorithm::EdDsa | CoseAlgorithm::Ed25519 | CoseAlgorithm::Ed448 => KeyType::Okp,
+            CoseAlgorithm::MlDsa44 | CoseAlgorithm::MlDsa65 | CoseAlgorithm::MlDsa87 => {
+                KeyType::Akp
+            }
             _ => KeyType::Rsa,
         }
     }
@@ -166,6 +203,9 @@ pub enum KeyType {
     Ec2,
     /// 3: RSA (RFC 8230).
     Rsa,
+    /// 7: Algorithm Key Pair (RFC 9964 §5): a key whose algorithm fixes its
+    /// form, here ML-DSA.
+    Akp,
 }
 
 impl KeyType {
@@ -175,6 +215,7 @@ impl KeyType {
             KeyType::Okp => 1,
             KeyType::Ec2 => 2,
             KeyType::Rsa => 3,
+            KeyType::Akp => 7,
         }
     }
     /// The registry name.
@@ -183,6 +224,7 @@ impl KeyType {
             KeyType::Okp => "OKP",
             KeyType::Ec2 => "EC2",
             KeyType::Rsa => "RSA",
+            KeyType::Akp => "AKP",
         }
     }
 }
@@ -294,6 +336,12 @@ pub enum KeyParams {
         /// Public exponent e.
         e: Vec<u8>,
     },
+    /// AKP (RFC 9964): the encoded public key (`pub`, label -1); for ML-DSA
+    /// the FIPS 204 pkEncode bytes, their length fixed by the algorithm.
+    Akp {
+        /// The public key.
+        public: Vec<u8>,
+    },
 }
 
 /// A COSE public key.
@@ -336,8 +384,8 @@ pub enum CoseError {
         /// What was found.
         found: &'static str,
     },
-    /// kty is not OKP, EC2 or RSA.
-    #[error("COSE_Key: unsupported key type {0} (expected 1 OKP, 2 EC2 or 3 RSA)")]
+    /// kty is not OKP, EC2, RSA or AKP.
+    #[error("COSE_Key: unsupported key type {0} (expected 1 OKP, 2 EC2, 3 RSA or 7 AKP)")]
     UnsupportedKeyType(i64),
     /// alg is not one this codec knows.
     #[error("COSE_Key: unsupported algorithm {0}")]
@@ -399,6 +447,14 @@ impl CoseKey {
             extra: Vec::new(),
         }
     }
+    /// An AKP key (ML-DSA: `alg` one of [`CoseAlgorithm::ML_DSA`]).
+    pub fn akp(alg: CoseAlgorithm, public: Vec<u8>) -> Self {
+        CoseKey {
+            alg,
+            params: KeyParams::Akp { public },
+            extra: Vec::new(),
+        }
+    }
     /// An RSA key.
     pub fn rsa(alg: CoseAlgorithm, n: Vec<u8>, e: Vec<u8>) -> Self {
         CoseKey {
@@ -414,6 +470,7 @@ impl CoseKey {
             KeyParams::Ec2 { .. } => KeyType::Ec2,
             KeyParams::Okp { .. } => KeyType::Okp,
             KeyParams::Rsa { .. } => KeyType::Rsa,
+            KeyParams::Akp { .. } => KeyType::Akp,
         }
     }
 
@@ -426,6 +483,7 @@ impl CoseKey {
                 let bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
                 format!("RSA {bits}-bit")
             }
+            KeyParams::Akp { public } => format!("AKP {}-byte", public.len()),
         }
     }
 
@@ -515,10 +573,26 @@ impl CoseKey {
                 }
                 KeyParams::Rsa { n, e }
             }
+            7 => {
+                // RFC 9964 §5: the algorithm fixes the key's form; for
+                // ML-DSA, `pub` is pkEncode of FIPS 204 (its length checked).
+                let public = bytes(CRV_OR_N, "pub")?;
+                if let Some((len, _)) = alg.ml_dsa_lengths() {
+                    if public.len() != len {
+                        return Err(CoseError::BadLength {
+                            what: "pub",
+                            expected: len,
+                            found: public.len(),
+                        });
+                    }
+                }
+                KeyParams::Akp { public }
+            }
             other => return Err(CoseError::UnsupportedKeyType(other)),
         };
         let known: &[i64] = match params {
             KeyParams::Ec2 { .. } => &[KTY, ALG, CRV_OR_N, X_OR_E, Y],
+            KeyParams::Akp { .. } => &[KTY, ALG, CRV_OR_N],
             _ => &[KTY, ALG, CRV_OR_N, X_OR_E],
         };
         let extra = map
@@ -544,6 +618,9 @@ impl CoseKey {
             (KeyParams::Okp { curve, .. }, A::EdDsa | A::Ed25519) => *curve == OkpCurve::Ed25519,
             (KeyParams::Okp { curve, .. }, A::Ed448) => *curve == OkpCurve::Ed448,
             (KeyParams::Rsa { .. }, a) => a.key_type() == KeyType::Rsa,
+            (KeyParams::Akp { public }, a) => a
+                .ml_dsa_lengths()
+                .is_some_and(|(len, _)| public.len() == len),
             _ => false,
         };
         if ok {
@@ -576,6 +653,9 @@ impl CoseKey {
                 entries.push((Value::from(CRV_OR_N), Value::Bytes(n.clone())));
                 entries.push((Value::from(X_OR_E), Value::Bytes(e.clone())));
             }
+            KeyParams::Akp { public } => {
+                entries.push((Value::from(CRV_OR_N), Value::Bytes(public.clone())));
+            }
         }
         entries.extend(self.extra.iter().cloned());
         Value::canonical_map(entries)
@@ -588,7 +668,8 @@ impl CoseKey {
 
     /// The key as DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), as
     /// `AuthenticatorAttestationResponse.getPublicKey()` returns it (L3 §5.2.1).
-    /// RSA keys use rsaEncryption whatever the signature scheme.
+    /// RSA keys use rsaEncryption whatever the signature scheme; ML-DSA keys
+    /// their parameter set's OID with absent parameters (RFC 9881 §2, §4).
     pub fn to_spki_der(&self) -> Option<Vec<u8>> {
         Some(match &self.params {
             KeyParams::Ec2 { curve, x, y } => {
@@ -613,6 +694,15 @@ impl CoseKey {
                 let rsa_pub =
                     der::sequence(&[&der::unsigned_integer(n), &der::unsigned_integer(e)]);
                 der::sequence(&[&alg, &der::bit_string(&rsa_pub)])
+            }
+            KeyParams::Akp { public } => {
+                let oid = match self.alg {
+                    CoseAlgorithm::MlDsa44 => der::oid::ML_DSA_44,
+                    CoseAlgorithm::MlDsa65 => der::oid::ML_DSA_65,
+                    CoseAlgorithm::MlDsa87 => der::oid::ML_DSA_87,
+                    _ => return None,
+                };
+                der::sequence(&[&der::sequence(&[oid]), &der::bit_string(public)])
             }
         })
     }
@@ -713,6 +803,58 @@ mod tests {
         let back = CoseKey::from_bytes(&bytes).unwrap();
         assert_eq!(back.to_bytes(), bytes);
         assert_eq!(back.extra.len(), 1);
+    }
+
+    /// RFC 9964 AKP keys: kty 7, alg -48/-49/-50, `pub` (-1) of the
+    /// parameter set's length; SPKI with the RFC 9881 OIDs.
+    #[test]
+    fn ml_dsa_keys() {
+        for (alg, id, len, oid_last) in [
+            (CoseAlgorithm::MlDsa44, -48, 1312, 0x11),
+            (CoseAlgorithm::MlDsa65, -49, 1952, 0x12),
+            (CoseAlgorithm::MlDsa87, -50, 2592, 0x13),
+        ] {
+            assert_eq!(alg.id(), id);
+            assert_eq!(CoseAlgorithm::from_id(id), Some(alg));
+            assert_eq!(alg.key_type(), KeyType::Akp);
+            let k = CoseKey::akp(alg, vec![9; len]);
+            let bytes = k.to_bytes();
+            // {1: 7, 3: id, -1: h'…'}
+            assert_eq!(bytes[..3], [0xa3, 0x01, 0x07]);
+            assert_eq!(CoseKey::from_bytes(&bytes).unwrap(), k);
+            let spki = k.to_spki_der().unwrap();
+            // SEQUENCE { SEQUENCE { OID }, BIT STRING { 0 unused, key } }
+            assert_eq!(spki[4..8], [0x30, 0x0b, 0x06, 0x09]);
+            assert_eq!(spki[16], oid_last);
+            assert_eq!(spki[spki.len() - len..], k_public(&k)[..]);
+            for wrong in [len - 1, len + 1, 0] {
+                assert_eq!(
+                    CoseKey::from_bytes(&CoseKey::akp(alg, vec![9; wrong]).to_bytes()),
+                    Err(CoseError::BadLength {
+                        what: "pub",
+                        expected: len,
+                        found: wrong
+                    })
+                );
+            }
+        }
+        // An ML-DSA-44-sized key under ML-DSA-65, or an AKP key under ES256.
+        let mixed = CoseKey::akp(CoseAlgorithm::MlDsa65, vec![9; 1312]);
+        assert!(CoseKey::from_bytes(&mixed.to_bytes()).is_err());
+        assert!(matches!(
+            CoseKey::akp(CoseAlgorithm::Es256, vec![9; 1312]).check_algorithm(),
+            Err(CoseError::AlgorithmKeyMismatch { .. })
+        ));
+        // An EC2 key cannot claim ML-DSA.
+        let ec = CoseKey::ec2(CoseAlgorithm::MlDsa44, EcCurve::P256, vec![1; 32], vec![2; 32]);
+        assert!(CoseKey::from_bytes(&ec.to_bytes()).is_err());
+    }
+
+    fn k_public(k: &CoseKey) -> Vec<u8> {
+        match &k.params {
+            KeyParams::Akp { public } => public.clone(),
+            _ => panic!("not AKP"),
+        }
     }
 
     #[test]
