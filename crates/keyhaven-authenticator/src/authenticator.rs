@@ -88,6 +88,7 @@ impl Default for Settings {
             algorithms: SigningKey::SIGNING_ALGORITHMS
                 .into_iter()
                 .chain(SigningKey::FULLY_SPECIFIED_SIGNING_ALGORITHMS)
+                .chain(SigningKey::ML_DSA_SIGNING_ALGORITHMS)
                 .collect(),
             max_cred_blob_length: 32,
             next_assertion_timeout: Duration::from_secs(30),
@@ -630,7 +631,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             rp_id_hash,
             user: r.user.clone(),
             alg: alg.id(),
-            private_key: key.to_pkcs8()?,
+            private_key: key.to_private_bytes()?,
             sign_count: 0,
             discoverable: rk,
             cred_protect: ext.cred_protect,
@@ -905,7 +906,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             return Ok(k.clone());
         }
         let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-        let key = std::sync::Arc::new(SigningKey::from_pkcs8(alg, cred.private_key.expose())?);
+        let key = std::sync::Arc::new(SigningKey::from_private_bytes(alg, cred.private_key.expose())?);
         if self.keys.len() >= 1024 {
             self.keys.clear();
         }

@@ -44,7 +44,7 @@ fn rp_entry(c: &StoredCredential, total: Option<usize>) -> Resp {
 
 fn cred_entry(c: &StoredCredential, total: Option<usize>) -> R<Resp> {
     let alg = CoseAlgorithm::from_id(c.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-    let key = SigningKey::from_pkcs8(alg, c.private_key.expose())?;
+    let key = SigningKey::from_private_bytes(alg, c.private_key.expose())?;
     Ok(Resp {
         user: Some(c.user.clone()),
         credential_id: Some(CredentialDescriptor::public_key(c.id.clone())),

@@ -229,6 +229,44 @@ fn fully_specified_algorithms_register_and_sign_in() {
     }
 }
 
+/// ML-DSA-44/65/87 (RFC 9964) are offered by default: discoverable and
+/// non-discoverable credentials (the wrapped ID carries the seed) with packed
+/// self attestation register and sign in, and the public key comes back as
+/// an RFC 9881 SubjectPublicKeyInfo.
+#[test]
+fn ml_dsa_credentials_register_and_sign_in() {
+    for alg in keyhaven_proto::cose::CoseAlgorithm::ML_DSA {
+        for rk in ["required", "discouraged"] {
+            let mut c = client(vec![authenticator(false, Settings::default())]);
+            let mut cfg = rp();
+            cfg.algorithms = vec![alg];
+            let (rec, cred) = register(
+                &mut c,
+                &cfg,
+                "alice",
+                RegistrationExtras {
+                    attestation: Some("direct".into()),
+                    resident_key: Some(rk.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{alg:?} {rk}: {e}"));
+            assert_eq!(cred.response.get_public_key_algorithm(), alg.id());
+            assert_eq!(rec.algorithm, alg.id());
+            let (pk_len, _) = alg.ml_dsa_lengths().unwrap();
+            let spki = cred.response.get_public_key().expect("an SPKI");
+            assert_eq!(spki.len(), pk_len + 22, "{alg:?}: SPKI header + key");
+            assert_eq!(rec.attestation_format, "packed", "{alg:?}");
+            if rk == "discouraged" {
+                assert!(rec.id.len() < 400, "{alg:?}: a wrapped seed, not a key");
+            }
+            let (r, _) = authenticate(&mut c, &cfg, std::slice::from_ref(&rec), identified(&rec))
+                .unwrap_or_else(|e| panic!("{alg:?} {rk}: {e}"));
+            assert!(r.record.sign_count > rec.sign_count, "{alg:?}");
+        }
+    }
+}
+
 #[test]
 fn pin_protected_authenticator_needs_the_pin_for_user_verification() {
     let mut dev = authenticator(false, Settings::default());

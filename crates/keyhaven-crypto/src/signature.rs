@@ -216,6 +216,9 @@ impl SigningKey {
     pub const SIGNING_ALGORITHMS: [CoseAlgorithm; 5] =
         [A::Es256, A::Es384, A::Es512, A::EdDsa, A::Rs256];
 
+    /// The post-quantum algorithms this crate signs with (ML-DSA, RFC 9964).
+    pub const ML_DSA_SIGNING_ALGORITHMS: [CoseAlgorithm; 3] = CoseAlgorithm::ML_DSA;
+
     /// The fully specified algorithms (COSE identifiers naming the curve) this crate signs with: the
     /// same keys as [`SIGNING_ALGORITHMS`](Self::SIGNING_ALGORITHMS)' ECDSA and
     /// EdDSA ones, named with their curve (ESP256, ESP384, ESP512, Ed25519).
@@ -266,6 +269,25 @@ impl SigningKey {
         match &self.inner {
             Inner::MlDsa(_, seed) => Some(seed),
             _ => None,
+        }
+    }
+
+    /// The private key as stored (secret): the 32-byte seed for ML-DSA,
+    /// PKCS#8 DER for every other algorithm. [`from_private_bytes`](Self::from_private_bytes)
+    /// reads it back.
+    pub fn to_private_bytes(&self) -> Result<SecretBytes, CryptoError> {
+        match self.ml_dsa_seed() {
+            Some(seed) => Ok(SecretBytes::new(seed.expose().to_vec())),
+            None => self.to_pkcs8(),
+        }
+    }
+
+    /// A key from [`to_private_bytes`](Self::to_private_bytes)' encoding.
+    pub fn from_private_bytes(alg: CoseAlgorithm, bytes: &[u8]) -> Result<Self, CryptoError> {
+        if ml_dsa_signing(alg).is_some() {
+            Self::from_ml_dsa_seed(alg, bytes)
+        } else {
+            Self::from_pkcs8(alg, bytes)
         }
     }
 
@@ -442,6 +464,9 @@ mod tests {
             );
             let back = SigningKey::from_pkcs8(alg, k.to_pkcs8().unwrap().expose()).unwrap();
             assert_eq!(back.public_key(), pk);
+            let back =
+                SigningKey::from_private_bytes(alg, k.to_private_bytes().unwrap().expose()).unwrap();
+            assert_eq!(back.public_key(), pk);
             assert!(format!("{k:?}").contains("REDACTED"));
         }
     }
@@ -528,6 +553,10 @@ mod tests {
             let seed = k.ml_dsa_seed().unwrap();
             assert_eq!(seed.len(), ML_DSA_SEED_LEN);
             let back = SigningKey::from_ml_dsa_seed(alg, seed.expose()).unwrap();
+            assert_eq!(back.public_key(), pk);
+            let stored = k.to_private_bytes().unwrap();
+            assert_eq!(stored.expose(), seed.expose());
+            let back = SigningKey::from_private_bytes(alg, stored.expose()).unwrap();
             assert_eq!(back.public_key(), pk);
             assert!(format!("{k:?}").contains("REDACTED"));
             if let KeyParams::Akp { public } = &pk.params {
