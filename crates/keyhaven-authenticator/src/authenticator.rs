@@ -81,6 +81,10 @@ pub struct Settings {
     pub u2f: bool,
 }
 
+/// The largest CTAP message: one CTAPHID message of 128 continuation packets
+/// (64-byte reports: 57 + 128 × 59 bytes), advertised as maxMsgSize.
+pub const MAX_MSG_SIZE: usize = 7609;
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -346,7 +350,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             ),
             aaguid: self.settings.aaguid.0,
             options: Some(options),
-            max_msg_size: Some(7609),
+            max_msg_size: Some(MAX_MSG_SIZE as u64),
             pin_uv_auth_protocols: Some(vec![2, 1]),
             force_pin_change: Some(self.pin.force_change),
             min_pin_length: Some(self.pin.min_pin_length as u64),
@@ -546,8 +550,29 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             key: &key,
             extensions,
         };
+        let large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
         let mut response = attest(new, &r.client_data_hash, statement)?;
-        response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
+        response.large_blob_key = large_blob_key.clone();
+        // The response must fit in one CTAPHID message (status byte
+        // included). A packed self attestation by ML-DSA-87 (a 4627-byte
+        // signature beside a 2592-byte key) fits only with a short credential
+        // ID; otherwise the statement is `none` (L3 §8.7), which leaves out
+        // only the credential's signature over its own key.
+        if matches!(statement, Statement::PackedSelf)
+            && 1 + keyhaven_proto::cbor::encode(&response.to_value()).len() > MAX_MSG_SIZE
+        {
+            let new = NewCredential {
+                rp_id_hash,
+                flags,
+                sign_count: 0,
+                aaguid: self.settings.aaguid,
+                credential_id: cred.id.clone(),
+                key: &key,
+                extensions: response.auth_data.extensions.clone(),
+            };
+            response = attest(new, &r.client_data_hash, Statement::None)?;
+            response.large_blob_key = large_blob_key;
+        }
         Ok(response)
     }
 
@@ -906,7 +931,10 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             return Ok(k.clone());
         }
         let alg = CoseAlgorithm::from_id(cred.alg).ok_or(StatusCode::Ctap1ErrOther)?;
-        let key = std::sync::Arc::new(SigningKey::from_private_bytes(alg, cred.private_key.expose())?);
+        let key = std::sync::Arc::new(SigningKey::from_private_bytes(
+            alg,
+            cred.private_key.expose(),
+        )?);
         if self.keys.len() >= 1024 {
             self.keys.clear();
         }

@@ -59,6 +59,6 @@ pub mod wrap;
 pub use keyhaven_ctap::pin_protocol;
 
 pub use authenticator::{
-    AlwaysApprove, Authenticator, BatchAttestation, Settings, UserInteraction,
+    AlwaysApprove, Authenticator, BatchAttestation, Settings, UserInteraction, MAX_MSG_SIZE,
 };
 pub use store::{CredentialStore, MemoryStore, StoredCredential};

@@ -151,7 +151,8 @@ fn verify_made(
         extensions: None,
     };
     let r = verify_registration(&rp(), &resp, &state, |_| false).unwrap();
-    assert_eq!(r.record.attestation_type, "Self");
+    let expected = if ao.fmt == "none" { "None" } else { "Self" };
+    assert_eq!(r.record.attestation_type, expected);
     r.record
 }
 
@@ -206,7 +207,7 @@ fn get<U: UserInteraction>(
 #[test]
 fn every_algorithm_registers_and_authenticates() {
     let mut a = authenticator(false);
-    for alg in [-7, -8, -35, -36, -257] {
+    for alg in [-7, -8, -35, -36, -257, -48, -49, -50] {
         for rk in [false, true] {
             let record = register(&mut a, alg, rk, b"user-1");
             assert_eq!(record.algorithm, alg);
@@ -224,6 +225,46 @@ fn every_algorithm_registers_and_authenticates() {
             };
             assert_eq!(verify_assertion(&ga, cd, ch, &updated).sign_count, 2);
         }
+    }
+}
+
+/// A makeCredential response fits one CTAPHID message (maxMsgSize 7609,
+/// status byte included): ML-DSA-87's packed self attestation (a 4627-byte
+/// signature) does with a short credential ID; with a long one (a long user
+/// entity and hmac-secret's two random values wrapped into it) the statement
+/// becomes `none`.
+#[test]
+fn ml_dsa_87_responses_fit_one_ctaphid_message() {
+    let mut a = authenticator(false);
+    let long = "x".repeat(64);
+    for (name, fmt) in [("alice", "packed"), (long.as_str(), "none")] {
+        let challenge = keyhaven_crypto::rand::vec(32).unwrap();
+        let cd = CollectedClientData::new(TYPE_CREATE, &challenge, "https://example.org")
+            .to_json_bytes();
+        let user_id = if fmt == "none" {
+            vec![7u8; 64]
+        } else {
+            vec![7u8; 8]
+        };
+        let ext = (fmt == "none")
+            .then(|| Value::canonical_map(vec![(Value::from("hmac-secret"), Value::Bool(true))]));
+        let mut req = make_request(-50, false, &user_id, ext, sha256(&cd));
+        req.user.name = Some(name.into());
+        req.user.display_name = Some(name.into());
+        let bytes = Request::MakeCredential(req).to_bytes();
+        let out = a.process(&bytes);
+        assert!(
+            out.len() <= keyhaven_authenticator::MAX_MSG_SIZE,
+            "{fmt}: {} bytes",
+            out.len()
+        );
+        let r = Response::from_bytes(Command::MakeCredential, &out).unwrap();
+        let ResponseBody::MakeCredential(mc) = r.body else {
+            panic!("{:?}", r.status)
+        };
+        assert_eq!(mc.fmt, fmt, "{} bytes", out.len());
+        let record = verify_made(mc, cd, challenge, &user_id);
+        assert_eq!(record.algorithm, -50);
     }
 }
 

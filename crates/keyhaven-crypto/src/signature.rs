@@ -464,8 +464,8 @@ mod tests {
             );
             let back = SigningKey::from_pkcs8(alg, k.to_pkcs8().unwrap().expose()).unwrap();
             assert_eq!(back.public_key(), pk);
-            let back =
-                SigningKey::from_private_bytes(alg, k.to_private_bytes().unwrap().expose()).unwrap();
+            let back = SigningKey::from_private_bytes(alg, k.to_private_bytes().unwrap().expose())
+                .unwrap();
             assert_eq!(back.public_key(), pk);
             assert!(format!("{k:?}").contains("REDACTED"));
         }

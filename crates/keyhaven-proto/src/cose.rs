@@ -846,7 +846,12 @@ mod tests {
             Err(CoseError::AlgorithmKeyMismatch { .. })
         ));
         // An EC2 key cannot claim ML-DSA.
-        let ec = CoseKey::ec2(CoseAlgorithm::MlDsa44, EcCurve::P256, vec![1; 32], vec![2; 32]);
+        let ec = CoseKey::ec2(
+            CoseAlgorithm::MlDsa44,
+            EcCurve::P256,
+            vec![1; 32],
+            vec![2; 32],
+        );
         assert!(CoseKey::from_bytes(&ec.to_bytes()).is_err());
     }
 
