@@ -91,6 +91,37 @@ pub struct ServeArgs {
     /// attStmt members a format does not define (default: any well-formed CBOR).
     #[arg(long, env = "KEYHAVEN_STRICT_CBOR")]
     strict_cbor: bool,
+    /// A COSE algorithm registration options offer, most preferred first (repeatable; an
+    /// identifier or name: -8 EdDSA, -7 ES256, -35 ES384, -257 RS256, -48/-49/-50
+    /// ML-DSA-44/65/87, …). Default: -8 -7 -35 -257.
+    #[arg(
+        long = "algorithm",
+        env = "KEYHAVEN_ALGORITHMS",
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_parser = parse_algorithm
+    )]
+    algorithms: Vec<keyhaven_proto::cose::CoseAlgorithm>,
+}
+
+/// A COSE signature algorithm by identifier ("-49") or name ("ML-DSA-65").
+fn parse_algorithm(s: &str) -> Result<keyhaven_proto::cose::CoseAlgorithm, String> {
+    use keyhaven_proto::cose::CoseAlgorithm;
+    let alg = match s.trim().parse::<i64>() {
+        Ok(id) => CoseAlgorithm::from_id(id),
+        Err(_) => CoseAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim())),
+    };
+    match alg {
+        Some(CoseAlgorithm::EcdhEsHkdf256) => Err(format!(
+            "{s}: ECDH-ES+HKDF-256 is key agreement, not a signature algorithm"
+        )),
+        Some(a) => Ok(a),
+        None => Err(format!(
+            "not a COSE signature algorithm keyhaven knows: {s:?}"
+        )),
+    }
 }
 
 /// A CIDR, or a single address (a /32 or /128).
@@ -161,6 +192,11 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             shutdown_timeout: Duration::from_secs(a.shutdown_timeout),
         },
         strict_cbor: a.strict_cbor,
+        algorithms: if a.algorithms.is_empty() {
+            keyhaven_server::DEFAULT_ALGORITHMS.to_vec()
+        } else {
+            a.algorithms
+        },
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();

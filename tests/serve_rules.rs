@@ -441,3 +441,61 @@ fn session_cookie_rules() {
         400
     );
 }
+
+/// `--algorithm` decides what registration options offer: with `-49` an
+/// ML-DSA-65 credential registers and signs in end to end; a key agreement
+/// algorithm or an unknown one is refused at startup (one line, exit 2).
+#[test]
+fn algorithm_flag_offers_ml_dsa() {
+    let s = serve(None, &["--algorithm", "-49"], None);
+    let h = browser();
+    let (st, options) = post(
+        &h,
+        &s,
+        "/api/registration/options",
+        &json!({"username": "quantum"}),
+    );
+    assert_eq!(st, 200, "{options}");
+    assert_eq!(
+        options["pubKeyCredParams"],
+        json!([{"type": "public-key", "alg": -49}])
+    );
+    let mut key = authenticator();
+    let cred = credential(&h, &s, &mut key, json!({"username": "quantum"}));
+    assert_eq!(cred["response"]["publicKeyAlgorithm"], -49);
+    let (st, v) = post(&h, &s, "/api/registration/verify", &cred);
+    assert_eq!((st, &v["verified"]), (200, &json!(true)), "{v}");
+    assert_eq!(post(&h, &s, "/api/logout", &json!({})).0, 200);
+    let a = assertion(&h, &s, &mut key, json!({"username": "quantum"}));
+    let sig = keyhaven_proto::b64::decode(a["response"]["signature"].as_str().unwrap()).unwrap();
+    assert_eq!(sig.len(), 3309, "an ML-DSA-65 signature");
+    let (st, v) = post(&h, &s, "/api/authentication/verify", &a);
+    assert_eq!((st, &v["username"]), (200, &json!("quantum")), "{v}");
+
+    // Names work too, in order; a key agreement algorithm does not.
+    let s2 = serve(
+        None,
+        &["--algorithm", "ML-DSA-87", "--algorithm", "-7"],
+        None,
+    );
+    let (_, options) = post(
+        &browser(),
+        &s2,
+        "/api/registration/options",
+        &json!({"username": "q"}),
+    );
+    assert_eq!(
+        options["pubKeyCredParams"],
+        json!([{"type": "public-key", "alg": -50}, {"type": "public-key", "alg": -7}])
+    );
+    for bad in ["-25", "-999", "ML-KEM"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyhaven"))
+            .args(["serve", "--algorithm", bad])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--algorithm"), "{bad}: {err}");
+    }
+}

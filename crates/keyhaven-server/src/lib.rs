@@ -100,7 +100,21 @@ pub struct ServerConfig {
     /// Require CTAP2 canonical CBOR in responses and refuse attStmt members a
     /// format does not define (default: any well-formed CBOR, as devices send).
     pub strict_cbor: bool,
+    /// What registration options offer (pubKeyCredParams), most preferred
+    /// first; default [`DEFAULT_ALGORITHMS`].
+    pub algorithms: Vec<keyhaven_proto::cose::CoseAlgorithm>,
 }
+
+/// Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256 as
+/// the spec lists the algorithms every RP should offer, ES384 beside them.
+/// Ed25519 signatures are deterministic and verify faster; an authenticator
+/// without it (most platform ones) picks ES256.
+pub const DEFAULT_ALGORITHMS: [keyhaven_proto::cose::CoseAlgorithm; 4] = [
+    keyhaven_proto::cose::CoseAlgorithm::EdDsa,
+    keyhaven_proto::cose::CoseAlgorithm::Es256,
+    keyhaven_proto::cose::CoseAlgorithm::Es384,
+    keyhaven_proto::cose::CoseAlgorithm::Rs256,
+];
 
 impl ServerConfig {
     /// Defaults for http://localhost:8080 with a SQLite file in `data_dir`.
@@ -120,6 +134,7 @@ impl ServerConfig {
             require_uv: false,
             metrics_listen: None,
             strict_cbor: false,
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
         }
     }
 
@@ -186,16 +201,7 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
         rp.user_verification = keyhaven_rp::config::UserVerification::Required;
     }
     rp.timeout_ms = u32::try_from(config.challenge_ttl.as_millis()).unwrap_or(u32::MAX);
-    // Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256
-    // as the spec lists the algorithms every RP should offer, ES384 beside
-    // them. Ed25519 signatures are deterministic and verify faster; an
-    // authenticator without it (most platform ones) picks ES256.
-    rp.algorithms = vec![
-        keyhaven_proto::cose::CoseAlgorithm::EdDsa,
-        keyhaven_proto::cose::CoseAlgorithm::Es256,
-        keyhaven_proto::cose::CoseAlgorithm::Es384,
-        keyhaven_proto::cose::CoseAlgorithm::Rs256,
-    ];
+    rp.algorithms = config.algorithms.clone();
     let limiter = guard::Limiter::new(config.limits.clone());
     let shapes = db.credential_shapes(api::DECOY_SAMPLE).await?;
     Ok(Arc::new(AppState {
