@@ -18,6 +18,8 @@ import webauthn
 from webauthn.helpers import options_to_json
 from webauthn.helpers.cose import COSEAlgorithmIdentifier as Alg
 from webauthn.helpers.structs import (
+    AttestationConveyancePreference,
+    AttestationFormat,
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
@@ -58,16 +60,24 @@ CASES = [
     (Alg.EDDSA, ResidentKeyRequirement.REQUIRED, UserVerificationRequirement.REQUIRED, ["--uv", "always"]),
     (Alg.RSASSA_PKCS1_v1_5_SHA_256, ResidentKeyRequirement.PREFERRED, UserVerificationRequirement.PREFERRED, []),
     (Alg.ECDSA_SHA_512, ResidentKeyRequirement.DISCOURAGED, UserVerificationRequirement.REQUIRED, ["--uv", "always"]),
+    # Post-quantum: ML-DSA (RFC 9964), discoverable and not.
+    (Alg.ML_DSA_44, ResidentKeyRequirement.REQUIRED, UserVerificationRequirement.PREFERRED, []),
+    (Alg.ML_DSA_65, ResidentKeyRequirement.DISCOURAGED, UserVerificationRequirement.PREFERRED, []),
+    (Alg.ML_DSA_87, ResidentKeyRequirement.PREFERRED, UserVerificationRequirement.REQUIRED, ["--uv", "always"]),
 ]
 
 for i, (alg, rk, uv, extra) in enumerate(CASES):
     name = f"{alg.name} rk={rk.value} uv={uv.value}"
     store = os.path.join(tmp, f"store-{i}.khs")
     try:
+        # ML-DSA credentials are asked for with attestation: py_webauthn
+        # then verifies their packed self attestation (an ML-DSA signature).
+        pq = alg.name.startswith("ML_DSA")
         opts = webauthn.generate_registration_options(
             rp_id=RP_ID, rp_name="Example", user_name=f"user{i}",
             supported_pub_key_algs=[alg],
             authenticator_selection=AuthenticatorSelectionCriteria(resident_key=rk, user_verification=uv),
+            attestation=AttestationConveyancePreference.DIRECT if pq else AttestationConveyancePreference.NONE,
         )
         out = client("create", options_to_json(opts), store, extra)
         check(f"{name}: create exits 0", out.returncode == 0, out.stderr)
@@ -77,6 +87,8 @@ for i, (alg, rk, uv, extra) in enumerate(CASES):
             supported_pub_key_algs=[alg],
         )
         check(f"{name}: registration verified", reg.credential_id is not None)
+        if pq:
+            check(f"{name}: packed self attestation", reg.fmt == AttestationFormat.PACKED, str(reg.fmt))
         allow = [] if rk == ResidentKeyRequirement.REQUIRED else [
             PublicKeyCredentialDescriptor(id=reg.credential_id)]
         aopts = webauthn.generate_authentication_options(rp_id=RP_ID, allow_credentials=allow,

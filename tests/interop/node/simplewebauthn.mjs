@@ -44,6 +44,10 @@ const cases = [
   { alg: -257, rk: "preferred", uv: "preferred", extra: [] },
   { alg: -35, rk: "discouraged", uv: "required", extra: ["--uv", "always"] },
   { alg: -36, rk: "required", uv: "preferred", extra: [] },
+  // Post-quantum: ML-DSA-44/65/87 (RFC 9964) with packed self attestation.
+  { alg: -48, rk: "required", uv: "preferred", extra: [], attestation: "direct" },
+  { alg: -49, rk: "discouraged", uv: "preferred", extra: [], attestation: "direct" },
+  { alg: -50, rk: "preferred", uv: "required", extra: ["--uv", "always"], attestation: "direct" },
 ];
 
 for (const [i, c] of cases.entries()) {
@@ -57,6 +61,7 @@ for (const [i, c] of cases.entries()) {
       supportedAlgorithmIDs: [c.alg],
       authenticatorSelection: { residentKey: c.rk, userVerification: c.uv },
       extensions: { credProps: true },
+      attestationType: c.attestation || "none",
     });
     const reg = client("create", regOptions, store, c.extra);
     const v = await verifyRegistrationResponse({
@@ -68,6 +73,7 @@ for (const [i, c] of cases.entries()) {
       supportedAlgorithmIDs: [c.alg],
     });
     check(`${name}: registration verified`, v.verified === true);
+    if (c.attestation) check(`${name}: packed attestation`, v.registrationInfo.fmt === "packed", v.registrationInfo.fmt);
     const cred = v.registrationInfo.credential;
     check(`${name}: publicKeyAlgorithm`, reg.response.publicKeyAlgorithm === c.alg);
     const authOptions = await generateAuthenticationOptions({
