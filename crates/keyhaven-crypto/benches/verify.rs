@@ -12,6 +12,7 @@ fn bench(c: &mut Criterion) {
         CoseAlgorithm::Es256,
         CoseAlgorithm::EdDsa,
         CoseAlgorithm::Rs256,
+        CoseAlgorithm::MlDsa65,
     ] {
         let key = SigningKey::generate(alg).unwrap();
         let pk = key.public_key();
@@ -45,6 +46,15 @@ fn bench(c: &mut Criterion) {
                     b.iter(|| {
                         RsaPublicKeyComponents { n, e }
                             .verify(&sig::RSA_PKCS1_2048_8192_SHA256, black_box(&msg), &s)
+                            .unwrap()
+                    })
+                });
+            }
+            KeyParams::Akp { public } => {
+                g.bench_function("baseline: aws-lc-rs", |b| {
+                    b.iter(|| {
+                        UnparsedPublicKey::new(&sig::ML_DSA_65, public)
+                            .verify(black_box(&msg), &s)
                             .unwrap()
                     })
                 });

@@ -35,9 +35,7 @@ pub mod b64_opt {
 
     /// Reads base64url text or null.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.map(|s| b64::decode(&s).map_err(serde::de::Error::custom))
-            .transpose()
+        b64::serde_bytes::deserialize_option(d)
     }
 
     /// Like [`deserialize`], but `""` reads as absent (userHandle).
