@@ -1,5 +1,8 @@
-//! getAssertion ES256 on an equivalent request: keyhaven's `process()` against
-//! passkey-rs's `passkey-authenticator` (crates.io release, a black box).
+//! getAssertion ES256 and ML-DSA-65 on an equivalent request: keyhaven's
+//! `process()` against passkey-rs's `passkey-authenticator` 0.6 (crates.io
+//! release, a black box) on its default RustCrypto backend, or on aws-lc-rs
+//! with `--features aws-lc` (so the comparison is not only one of crypto
+//! libraries).
 //!
 //! Both sides start from the same kind of CTAP2 request bytes (one credential in
 //! the allowList, up=true, uv=false) and end with response bytes: keyhaven
@@ -19,8 +22,12 @@ use passkey_authenticator::{UiHint, UserCheck, UserValidationMethod};
 use passkey_types::ctap2::{get_assertion, make_credential, Aaguid, Ctap2Error};
 use passkey_types::Passkey;
 
-#[path = "../../../crates/keyhaven-rp/benches/ratios.rs"]
-mod ratios;
+/// passkey-rs's crypto backend in this build.
+const BACKEND: &str = if cfg!(feature = "aws-lc") {
+    "aws-lc-rs"
+} else {
+    "RustCrypto"
+};
 
 /// Presence always given, no built-in verification: like `AlwaysApprove`.
 struct Approve;
@@ -47,7 +54,7 @@ impl UserValidationMethod for Approve {
     }
 }
 
-fn make_request() -> Vec<u8> {
+fn make_request(alg: i64) -> Vec<u8> {
     Request::MakeCredential(MakeCredentialRequest {
         client_data_hash: vec![1; 32],
         rp: RpEntity {
@@ -62,7 +69,7 @@ fn make_request() -> Vec<u8> {
         },
         pub_key_cred_params: vec![CredentialParameters {
             type_: "public-key".into(),
-            alg: -7,
+            alg,
         }],
         options: Some(Options {
             rk: Some(true),
@@ -79,7 +86,7 @@ fn get_request(id: Vec<u8>) -> Vec<u8> {
     Request::GetAssertion(req).to_bytes()
 }
 
-fn bench(c: &mut Criterion) {
+fn bench_alg(c: &mut Criterion, alg: i64, name: &str) {
     // keyhaven
     let mut ours = Authenticator::new(
         MemoryStore::new(10),
@@ -87,7 +94,7 @@ fn bench(c: &mut Criterion) {
         Settings::default(),
     )
     .unwrap();
-    let out = ours.process(&make_request());
+    let out = ours.process(&make_request(alg));
     let ResponseBody::MakeCredential(mc) = Response::from_bytes(Command::MakeCredential, &out)
         .unwrap()
         .body
@@ -102,14 +109,16 @@ fn bench(c: &mut Criterion) {
         Aaguid::new_empty(),
         passkey_authenticator::MemoryStore::new(),
         Approve,
+        passkey_crypto::AvailableBackend,
     );
-    let mc_req: make_credential::Request =
-        ciborium::de::from_reader(&make_request()[1..]).expect("passkey-rs decodes makeCredential");
+    let mc_req: make_credential::Request = ciborium::de::from_reader(&make_request(alg)[1..])
+        .expect("passkey-rs decodes makeCredential");
     pollster::block_on(theirs.make_credential(mc_req)).expect("passkey-rs makeCredential");
     let their_id = theirs.store().keys().next().unwrap().clone();
     let their_bytes = get_request(their_id);
-    let run_theirs = |a: &mut Authenticator_<passkey_authenticator::MemoryStore, Approve>,
-                      bytes: &[u8]| {
+    type Theirs =
+        Authenticator_<passkey_authenticator::MemoryStore, Approve, passkey_crypto::AvailableBackend>;
+    let run_theirs = |a: &mut Theirs, bytes: &[u8]| {
         let req: get_assertion::Request = ciborium::de::from_reader(&bytes[1..]).unwrap();
         let resp = pollster::block_on(a.get_assertion(req)).unwrap();
         let mut out = vec![0u8];
@@ -121,14 +130,19 @@ fn bench(c: &mut Criterion) {
         "passkey-rs getAssertion OK"
     );
 
-    let mut g = c.benchmark_group("getAssertion ES256 vs passkey-rs");
+    let mut g = c.benchmark_group(format!("getAssertion {name} vs passkey-rs ({BACKEND})"));
     g.bench_function("keyhaven", |b| {
         b.iter(|| ours.process(black_box(&our_bytes)))
     });
-    g.bench_function("passkey-authenticator 0.5", |b| {
+    g.bench_function("passkey-authenticator 0.6", |b| {
         b.iter(|| run_theirs(&mut theirs, black_box(&their_bytes)))
     });
     g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    bench_alg(c, -7, "ES256");
+    bench_alg(c, -49, "ML-DSA-65");
 }
 
 use passkey_authenticator::Authenticator as Authenticator_;
@@ -140,10 +154,13 @@ fn main() {
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
-    ratios::print_ratios(&[(
-        "keyhaven vs passkey-authenticator getAssertion (target >= 3x)",
-        "getAssertion ES256 vs passkey-rs",
-        "keyhaven",
-        "passkey-authenticator 0.5",
-    )]);
+    let es256 = format!("getAssertion ES256 vs passkey-rs ({BACKEND})");
+    let ml_dsa = format!("getAssertion ML-DSA-65 vs passkey-rs ({BACKEND})");
+    let es256_label = format!("keyhaven vs passkey-authenticator 0.6 on {BACKEND}, ES256");
+    let ml_dsa_label =
+        format!("keyhaven vs passkey-authenticator 0.6 on {BACKEND}, ML-DSA-65 (target >= 2x on RustCrypto)");
+    keyhaven_testkit::bench::print_ratios(&[
+        (&es256_label, &es256, "keyhaven", "passkey-authenticator 0.6"),
+        (&ml_dsa_label, &ml_dsa, "keyhaven", "passkey-authenticator 0.6"),
+    ]);
 }
