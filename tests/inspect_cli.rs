@@ -439,3 +439,32 @@ fn non_canonical_attestation_object_gets_a_note() {
     assert_eq!(r.code, 2, "{}", r.stdout);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }
+
+/// An ML-DSA-65 credential (py_webauthn's, from the real-world corpus):
+/// inspect names the AKP key type, the algorithm, the key's length and its
+/// RFC 9881 SubjectPublicKeyInfo.
+#[test]
+fn ml_dsa_keys_are_shown() {
+    let case: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/realworld/cases/py_webauthn/verify_registration_response/verify_pqc_ml_dsa_65_packed_response.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let ao = case["response"]["response"]["attestationObject"]
+        .as_str()
+        .unwrap();
+    let v = inspect_json(ao.as_bytes());
+    let key = &v["value"]["authData"]["attestedCredentialData"]["credentialPublicKey"];
+    assert_eq!(key["kty"], "AKP (7)", "{key}");
+    assert_eq!(key["alg"], "ML-DSA-65 (-49)");
+    assert_eq!(key["pubBytes"], 1952);
+    assert_eq!(key["pub"].as_str().unwrap().len(), 2 * 1952);
+    // SEQUENCE { SEQUENCE { id-ml-dsa-65 }, BIT STRING }
+    assert!(key["subjectPublicKeyInfo"]
+        .as_str()
+        .unwrap()
+        .starts_with("308207b2300b0609608648016503040312038207a100"));
+}
