@@ -94,6 +94,11 @@ fn cose_key() -> impl Strategy<Value = CoseKey> {
             nn.extend(n);
             CoseKey::rsa(CoseAlgorithm::Ps256, nn, vec![e, 0, 1])
         }),
+        (0usize..3, any::<u8>()).prop_map(|(level, fill)| {
+            let alg = CoseAlgorithm::ML_DSA[level];
+            let (len, _) = alg.ml_dsa_lengths().unwrap();
+            CoseKey::akp(alg, vec![fill; len])
+        }),
     ]
 }
 
