@@ -3,7 +3,7 @@
 
 Run by hand, not by the test command:
 
-    python3 tests/realworld/extract.py PY_WEBAUTHN_CHECKOUT SIMPLEWEBAUTHN_CHECKOUT GO_WEBAUTHN_CHECKOUT
+    python3 tests/realworld/extract.py PY_WEBAUTHN_CHECKOUT SIMPLEWEBAUTHN_CHECKOUT GO_WEBAUTHN_CHECKOUT [JAVA_WEBAUTHN_SERVER_CHECKOUT]
 
 Only data is taken: each test's response JSON, RP ID, origin, challenge, the date it
 fixed for certificate validity, the roots it configured, and whether the peer accepts
@@ -626,8 +626,67 @@ def go_cases(repo):
     return n
 
 
+# --- java-webauthn-server (Scala test data: RealExamples' ML-DSA YubiKey examples) ------
+
+
+def java_cases(repo):
+    """The ML-DSA-44/65/87 registrations and assertions of a YubiKey against the Yubico
+    demo, from RealExamples.scala: each example's RP ID, client data, attestation object,
+    and assertion (credential ID, client data, authenticator data, signature). The
+    assertion's stored key and counter come from the example's own registration."""
+    import io
+
+    path = "webauthn-server-core/src/test/scala/com/yubico/webauthn/test/RealExamples.scala"
+    src = show(repo, path)
+    commit = commit_of(repo)
+    std = lambda t: base64.b64decode(t)  # noqa: E731 - ByteArray.fromBase64
+    n = 0
+    for m in re.finditer(r"val (Mldsa\d+) = new Example\((.*?)\n  \)\n", src, re.S):
+        name, block = m.group(1), m.group(2)
+        rp_id = re.search(r'\.id\("([^"]+)"\)', block).group(1)
+        att = re.search(
+            r'AttestationExample\(\s*base64UrlToString\("([^"]+)"\),\s*ByteArray\.fromBase64\("([^"]+)"\)', block, re.S)
+        ast_ = re.search(
+            r'AssertionExample\(.*?id =\s*ByteArray\.fromBase64Url\("([^"]+)"\).*?clientData =\s*base64UrlToString\("([^"]+)"\)'
+            r'.*?authDataBytes = ByteArray\.fromBase64\(\s*"([^"]+)"\s*\).*?sig =\s*ByteArray\.fromBase64\("([^"]+)"\)', block, re.S)
+        cd_reg, ao_bytes = att.group(1), std(att.group(2))
+        ao = cbor2.loads(ao_bytes)
+        ad = ao["authData"]
+        id_len = int.from_bytes(ad[53:55], "big")
+        cred_id = ad[55 : 55 + id_len]
+        dec = cbor2.CBORDecoder(io.BytesIO(ad[55 + id_len :]))
+        dec.decode()
+        cose = ad[55 + id_len : 55 + id_len + dec.fp.tell()]
+        src_info = {"repo": "Yubico/java-webauthn-server", "commit": commit, "path": path}
+        reg = {
+            "id": b64e(cred_id), "rawId": b64e(cred_id), "type": "public-key",
+            "response": {"clientDataJSON": cd_reg, "attestationObject": b64e(ao_bytes)},
+            "clientExtensionResults": {},
+        }
+        case = {"source": {**src_info, "test": f"{name} (registration)"}, "ceremony": "registration",
+                "rp_id": rp_id, "require_uv": False, "peer": "accept", "roots": [],
+                "device": "YubiKey with ML-DSA (attestation by the Yubico 2026 FIDO Preview CA) on demo.yubico.com"}
+        write_case(f"java-webauthn-server/RealExamples/{name}-registration", finish(case, reg, []))
+        aid, acd, aad, sig = ast_.groups()
+        auth = {
+            "id": aid, "rawId": aid, "type": "public-key",
+            "response": {"clientDataJSON": acd, "authenticatorData": b64e(std(aad)), "signature": b64e(std(sig))},
+            "clientExtensionResults": {},
+        }
+        case = {"source": {**src_info, "test": f"{name} (assertion)"}, "ceremony": "authentication",
+                "rp_id": rp_id, "require_uv": False, "peer": "accept",
+                "credential": {"public_key": b64e(cose), "sign_count": int.from_bytes(ad[33:37], "big")},
+                "device": "YubiKey with ML-DSA (attestation by the Yubico 2026 FIDO Preview CA) on demo.yubico.com"}
+        write_case(f"java-webauthn-server/RealExamples/{name}-assertion", finish(case, auth, []))
+        n += 2
+    return n
+
+
 if __name__ == "__main__":
     py, swa, go = sys.argv[1:4]
+    if len(sys.argv) > 4:
+        print("java-webauthn-server:", java_cases(sys.argv[4]))
+        sys.exit(0)
     print("py_webauthn:", py_cases(py))
     print("go-webauthn:", go_cases(go))
     print("SimpleWebAuthn:", swa_cases(swa))
