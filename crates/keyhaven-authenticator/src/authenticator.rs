@@ -541,18 +541,22 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             (_, Some(batch)) => Statement::PackedBatch(batch),
             (_, None) => Statement::PackedSelf,
         };
-        let new = NewCredential {
-            rp_id_hash,
-            flags,
-            sign_count: 0,
-            aaguid: self.settings.aaguid,
-            credential_id: cred.id.clone(),
-            key: &key,
-            extensions,
+        let aaguid = self.settings.aaguid;
+        let attest_with = |statement: Statement<'_>| {
+            let new = NewCredential {
+                rp_id_hash,
+                flags,
+                sign_count: 0,
+                aaguid,
+                credential_id: cred.id.clone(),
+                key: &key,
+                extensions: extensions.clone(),
+            };
+            let mut response = attest(new, &r.client_data_hash, statement)?;
+            response.large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
+            Ok::<_, keyhaven_crypto::CryptoError>(response)
         };
-        let large_blob_key = cred.large_blob_key.as_ref().map(|k| k.expose().to_vec());
-        let mut response = attest(new, &r.client_data_hash, statement)?;
-        response.large_blob_key = large_blob_key.clone();
+        let mut response = attest_with(statement)?;
         // The response must fit in one CTAPHID message (status byte
         // included). A packed self attestation by ML-DSA-87 (a 4627-byte
         // signature beside a 2592-byte key) fits only with a short credential
@@ -561,17 +565,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         if matches!(statement, Statement::PackedSelf)
             && 1 + keyhaven_proto::cbor::encode(&response.to_value()).len() > MAX_MSG_SIZE
         {
-            let new = NewCredential {
-                rp_id_hash,
-                flags,
-                sign_count: 0,
-                aaguid: self.settings.aaguid,
-                credential_id: cred.id.clone(),
-                key: &key,
-                extensions: response.auth_data.extensions.clone(),
-            };
-            response = attest(new, &r.client_data_hash, Statement::None)?;
-            response.large_blob_key = large_blob_key;
+            response = attest_with(Statement::None)?;
         }
         Ok(response)
     }

@@ -153,26 +153,14 @@ fn bench_ml_dsa(c: &mut Criterion) {
     let resp: AuthenticationResponseJson = serde_json::from_str(&auth_text).unwrap();
     let handle = resp.response.user_handle.clone();
     let public_key = b64::decode(case["credential"]["public_key"].as_str().unwrap()).unwrap();
-    let record = CredentialRecord {
-        version: 1,
-        type_: "public-key".into(),
-        id: resp.raw_id.clone(),
+    let record = CredentialRecord::imported(
+        resp.raw_id.clone(),
         public_key,
-        algorithm: CoseAlgorithm::MlDsa65.id(),
-        sign_count: case["credential"]["sign_count"].as_u64().unwrap() as u32,
-        transports: vec![],
-        backup_eligible: false,
-        backup_state: false,
-        uv_initialized: false,
-        aaguid: String::new(),
-        attestation_format: "none".into(),
-        attestation_type: "None".into(),
-        attestation_trusted: false,
-        user_handle: handle.clone(),
-        rp_id: cfg.rp_id.clone(),
-        created_at: 0,
-        last_used_at: None,
-    };
+        case["credential"]["sign_count"].as_u64().unwrap() as u32,
+        handle.clone(),
+        &cfg.rp_id,
+    )
+    .unwrap();
     let state = AuthenticationState {
         challenge: b64::decode(case["challenge"].as_str().unwrap()).unwrap(),
         allow_credentials: vec![],

@@ -62,6 +62,50 @@ pub struct CredentialRecord {
 }
 
 impl CredentialRecord {
+    /// A record for a credential registered elsewhere (imported from another
+    /// library's storage): its ID, COSE public key (the algorithm is taken
+    /// from it), signature counter, user handle and RP ID; no attestation,
+    /// no flags recorded.
+    ///
+    /// ```
+    /// use keyhaven_proto::cose::{CoseAlgorithm, CoseKey, OkpCurve};
+    /// let key = CoseKey::okp(CoseAlgorithm::EdDsa, OkpCurve::Ed25519, vec![7; 32]);
+    /// let r = keyhaven_rp::CredentialRecord::imported(vec![1], key.to_bytes(), 4, None, "example.org")
+    ///     .unwrap();
+    /// assert_eq!((r.algorithm, r.sign_count), (-8, 4));
+    /// ```
+    pub fn imported(
+        id: Vec<u8>,
+        public_key: Vec<u8>,
+        sign_count: u32,
+        user_handle: Option<Vec<u8>>,
+        rp_id: &str,
+    ) -> Result<Self, keyhaven_proto::cose::CoseError> {
+        let algorithm = CoseKey::from_bytes_with(&public_key, CborPolicy::Interoperable)?
+            .alg
+            .id();
+        Ok(CredentialRecord {
+            version: 1,
+            type_: "public-key".into(),
+            id,
+            public_key,
+            algorithm,
+            sign_count,
+            transports: vec![],
+            backup_eligible: false,
+            backup_state: false,
+            uv_initialized: false,
+            aaguid: String::new(),
+            attestation_format: "none".into(),
+            attestation_type: "None".into(),
+            attestation_trusted: false,
+            user_handle,
+            rp_id: rp_id.to_owned(),
+            created_at: 0,
+            last_used_at: None,
+        })
+    }
+
     /// The stored public key, parsed. Any well-formed CBOR is accepted: keyhaven
     /// stores keys canonically, but records migrated from other libraries may
     /// hold a device's COSE_Key bytes as it sent them.

@@ -54,26 +54,15 @@ impl Auth {
             serde_json::from_value(c["response"].clone()).unwrap();
         let handle = resp.response.user_handle.clone().unwrap_or_default();
         let public_key = b64::decode(c["credential"]["public_key"].as_str().unwrap()).unwrap();
-        let record = CredentialRecord {
-            version: 1,
-            type_: "public-key".into(),
-            id: resp.raw_id.clone(),
+        let record = CredentialRecord::imported(
+            resp.raw_id.clone(),
             public_key,
-            algorithm: alg.id(),
-            sign_count: c["credential"]["sign_count"].as_u64().unwrap() as u32,
-            transports: vec![],
-            backup_eligible: false,
-            backup_state: false,
-            uv_initialized: false,
-            aaguid: String::new(),
-            attestation_format: "none".into(),
-            attestation_type: "None".into(),
-            attestation_trusted: false,
-            user_handle: Some(handle.clone()),
-            rp_id: c["rp_id"].as_str().unwrap().into(),
-            created_at: 0,
-            last_used_at: None,
-        };
+            c["credential"]["sign_count"].as_u64().unwrap() as u32,
+            Some(handle.clone()),
+            c["rp_id"].as_str().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record.algorithm, alg.id());
         let state = AuthenticationState {
             challenge: b64::decode(c["challenge"].as_str().unwrap()).unwrap(),
             allow_credentials: vec![],
