@@ -19,17 +19,17 @@ pub struct Postgres {
     pool: Pool,
 }
 
-/// A [`Session`] from the columns of [`SESSION_COLUMNS`].
-fn session(r: &Row) -> Result<Session, DbError> {
+/// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
+fn session_at(r: &Row, base: usize) -> Result<Session, DbError> {
     Ok(Session {
-        key: session_key(r.get::<_, &[u8]>(0))?,
-        user_id: r.get(1),
-        credential_id: r.get(2),
-        device: r.get(3),
-        created_at: r.get(4),
-        last_seen_at: r.get(5),
-        verified_at: r.get(6),
-        expires_at: r.get(7),
+        key: session_key(r.get::<_, &[u8]>(base))?,
+        user_id: r.get(base + 1),
+        credential_id: r.get(base + 2),
+        device: r.get(base + 3),
+        created_at: r.get(base + 4),
+        last_seen_at: r.get(base + 5),
+        verified_at: r.get(base + 6),
+        expires_at: r.get(base + 7),
     })
 }
 
@@ -371,8 +371,9 @@ impl Postgres {
     ) -> Result<Option<(User, Session)>, DbError> {
         let c = self.client().await?;
         let st = c
+            // The user's columns first (as `user` reads them), then the session's.
             .prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS}, u.id, u.username, u.display_name, u.handle \
+                "SELECT u.id, u.username, u.display_name, u.handle, {SESSION_COLUMNS} \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.hash = $1 AND s.expires_at > $2"
             ))
@@ -380,13 +381,7 @@ impl Postgres {
         let Some(r) = c.query_opt(&st, &[&hash.as_slice(), &now]).await? else {
             return Ok(None);
         };
-        let u = User {
-            id: r.get(8),
-            username: r.get(9),
-            display_name: r.get(10),
-            handle: r.get(11),
-        };
-        Ok(Some((u, session(&r)?)))
+        Ok(Some((user(&r), session_at(&r, 4)?)))
     }
 
     pub async fn sessions_of(&self, user_id: i64, now: i64) -> Result<Vec<Session>, DbError> {
@@ -400,7 +395,7 @@ impl Postgres {
                 &[&user_id, &now],
             )
             .await?;
-        rows.iter().map(session).collect()
+        rows.iter().map(|r| session_at(r, 0)).collect()
     }
 
     pub async fn touch_session(&self, hash: [u8; 32], now: i64) -> Result<(), DbError> {

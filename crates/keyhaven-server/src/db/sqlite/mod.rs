@@ -421,19 +421,15 @@ impl Sqlite {
         now: i64,
     ) -> Result<Option<(User, Session)>, DbError> {
         self.read(move |c| {
+            // The user's columns first (as `user_row` reads them), then the session's.
             c.prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS}, u.id, u.username, u.display_name, u.handle \
+                "SELECT u.id, u.username, u.display_name, u.handle, {SESSION_COLUMNS} \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.hash = ?1 AND s.expires_at > ?2"
             ))?
             .query_row(params![hash.as_slice(), now], |r| {
-                let user = User {
-                    id: r.get(8)?,
-                    username: r.get(9)?,
-                    display_name: r.get(10)?,
-                    handle: r.get(11)?,
-                };
-                Ok(session_row(r)?.map(|s| (user, s)))
+                let user = user_row(r)?;
+                Ok(session_at(r, 4)?.map(|s| (user, s)))
             })
             .optional()?
             .transpose()
@@ -447,7 +443,7 @@ impl Sqlite {
                 "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ?1 AND s.expires_at > ?2 \
                  ORDER BY s.last_seen_at DESC, s.created_at DESC"
             ))?
-            .query_map(params![user_id, now], session_row)?
+            .query_map(params![user_id, now], |r| session_at(r, 0))?
             .map(|r| r?)
             .collect()
         })

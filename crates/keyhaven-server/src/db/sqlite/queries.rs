@@ -102,18 +102,28 @@ pub(super) fn insert_session(
     Ok(())
 }
 
-/// A [`Session`] from the columns of [`SESSION_COLUMNS`].
-pub(super) fn session_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Session, DbError>> {
-    let key: Vec<u8> = r.get(0)?;
+/// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
+pub(super) fn session_at(
+    r: &rusqlite::Row,
+    base: usize,
+) -> rusqlite::Result<Result<Session, DbError>> {
+    let key: Vec<u8> = r.get(base)?;
+    let (user_id, credential_id, device) = (r.get(base + 1)?, r.get(base + 2)?, r.get(base + 3)?);
+    let (created_at, last_seen_at, verified_at, expires_at) = (
+        r.get(base + 4)?,
+        r.get(base + 5)?,
+        r.get(base + 6)?,
+        r.get(base + 7)?,
+    );
     Ok(session_key(&key).map(|key| Session {
         key,
-        user_id: r.get(1).unwrap_or_default(),
-        credential_id: r.get(2).unwrap_or_default(),
-        device: r.get(3).unwrap_or_default(),
-        created_at: r.get(4).unwrap_or_default(),
-        last_seen_at: r.get(5).unwrap_or_default(),
-        verified_at: r.get(6).unwrap_or_default(),
-        expires_at: r.get(7).unwrap_or_default(),
+        user_id,
+        credential_id,
+        device,
+        created_at,
+        last_seen_at,
+        verified_at,
+        expires_at,
     }))
 }
 
