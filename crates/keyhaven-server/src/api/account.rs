@@ -112,17 +112,17 @@ pub(super) async fn delete_credential(
         // The sessions that passkey opened are over, this one among them
         // if it did: then its cookie is cleared too.
         Ok(Deleted::Yes { sessions_ended }) => {
-            let mut resp = axum::Json(json!({
+            let resp = axum::Json(json!({
                 "ok": true,
                 "sessionsEnded": sessions_ended,
                 "signedOut": ends_this_session,
             }))
             .into_response();
             if ends_this_session {
-                resp.headers_mut()
-                    .insert(header::SET_COOKIE, cookie(&st, "", 0));
+                without_cookie(&st, resp)
+            } else {
+                resp
             }
-            resp
         }
         Ok(Deleted::NotFound) => error(StatusCode::NOT_FOUND, "no such credential on this account"),
         Ok(Deleted::LastOne) => error(
@@ -184,12 +184,12 @@ pub(super) async fn end_session(
     match st.db.end_session_of(user.id, key).await {
         Ok(true) => {
             let this_one = key == current.key;
-            let mut resp = axum::Json(json!({ "ok": true, "signedOut": this_one })).into_response();
+            let resp = axum::Json(json!({ "ok": true, "signedOut": this_one })).into_response();
             if this_one {
-                resp.headers_mut()
-                    .insert(header::SET_COOKIE, cookie(&st, "", 0));
+                without_cookie(&st, resp)
+            } else {
+                resp
             }
-            resp
         }
         Ok(false) => error(StatusCode::NOT_FOUND, "no such session on this account"),
         Err(e) => db_error(e),
@@ -203,8 +203,5 @@ pub(super) async fn logout(State(st): St, headers: HeaderMap) -> Response {
             return db_error(e);
         }
     }
-    let mut resp = axum::Json(json!({ "ok": true })).into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, cookie(&st, "", 0));
-    resp
+    without_cookie(&st, axum::Json(json!({ "ok": true })).into_response())
 }

@@ -257,6 +257,13 @@ pub(super) fn with_cookie(st: &AppState, mut resp: Response, value: &str) -> Res
     resp
 }
 
+/// `resp` clearing the session cookie (its session has ended).
+pub(super) fn without_cookie(st: &AppState, mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, cookie(st, "", 0));
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
