@@ -31,27 +31,15 @@ fuzz_target!(|data: &[u8]| {
             user_verification_required: false,
             extensions: None,
         };
-        let record = CredentialRecord {
-            version: 1,
-            type_: "public-key".into(),
-            id: r.raw_id.clone(),
+        let record = CredentialRecord::imported(
+            r.raw_id.clone(),
             // An ES256 key (the W3C none-es256 vector's).
-            public_key: keyhaven_proto::b64::decode("pQECAyYgASFYIK_voW-XypstI-uGzLZAmNINuQhWBi6yScM6m2cvJt9hIlggkwpWuHovymYzSwNFir-HlxfBLMaO1zKQry4mZHlrkiA").unwrap(),
-            algorithm: -7,
-            sign_count: 0,
-            transports: vec![],
-            backup_eligible: false,
-            backup_state: false,
-            uv_initialized: false,
-            aaguid: String::new(),
-            attestation_format: "none".into(),
-            attestation_type: "None".into(),
-            attestation_trusted: false,
-            user_handle: r.response.user_handle.clone(),
-            rp_id: "example.org".into(),
-            created_at: 0,
-            last_used_at: None,
-        };
+            keyhaven_proto::b64::decode("pQECAyYgASFYIK_voW-XypstI-uGzLZAmNINuQhWBi6yScM6m2cvJt9hIlggkwpWuHovymYzSwNFir-HlxfBLMaO1zKQry4mZHlrkiA").unwrap(),
+            0,
+            r.response.user_handle.clone(),
+            "example.org",
+        )
+        .unwrap();
         let _ = keyhaven_rp::verify_authentication(&cfg, &r, &state, |_| Some(record));
     }
 });
