@@ -93,8 +93,7 @@ async function api(path, body, method = "POST") {
 // (PIN or biometrics). When the server answers 403 "reauthenticate", the user
 // verifies with one of the account's passkeys and the change is retried once.
 async function reauthenticate() {
-  const options = await api("/api/authentication/options", { reauthenticate: true });
-  const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  const cred = await getCredential({ reauthenticate: true });
   await api("/api/authentication/verify", credentialJSON(cred));
 }
 
@@ -220,12 +219,16 @@ async function finishSignIn(cred) {
   await refresh();
 }
 
+// Authentication options for `body`, answered by the user's authenticator.
+async function getCredential(body) {
+  const options = await api("/api/authentication/options", body);
+  return navigator.credentials.get({ publicKey: requestOptions(options) });
+}
+
 async function signIn(username) {
   await stopAutofill();
   try {
-    const options = await api("/api/authentication/options", username ? { username } : {});
-    const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
-    await finishSignIn(cred);
+    await finishSignIn(await getCredential(username ? { username } : {}));
   } catch (e) {
     show(explain(e, "sign-in"), "error");
     await refresh();
