@@ -42,6 +42,60 @@ fn flows(s: &Server) {
     ] {
         assert!(cred.get(k).is_some(), "{k} in {cred}");
     }
+    // What the page's Signal API calls need: the RP ID and the user handle.
+    assert_eq!(me["rpId"], "localhost");
+    let user_id = me["userId"].as_str().unwrap().to_owned();
+    assert_eq!(keyhaven_proto::b64::decode(&user_id).unwrap().len(), 64);
+    // The display name changes (PATCH /api/me), within the label rules.
+    let patch_me = |h: &reqwest::blocking::Client, body: Value| {
+        let r = h
+            .patch(format!("{}/api/me", s.base))
+            .header("Origin", &s.origin)
+            .json(&body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (st, v) = patch_me(&h, json!({"displayName": "  Alice Liddell "}));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"ok": true, "rpId": "localhost", "userId": user_id, "username": user, "displayName": "Alice Liddell"})
+    );
+    assert_eq!(get(&h, s, "/api/me").1["displayName"], "Alice Liddell");
+    let (st, v) = patch_me(&h, json!({"displayName": "Alice\u{202e}"}));
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = patch_me(&h, json!({"displayName": "Alice", "username": "eve"}));
+    assert_eq!(st, 400, "unknown member: {v}");
+    assert_eq!(patch_me(&browser(), json!({"displayName": "Eve"})).0, 401);
+    assert_eq!(get(&h, s, "/api/me").1["displayName"], "Alice Liddell");
+    // Hints pass through to the options, each once and in order; an unknown
+    // one is refused.
+    let (st, v) = post(
+        &browser(),
+        s,
+        "/api/authentication/options",
+        &json!({"hints": ["hybrid", "security-key", "hybrid"]}),
+    );
+    assert_eq!(
+        (st, &v["hints"]),
+        (200, &json!(["hybrid", "security-key"])),
+        "{v}"
+    );
+    let (st, v) = post(
+        &browser(),
+        s,
+        "/api/registration/options",
+        &json!({"username": format!("{user}h"), "hints": ["security-key"]}),
+    );
+    assert_eq!((st, &v["hints"]), (200, &json!(["security-key"])), "{v}");
+    let (st, v) = post(
+        &browser(),
+        s,
+        "/api/authentication/options",
+        &json!({"hints": ["usb"]}),
+    );
+    assert_eq!(st, 400, "{v}");
     // The username is now taken for someone not logged in.
     let other = browser();
     let (st, v) = post(
@@ -73,6 +127,7 @@ fn flows(s: &Server) {
     bad["response"]["signature"] = json!(keyhaven_proto::b64::encode(&sig));
     let (st, v) = post(&fresh, s, "/api/authentication/verify", &bad);
     assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
+    assert_eq!(v.get("unknownCredential"), None, "a known credential: {v}");
     let mut stranger = authenticator();
     let (st, _) = register(
         &browser(),
@@ -86,6 +141,8 @@ fn flows(s: &Server) {
     unknown["rawId"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
     let (st, v) = post(&fresh, s, "/api/authentication/verify", &unknown);
     assert_eq!((st, &v["verified"]), (400, &json!(false)), "{v}");
+    // Flagged, so that the page can call signalUnknownCredential.
+    assert_eq!(v["unknownCredential"], json!(true), "{v}");
     // A second passkey while logged in (a second authenticator), rename, delete.
     let mut second = authenticator();
     let (st, v) = register(&h, s, &mut second, json!({}));
@@ -128,7 +185,18 @@ fn flows(s: &Server) {
         "{list}"
     );
     let stale = assertion(&browser(), s, &mut second, json!({}));
-    assert_eq!(del(&second_id, ""), 200);
+    let r = h
+        .delete(format!("{}/api/credentials/{second_id}", s.base))
+        .header("Origin", &s.origin)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The passkeys left, for the page's signalAllAcceptedCredentials.
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"ok": true, "sessionsEnded": 1, "signedOut": false, "rpId": "localhost",
+               "userId": user_id, "acceptedCredentialIds": [first_id]})
+    );
     assert_eq!(get(&elsewhere, s, "/api/me").0, 401);
     assert_eq!(get(&h, s, "/api/me").0, 200);
     let (st, v) = post(&browser(), s, "/api/authentication/verify", &stale);

@@ -2,8 +2,11 @@
 // virtual authenticator (WebAuthn.addVirtualAuthenticator). Registers, signs
 // in by username, usernameless and through autofill, adds a second passkey,
 // renames, deletes (verifying the user again once the reauthentication window
-// has passed), lists the browser's sessions, logs out; then the negative cases: a replayed assertion,
-// a reused challenge, a flipped signature bit, an unknown credential.
+// has passed), lists the browser's sessions, changes the display name, logs
+// out; then the negative cases: a replayed assertion, a reused challenge, a
+// flipped signature bit, an unknown credential. A hook in the page records
+// the Signal API calls (L3 §5.1.10) and their arguments; a page whose
+// getClientCapabilities() is stubbed shows what the page offers by them.
 // argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
 // Prints one line per check and "N passed, M failed".
 import { spawn } from "node:child_process";
@@ -76,6 +79,33 @@ try {
     ).authenticatorId;
   let auth = await addAuthenticator();
 
+  // The Signal API hook: every call is recorded (through a binding that
+  // survives reloads), then passed on to the browser's own if it has one.
+  const signals = [];
+  await context.exposeBinding("__khSignal", (_src, name, args, native) => {
+    signals.push({ name, args, native });
+  });
+  await context.addInitScript(() => {
+    if (!window.PublicKeyCredential) return;
+    for (const name of ["signalUnknownCredential", "signalAllAcceptedCredentials", "signalCurrentUserDetails"]) {
+      const native = PublicKeyCredential[name];
+      PublicKeyCredential[name] = async (args) => {
+        await window.__khSignal(name, JSON.parse(JSON.stringify(args)), typeof native === "function");
+        return native ? native.call(PublicKeyCredential, args) : undefined;
+      };
+    }
+  });
+  // Waits for the next recorded call of `name` after index `from`; its args.
+  const nextSignal = async (name, from) => {
+    for (let i = 0; i < 100; i++) {
+      const hit = signals.slice(from).find((s) => s.name === name);
+      if (hit) return hit.args;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${name} call; calls: ${JSON.stringify(signals.slice(from))}`);
+  };
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
   // Capture what the page sends to the verify endpoints.
   const sent = [];
   let reauths = 0;
@@ -140,13 +170,23 @@ try {
     await shot("03-signed-out");
   });
 
+  let userId = null;
   await step("sign in with a username (aborting the pending autofill request)", async () => {
     await page.fill("#signin-username", "alice");
     await presence(true);
+    const from = signals.length;
     await page.click("#signin-button");
     await signedIn();
     if (!(await message()).includes("Signed in as alice")) throw new Error(await message());
     await shot("04-signed-in-username");
+    // After the sign-in, the account's passkeys go to the passkey manager.
+    const args = await nextSignal("signalAllAcceptedCredentials", from);
+    const me = await page.evaluate(async () => (await fetch("/api/me")).json());
+    userId = me.userId;
+    const want = { rpId: "localhost", userId: me.userId, allAcceptedCredentialIds: me.credentials.map((c) => c.id) };
+    if (!same(args, want) || want.allAcceptedCredentialIds.length !== 1) {
+      throw new Error(`signalAllAcceptedCredentials(${JSON.stringify(args)}), want ${JSON.stringify(want)}`);
+    }
   });
 
   await step("usernameless sign in", async () => {
@@ -202,11 +242,45 @@ try {
   await step("deleting a passkey after the reauthentication window verifies the user first", async () => {
     await page.waitForTimeout(REAUTH_SECONDS * 1000 + 500);
     const before = reauths;
+    const kept = await page.locator("#passkeys li").nth(0).getAttribute("data-id");
+    const from = signals.length;
     await page.locator("#passkeys li").nth(1).locator("button.delete").click();
     await page.waitForFunction(() => document.querySelectorAll("#passkeys li").length === 1, null, { timeout: 15000 });
     if (reauths !== before + 1) throw new Error(`${reauths - before} reauthentications`);
     if (!/Passkey deleted\.$/.test(await message())) throw new Error(await message());
     await shot("08-deleted-second");
+    // The deletion is signalled with the one passkey left. The
+    // reauthentication before it was not a sign-in: no other call.
+    const args = await nextSignal("signalAllAcceptedCredentials", from);
+    const want = { rpId: "localhost", userId, allAcceptedCredentialIds: [kept] };
+    if (!same(args, want)) throw new Error(`signalAllAcceptedCredentials(${JSON.stringify(args)}), want ${JSON.stringify(want)}`);
+    const calls = signals.slice(from).map((s) => s.name);
+    if (calls.length !== 1) throw new Error(`calls: ${JSON.stringify(calls)}`);
+  });
+
+  await step("changing the display name signals the new user details", async () => {
+    const from = signals.length;
+    await page.click("#edit-name");
+    await page.fill("#display-name-input", "Alice L.");
+    await page.click("#display-name-save");
+    await page.locator("#me-name", { hasText: "Alice L." }).waitFor({ timeout: 10000 });
+    const args = await nextSignal("signalCurrentUserDetails", from);
+    const want = { rpId: "localhost", userId, name: "alice", displayName: "Alice L." };
+    if (!same(args, want)) throw new Error(`signalCurrentUserDetails(${JSON.stringify(args)}), want ${JSON.stringify(want)}`);
+    await shot("08b-display-name");
+  });
+
+  await step("add a security key asks with the security-key hint", async () => {
+    // A page of its own (no virtual authenticator there, so the browser's
+    // dialog would wait): only what the page asks the server is checked.
+    const other = await context.newPage();
+    const asked = other.waitForRequest((r) => r.url().endsWith("/api/registration/options"), { timeout: 10000 });
+    await other.goto(`${origin}/account`);
+    await other.locator("#signed-in").waitFor({ state: "visible", timeout: 15000 });
+    await other.click("#add-security-key");
+    const body = JSON.parse((await asked).postData());
+    await other.close();
+    if (!same(body, { hints: ["security-key"] })) throw new Error(JSON.stringify(body));
   });
 
   await step("the last passkey needs a confirmation", async () => {
@@ -276,13 +350,59 @@ try {
       return `${res.status} ${(await res.json()).signedOut}`;
     }, id);
     if (status !== "200 true") throw new Error(`delete: ${status}`);
+    // Without presence, the autofill request started on the signed-out page
+    // waits, and the explicit sign-in below is the one that fails.
+    await presence(false);
     await page.reload();
     await signedOut();
+    await page.waitForTimeout(300);
+    await presence(true);
+    const from = signals.length;
     await page.click("#usernameless-button");
     await page.locator("#message.error").waitFor({ timeout: 10000 });
     const text = await message();
     if (!/not registered here/.test(text)) throw new Error(text);
     await shot("10-unknown-passkey");
+    // The passkey manager is told that this site does not know it.
+    const args = await nextSignal("signalUnknownCredential", from);
+    if (!same(args, { rpId: "localhost", credentialId: id })) throw new Error(`signalUnknownCredential(${JSON.stringify(args)})`);
+    // A browser with the Signal API passes it on: Chromium's virtual
+    // authenticator then drops the passkey.
+    if (signals[signals.length - 1].native) {
+      for (let i = 0; i < 50; i++) {
+        const left = (await cdp.send("WebAuthn.getCredentials", { authenticatorId: auth })).credentials;
+        if (left.length === 0) break;
+        if (i === 49) throw new Error(`the authenticator still holds ${left.length} passkeys`);
+        await page.waitForTimeout(100);
+      }
+    }
+  });
+
+  await step("getClientCapabilities decides what the page offers", async () => {
+    // Stubbed: no autofill, a phone can be used. The page then starts no
+    // conditional request and shows the phone button, which asks with the
+    // hybrid hint.
+    const other = await context.newPage();
+    await other.addInitScript(() => {
+      PublicKeyCredential.getClientCapabilities = async () => ({ conditionalGet: false, hybridTransport: true });
+    });
+    const options = [];
+    other.on("request", (r) => {
+      if (r.url().endsWith("/api/authentication/options")) options.push(r.postData());
+    });
+    await other.goto(`${origin}/`);
+    await other.locator("#hybrid-button").waitFor({ state: "visible", timeout: 10000 });
+    await other.waitForTimeout(500);
+    if (options.length !== 0) throw new Error(`autofill started: ${JSON.stringify(options)}`);
+    await other.click("#hybrid-button");
+    for (let i = 0; i < 50 && options.length === 0; i++) await other.waitForTimeout(100);
+    await other.close();
+    if (!same(options.map((o) => JSON.parse(o)), [{ hints: ["hybrid"] }])) throw new Error(JSON.stringify(options));
+    // Where the browser says nothing about phones, the button stays hidden.
+    if (await page.locator("#hybrid-button").isVisible()) {
+      const caps = await page.evaluate(async () => (PublicKeyCredential.getClientCapabilities ? PublicKeyCredential.getClientCapabilities() : {}));
+      if (caps.hybridTransport !== true) throw new Error("phone button shown without hybridTransport");
+    }
   });
 
   await step("a cancelled ceremony is explained", async () => {

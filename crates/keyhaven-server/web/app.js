@@ -93,7 +93,7 @@ async function api(path, body, method = "POST") {
 // (PIN or biometrics). When the server answers 403 "reauthenticate", the user
 // verifies with one of the account's passkeys and the change is retried once.
 async function reauthenticate() {
-  const cred = await getCredential({ reauthenticate: true });
+  const { cred } = await getCredential({ reauthenticate: true });
   await api("/api/authentication/verify", credentialJSON(cred));
 }
 
@@ -106,6 +106,35 @@ async function sensitive(fn) {
     await reauthenticate();
     return await fn();
   }
+}
+
+// ---- what the browser can do (L3 §5.1.7 getClientCapabilities) and the
+// Signal API (L3 §5.1.10), which tells the user's passkey manager what this
+// site knows: a passkey it does not know, the account's passkeys, the user's
+// names. Every call is feature-detected and its failure ignored: a browser
+// without them works as before.
+let capabilities = {};
+
+async function loadCapabilities() {
+  try {
+    if (window.PublicKeyCredential && typeof PublicKeyCredential.getClientCapabilities === "function") {
+      capabilities = (await PublicKeyCredential.getClientCapabilities()) || {};
+    }
+  } catch {
+    capabilities = {};
+  }
+}
+
+function signal(name, args) {
+  if (!window.PublicKeyCredential || typeof PublicKeyCredential[name] !== "function") return;
+  if (capabilities[name] === false) return;
+  Promise.resolve()
+    .then(() => PublicKeyCredential[name](args))
+    .catch(() => {});
+}
+
+function signalAccepted(rpId, userId, ids) {
+  signal("signalAllAcceptedCredentials", { rpId, userId, allAcceptedCredentialIds: ids });
 }
 
 // ---- messages.
@@ -162,6 +191,7 @@ async function stopAutofill() {
 
 async function startAutofill() {
   if (conditional || !window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  if (capabilities.conditionalGet === false) return;
   if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
   const controller = new AbortController();
   const done = (async () => {
@@ -172,7 +202,7 @@ async function startAutofill() {
       signal: controller.signal,
     });
     conditional = null;
-    await finishSignIn(cred);
+    await finishSignIn({ cred, rpId: options.rpId });
   })();
   conditional = { controller, done };
   done.catch((e) => {
@@ -213,31 +243,46 @@ async function register(username, displayName) {
   }
 }
 
-async function finishSignIn(cred) {
-  const r = await api("/api/authentication/verify", credentialJSON(cred));
+// Verifies `got` (from getCredential). A passkey the server does not know
+// (deleted here, or never registered) is reported to the passkey manager so
+// that it stops offering it; after a sign-in, the account's passkeys are.
+async function finishSignIn(got) {
+  let r;
+  try {
+    r = await api("/api/authentication/verify", credentialJSON(got.cred));
+  } catch (e) {
+    if (e instanceof ServerError && e.data.unknownCredential) {
+      signal("signalUnknownCredential", { rpId: got.rpId || location.hostname, credentialId: got.cred.id });
+    }
+    throw e;
+  }
   show(`Signed in as ${r.username}.`, "ok");
-  await refresh();
+  const me = await refresh();
+  if (me) signalAccepted(me.rpId, me.userId, me.credentials.map((c) => c.id));
 }
 
-// Authentication options for `body`, answered by the user's authenticator.
+// Authentication options for `body`, answered by the user's authenticator:
+// the credential and the RP ID it was asked for.
 async function getCredential(body) {
   const options = await api("/api/authentication/options", body);
-  return navigator.credentials.get({ publicKey: requestOptions(options) });
+  const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  return { cred, rpId: options.rpId };
 }
 
-async function signIn(username) {
+async function signIn(username, hints) {
   await stopAutofill();
   try {
-    await finishSignIn(await getCredential(username ? { username } : {}));
+    await finishSignIn(await getCredential(username ? { username, hints } : { hints }));
   } catch (e) {
     show(explain(e, "sign-in"), "error");
     await refresh();
   }
 }
 
-async function addPasskey() {
+// `hints` ["security-key"] when the user asked for a security key.
+async function addPasskey(hints) {
   try {
-    const options = await sensitive(() => api("/api/registration/options", {}));
+    const options = await sensitive(() => api("/api/registration/options", hints ? { hints } : {}));
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
     await api("/api/registration/verify", credentialJSON(cred));
     show("Passkey added.", "ok");
@@ -311,11 +356,37 @@ async function deletePasskey(c, button, last) {
     const r = await sensitive(() =>
       api(`/api/credentials/${encodeURIComponent(c.id)}${last ? "?confirm=true" : ""}`, undefined, "DELETE"),
     );
+    signalAccepted(r.rpId, r.userId, r.acceptedCredentialIds);
     show(r.signedOut ? "Passkey deleted. You signed in with it, so you are signed out." : "Passkey deleted.", r.signedOut ? "info" : "ok");
   } catch (e) {
     show(explain(e, "deletion"), "error");
   }
   await refresh();
+}
+
+// The display name, changed here and then in the passkey manager's records.
+function startNameChange(me) {
+  const input = document.createElement("input");
+  input.id = "display-name-input";
+  input.value = me.displayName;
+  input.setAttribute("aria-label", "Display name");
+  const save = document.createElement("button");
+  save.type = "button";
+  save.id = "display-name-save";
+  save.textContent = "Save";
+  save.addEventListener("click", async () => {
+    try {
+      const r = await api("/api/me", { displayName: input.value }, "PATCH");
+      signal("signalCurrentUserDetails", { rpId: r.rpId, userId: r.userId, name: r.username, displayName: r.displayName });
+      show("Display name changed.", "ok");
+    } catch (e) {
+      show(explain(e, "name change"), "error");
+    }
+    await refresh();
+  });
+  $("name-editor").replaceChildren(input, save);
+  $("name-editor").hidden = false;
+  input.focus();
 }
 
 function renderSessions(list) {
@@ -358,9 +429,13 @@ async function refresh() {
   }
   $("signed-in").hidden = !me;
   $("signed-out").hidden = !!me;
+  // Sign-in through a phone (hybrid) only where the browser offers it.
+  $("hybrid-button").hidden = capabilities.hybridTransport !== true;
   if (me) {
     await stopAutofill();
     $("me-name").textContent = me.displayName || me.username;
+    $("name-editor").hidden = true;
+    $("edit-name").onclick = () => startNameChange(me);
     renderPasskeys(me);
     try {
       renderSessions((await api("/api/sessions", undefined, "GET")).sessions);
@@ -372,9 +447,10 @@ async function refresh() {
     if (location.pathname !== "/") history.replaceState(null, "", "/");
     startAutofill();
   }
+  return me;
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+document.addEventListener("DOMContentLoaded", async () => {
   if (!window.PublicKeyCredential) {
     show("This browser does not support passkeys.", "error");
   }
@@ -388,11 +464,14 @@ document.addEventListener("DOMContentLoaded", () => {
     busy($("signin-button"), () => signIn(u));
   });
   $("usernameless-button").addEventListener("click", () => busy($("usernameless-button"), () => signIn("")));
-  $("add-passkey").addEventListener("click", () => busy($("add-passkey"), addPasskey));
+  $("hybrid-button").addEventListener("click", () => busy($("hybrid-button"), () => signIn("", ["hybrid"])));
+  $("add-passkey").addEventListener("click", () => busy($("add-passkey"), () => addPasskey()));
+  $("add-security-key").addEventListener("click", () => busy($("add-security-key"), () => addPasskey(["security-key"])));
   $("logout").addEventListener("click", async () => {
     await api("/api/logout", {});
     show("Signed out.", "info");
     await refresh();
   });
+  await loadCapabilities();
   refresh();
 });

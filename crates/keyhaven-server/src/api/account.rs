@@ -31,10 +31,54 @@ pub(super) async fn me(State(st): St, headers: HeaderMap) -> Response {
             })
         })
         .collect();
-    axum::Json(
-        json!({ "username": user.username, "displayName": user.display_name, "credentials": list }),
-    )
+    // What the page's Signal API calls need (L3 §5.1.10): the RP ID and the
+    // user handle as base64url.
+    axum::Json(json!({
+        "rpId": st.rp.rp_id,
+        "userId": b64::encode(&user.handle),
+        "username": user.username,
+        "displayName": user.display_name,
+        "credentials": list,
+    }))
     .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct UpdateMeBody {
+    display_name: String,
+}
+
+/// Changes the display name. The page then tells the passkey manager
+/// (L3 §5.1.10.3 signalCurrentUserDetails).
+pub(super) async fn update_me(State(st): St, headers: HeaderMap, body: Body) -> Response {
+    let user = match current_user(&st, &headers).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return error(StatusCode::UNAUTHORIZED, "not logged in"),
+        Err(r) => return r,
+    };
+    let b: UpdateMeBody = match json_body(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(name) = clean_label(&b.display_name) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("displayName: {LABEL_RULE}"),
+        );
+    };
+    match st.db.set_display_name(user.id, name.clone()).await {
+        Ok(true) => axum::Json(json!({
+            "ok": true,
+            "rpId": st.rp.rp_id,
+            "userId": b64::encode(&user.handle),
+            "username": user.username,
+            "displayName": name,
+        }))
+        .into_response(),
+        Ok(false) => error(StatusCode::UNAUTHORIZED, "not logged in"),
+        Err(e) => db_error(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -112,10 +156,23 @@ pub(super) async fn delete_credential(
         // The sessions that passkey opened are over, this one among them
         // if it did: then its cookie is cleared too.
         Ok(Deleted::Yes { sessions_ended }) => {
+            // The passkeys left, for the page's signalAllAcceptedCredentials
+            // (L3 §5.1.10.2), which it sends even when this deletion signed
+            // it out.
+            let remaining = match st.db.credentials_of(user.id).await {
+                Ok(c) => c
+                    .iter()
+                    .map(|c| b64::encode(&c.record.id))
+                    .collect::<Vec<_>>(),
+                Err(e) => return db_error(e),
+            };
             let resp = axum::Json(json!({
                 "ok": true,
                 "sessionsEnded": sessions_ended,
                 "signedOut": ends_this_session,
+                "rpId": st.rp.rp_id,
+                "userId": b64::encode(&user.handle),
+                "acceptedCredentialIds": remaining,
             }))
             .into_response();
             if ends_this_session {

@@ -13,6 +13,40 @@ pub(super) struct RegistrationOptionsBody {
     username: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
+    /// L3 §5.4 `hints`, passed through to the options.
+    #[serde(default)]
+    hints: Vec<Hint>,
+}
+
+/// L3 §5.8.7 PublicKeyCredentialHint: how the page would like the browser to
+/// ask (e.g. a button "Add a security key" sends `security-key`).
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum Hint {
+    SecurityKey,
+    ClientDevice,
+    Hybrid,
+}
+
+impl Hint {
+    fn as_str(self) -> &'static str {
+        match self {
+            Hint::SecurityKey => "security-key",
+            Hint::ClientDevice => "client-device",
+            Hint::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// The hints in order, each once.
+fn hint_list(hints: &[Hint]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for h in hints {
+        if !out.iter().any(|o| o == h.as_str()) {
+            out.push(h.as_str().into());
+        }
+    }
+    out
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,6 +168,7 @@ pub(super) async fn registration_options_route(
             );
         }
     }
+    let hints = hint_list(&b.hints);
     let (user, user_id, exclude) = match me {
         Some(u) => match for_account(&st, u).await {
             Ok(v) => v,
@@ -148,6 +183,7 @@ pub(super) async fn registration_options_route(
         challenge_prefix: time_prefix(&st.rp.clock).to_vec(),
         exclude_credentials: exclude,
         resident_key: Some("preferred".into()),
+        hints,
         extensions: Some(ExtensionInputsJson {
             cred_props: Some(true),
             ..Default::default()
@@ -339,6 +375,9 @@ pub(super) struct AuthenticationOptionsBody {
     /// change; the options name the account's passkeys.
     #[serde(default)]
     reauthenticate: bool,
+    /// L3 §5.5 `hints`, passed through to the options.
+    #[serde(default)]
+    hints: Vec<Hint>,
 }
 
 /// No account has this ID (row IDs start at 1).
@@ -427,9 +466,13 @@ pub(super) async fn authentication_options_route(
         Ok(b) => b,
         Err(r) => return r,
     };
+    let hints = hint_list(&b.hints);
     if b.reauthenticate {
         return match reauthentication(&st, &headers).await {
-            Ok((extras, user_id)) => issue_authentication(&st, extras, user_id).await,
+            Ok((mut extras, user_id)) => {
+                extras.hints = hints;
+                issue_authentication(&st, extras, user_id).await
+            }
             Err(r) => r,
         };
     }
@@ -483,6 +526,7 @@ pub(super) async fn authentication_options_route(
             }
         },
     };
+    let extras = AuthenticationExtras { hints, ..extras };
     issue_authentication(&st, extras, user_id).await
 }
 
@@ -532,7 +576,13 @@ pub(super) async fn authentication_verify(
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let Some(cred) = cred else {
-        return refused(&st, "unknown credential");
+        // The page tells the browser's passkey manager, so that a passkey
+        // deleted here stops being offered (L3 §5.1.10.1 signalUnknownCredential).
+        return refused_with(
+            &st,
+            "unknown credential",
+            json!({ "unknownCredential": true }),
+        );
     };
     // An attempt that could sign this account in: charged to the account
     // and this client address together, so no one else can spend it.

@@ -41,7 +41,7 @@ use keyhaven_rp::options::{
 };
 use keyhaven_rp::time::Clock;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         post(authentication_options_route),
     )
     .route("/api/authentication/verify", post(authentication_verify))
-    .route("/api/me", get(me))
+    .route("/api/me", get(me).patch(update_me))
     .route(
         "/api/credentials/{id}",
         patch(rename_credential).delete(delete_credential),
@@ -145,14 +145,19 @@ fn error(status: StatusCode, msg: impl Into<String>) -> Response {
 
 /// A refused ceremony: exactly 400 `{"verified": false, "error": …}`.
 fn refused(st: &AppState, msg: impl Into<String>) -> Response {
+    refused_with(st, msg, json!({}))
+}
+
+/// [`refused`] with more members in the answer (`extra` is an object).
+fn refused_with(st: &AppState, msg: impl Into<String>, extra: Value) -> Response {
     st.metrics.refused.fetch_add(1, Ordering::Relaxed);
     let msg = msg.into();
     tracing::info!(reason = %msg, "ceremony refused");
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "verified": false, "error": msg })),
-    )
-        .into_response()
+    let mut body = json!({ "verified": false, "error": msg });
+    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 async fn not_found(req: Request) -> Response {

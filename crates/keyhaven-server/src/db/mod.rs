@@ -374,6 +374,11 @@ impl Db {
         dispatch!(self, db => db.end_session_of(user_id, hash).await)
     }
 
+    /// Changes the user's display name; false if the account is gone.
+    pub async fn set_display_name(&self, user_id: i64, name: String) -> Result<bool, DbError> {
+        dispatch!(self, db => db.set_display_name(user_id, name).await)
+    }
+
     /// Renames one of the user's credentials; false if not theirs.
     pub async fn rename_credential(
         &self,

@@ -429,6 +429,18 @@ impl Postgres {
         Ok(())
     }
 
+    pub async fn set_display_name(&self, user_id: i64, name: String) -> Result<bool, DbError> {
+        Ok(self
+            .client()
+            .await?
+            .execute(
+                "UPDATE users SET display_name = $1 WHERE id = $2",
+                &[&name, &user_id],
+            )
+            .await?
+            == 1)
+    }
+
     pub async fn rename_credential(
         &self,
         user_id: i64,

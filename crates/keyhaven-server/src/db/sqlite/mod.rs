@@ -481,6 +481,16 @@ impl Sqlite {
         .await
     }
 
+    pub async fn set_display_name(&self, user_id: i64, name: String) -> Result<bool, DbError> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE users SET display_name = ?1 WHERE id = ?2",
+                params![name, user_id],
+            )? == 1)
+        })
+        .await
+    }
+
     pub async fn rename_credential(
         &self,
         user_id: i64,
