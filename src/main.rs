@@ -61,6 +61,23 @@ enum Command {
     /// The WebAuthn client: what a browser does for navigator.credentials.create()/get().
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Passkey provider names and icons (the community AAGUID list).
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+}
+
+#[derive(Subcommand)]
+enum ProvidersCommand {
+    /// Check a downloaded aaguid.json (passkeydeveloper/passkey-authenticator-aaguids) the way
+    /// `serve` does and write it to --out, e.g. crates/keyhaven-server/data/aaguid.json to
+    /// refresh the built-in snapshot, or a file for `serve --aaguid-list`.
+    Update {
+        /// The downloaded list, or - for standard input.
+        file: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,6 +121,9 @@ fn main() -> ExitCode {
             authenticator_cli::maintenance(m)
         }
         Command::Serve(a) => serve_cli::serve(a),
+        Command::Providers(ProvidersCommand::Update { file, out }) => {
+            serve_cli::update_providers(&file, &out)
+        }
         Command::Client(ClientCommand::Create(a)) => client_cli::create(a),
         Command::Client(ClientCommand::Get(a)) => client_cli::get(a),
         Command::Rp(RpCommand::VerifyRegistration(a)) => rp_cli::verify_registration(a),

@@ -90,7 +90,30 @@ fn unreadable(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn read(path: &str) -> Result<Vec<u8>, String> {
+/// An MDS3 BLOB file verified against the PEM roots in `roots` (MDS3 §3.2).
+pub fn load_mds(
+    path: &str,
+    roots: &[String],
+    policy: &keyhaven_rp::mds::BlobPolicy,
+) -> Result<keyhaven_rp::mds::Metadata, String> {
+    if roots.is_empty() {
+        return Err("--mds needs --mds-root: the BLOB must chain to a root you configure".into());
+    }
+    let mut ders = Vec::new();
+    for root in roots {
+        let text =
+            String::from_utf8(read(root)?).map_err(|_| format!("{root}: not a PEM text file"))?;
+        ders.extend(
+            keyhaven_rp::util::pem_certificates(&text).map_err(|e| format!("{root}: {e}"))?,
+        );
+    }
+    let blob =
+        String::from_utf8(read(path)?).map_err(|_| format!("{path}: not a JWT text file"))?;
+    keyhaven_rp::mds::Metadata::from_blob_with(&blob, &ders, policy)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+pub(crate) fn read(path: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut buf = Vec::new();
     let r = if path == "-" {
@@ -136,29 +159,13 @@ fn config(c: &Common) -> Result<(RpConfig, Vec<u8>), String> {
         cfg.clock = keyhaven_rp::time::Clock::fixed(t);
     }
     if let Some(path) = &c.mds {
-        if c.mds_roots.is_empty() {
-            return Err(
-                "--mds needs --mds-root: the BLOB must chain to a root you configure".into(),
-            );
-        }
-        let mut roots = Vec::new();
-        for root in &c.mds_roots {
-            let text = String::from_utf8(read(root)?)
-                .map_err(|_| format!("{root}: not a PEM text file"))?;
-            roots.extend(
-                keyhaven_rp::util::pem_certificates(&text).map_err(|e| format!("{root}: {e}"))?,
-            );
-        }
-        let blob =
-            String::from_utf8(read(path)?).map_err(|_| format!("{path}: not a JWT text file"))?;
         let policy = keyhaven_rp::mds::BlobPolicy {
             now: cfg.clock.now(),
             allow_stale: c.mds_allow_stale,
             allow_sha1: c.allow_sha1,
             crls: cfg.attestation.crls.clone(),
         };
-        let md = keyhaven_rp::mds::Metadata::from_blob_with(&blob, &roots, &policy)
-            .map_err(|e| format!("{path}: {e}"))?;
+        let md = load_mds(path, &c.mds_roots, &policy)?;
         cfg.attestation.mds = Some(std::sync::Arc::new(md));
         cfg.attestation.require_trusted = true;
     }

@@ -102,6 +102,71 @@ pub struct ServeArgs {
         value_parser = parse_algorithm
     )]
     algorithms: Vec<keyhaven_proto::cose::CoseAlgorithm>,
+    /// A passkey provider AAGUID list (the community list's aaguid.json format) to use instead
+    /// of the snapshot built in: names and icons on the account page.
+    #[arg(long, env = "KEYHAVEN_AAGUID_LIST")]
+    aaguid_list: Option<String>,
+    /// A FIDO MDS3 metadata BLOB (JWT file): names and icons of the authenticators the AAGUID
+    /// list does not know. Needs --mds-root.
+    #[arg(long, env = "KEYHAVEN_MDS")]
+    mds: Option<String>,
+    /// PEM root(s) the MDS BLOB's signing path must chain to (repeatable).
+    #[arg(long = "mds-root", env = "KEYHAVEN_MDS_ROOT", value_delimiter = ',')]
+    mds_roots: Vec<String>,
+    /// Accept an MDS BLOB past its nextUpdate.
+    #[arg(long, env = "KEYHAVEN_MDS_ALLOW_STALE")]
+    mds_allow_stale: bool,
+}
+
+/// `keyhaven providers update FILE --out PATH`: the list checked whole, then
+/// written unchanged (through a temporary file and a rename).
+pub fn update_providers(file: &str, out: &std::path::Path) -> ExitCode {
+    let checked = crate::rp_cli::read(file).and_then(|bytes| {
+        let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8 JSON"))?;
+        let p = keyhaven_server::providers::Providers::from_list(&text)
+            .map_err(|e| format!("{file}: {e}"))?;
+        Ok((text, p.counts()))
+    });
+    let (text, (names, icons)) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("keyhaven: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tmp = out.with_extension("json.tmp");
+    let written = std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, out));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        eprintln!("keyhaven: error: cannot write {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    println!(
+        "{names} providers, {icons} with icons: written to {}",
+        out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// The provider names: the built-in list or --aaguid-list, then the MDS BLOB's entries.
+fn providers(a: &ServeArgs) -> Result<keyhaven_server::providers::Providers, String> {
+    use keyhaven_server::providers::Providers;
+    let mut p = match &a.aaguid_list {
+        None => Providers::built_in(),
+        Some(path) => {
+            let text = String::from_utf8(crate::rp_cli::read(path)?)
+                .map_err(|_| format!("{path}: not UTF-8 JSON"))?;
+            Providers::from_list(&text).map_err(|e| format!("{path}: {e}"))?
+        }
+    };
+    if let Some(path) = &a.mds {
+        let policy = keyhaven_rp::mds::BlobPolicy {
+            allow_stale: a.mds_allow_stale,
+            ..keyhaven_rp::mds::BlobPolicy::at(std::time::SystemTime::now())
+        };
+        p = p.with_mds(&crate::rp_cli::load_mds(path, &a.mds_roots, &policy)?);
+    }
+    Ok(p)
 }
 
 /// A COSE signature algorithm by identifier ("-49") or name ("ML-DSA-65").
@@ -146,6 +211,13 @@ pub fn serve(a: ServeArgs) -> ExitCode {
     } else {
         builder.init();
     }
+    let providers = match providers(&a) {
+        Ok(p) => std::sync::Arc::new(p),
+        Err(e) => {
+            eprintln!("keyhaven: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let database = match a.database {
         Some(d) => d,
         None => {
@@ -197,6 +269,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         } else {
             a.algorithms
         },
+        providers,
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();

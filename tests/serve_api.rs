@@ -450,6 +450,152 @@ fn postgres_flows_and_two_nodes() {
 }
 
 #[test]
+fn passkeys_are_named_after_their_provider_with_icons_served_sandboxed() {
+    let dir = tempfile::tempdir().unwrap();
+    let aaguid = "6b657968-6176-656e-2d74-657374000001";
+    let svg = |fill: &str| {
+        format!(
+            "data:image/svg+xml;base64,{}",
+            base64_simd::STANDARD.encode_to_string(format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect fill=\"{fill}\"/></svg>"
+            ))
+        )
+    };
+    let list = dir.path().join("aaguid.json");
+    std::fs::write(
+        &list,
+        json!({ aaguid: {"name": "Keyhaven Test Key", "icon_light": svg("#000"), "icon_dark": svg("#fff")} })
+            .to_string(),
+    )
+    .unwrap();
+    let s = serve(None, &["--aaguid-list", list.to_str().unwrap()], None);
+    let settings = keyhaven_authenticator::Settings {
+        aaguid: keyhaven_proto::authdata::Aaguid::parse(aaguid).unwrap(),
+        ..Default::default()
+    };
+    let mut key = authenticator_with(true, settings.clone());
+    let h = browser();
+    let (st, v) = register(&h, &s, &mut key, json!({"username": "pat"}));
+    assert_eq!(st, 200, "{v}");
+    // A second one from the same provider gets a number; another provider's
+    // (the zero AAGUID: nobody) is "Passkey N".
+    let (st, v) = register(&h, &s, &mut authenticator_with(true, settings), json!({}));
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = register(&h, &s, &mut authenticator(), json!({}));
+    assert_eq!(st, 200, "{v}");
+    let (_, me) = get(&h, &s, "/api/me");
+    let creds = me["credentials"].as_array().unwrap();
+    let names: Vec<&str> = creds.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["Keyhaven Test Key", "Keyhaven Test Key 2", "Passkey 3"],
+        "{me}"
+    );
+    let light = format!("/providers/{aaguid}/light");
+    assert_eq!(
+        creds[0]["provider"],
+        json!({"name": "Keyhaven Test Key", "iconLight": light,
+               "iconDark": format!("/providers/{aaguid}/dark"), "source": "aaguid-list"})
+    );
+    assert_eq!(creds[2]["provider"], Value::Null);
+    // The icon: the SVG itself, under a policy that runs nothing.
+    let r = h.get(format!("{}{light}", s.base)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.text().unwrap(),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect fill=\"#000\"/></svg>"
+    );
+    // The page itself keeps its own policy.
+    let page = h.get(format!("{}/", s.base)).send().unwrap();
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'self'"));
+    for missing in [
+        format!("/providers/{aaguid}/sepia"),
+        "/providers/00000000-0000-0000-0000-000000000000/light".to_owned(),
+        "/providers/ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4/light".to_owned(),
+        "/providers/not-a-uuid/light".to_owned(),
+    ] {
+        let st = h
+            .get(format!("{}{missing}", s.base))
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(st.as_u16(), 404, "{missing}");
+    }
+    // The built-in snapshot serves Google Password Manager's icon.
+    let d = serve(None, &[], None);
+    let st = h
+        .get(format!(
+            "{}/providers/ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4/dark",
+            d.base
+        ))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st.as_u16(), 200);
+
+    // `keyhaven providers update` checks a list and writes it unchanged; a
+    // bad one is refused and nothing is written.
+    let out_path = dir.path().join("refreshed.json");
+    let update = |from: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_keyhaven"))
+            .args(["providers", "update"])
+            .arg(from)
+            .arg("--out")
+            .arg(&out_path)
+            .output()
+            .unwrap()
+    };
+    let out = update(&list);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "1 providers, 1 with icons: written to {}\n",
+            out_path.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read(&out_path).unwrap(),
+        std::fs::read(&list).unwrap()
+    );
+    std::fs::remove_file(&out_path).unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+    let out = update(&empty);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!out_path.exists());
+
+    // A list that does not pass the checks stops the server at start: one
+    // line, exit 2.
+    std::fs::write(&list, json!({ aaguid: {"name": "x\u{202e}"} }).to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--aaguid-list"])
+        .arg(&list)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "keyhaven: error: {}: provider list: {aaguid}: name: control, bidirectional-override or zero-width character",
+            list.display()
+        )
+    );
+}
+
+#[test]
 fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     let port = free_port();
     let tmp = scratch("restart");

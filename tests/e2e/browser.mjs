@@ -10,7 +10,7 @@
 // argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
 // Prints one line per check and "N passed, M failed".
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,9 +37,17 @@ const origin = `http://localhost:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), "keyhaven-e2e-"));
 // A short reauthentication window, so that a step can outwait it.
 const REAUTH_SECONDS = 5;
+// A provider list (the community list's format) naming the AAGUID of
+// Chromium's virtual authenticator, with a light and a dark icon.
+const VIRTUAL_AAGUID = "01020304-0506-0708-0102-030405060708";
+const svg = (fill) =>
+  "data:image/svg+xml;base64," +
+  Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="${fill}"/></svg>`).toString("base64");
+const providerList = join(dataDir, "aaguid.json");
+writeFileSync(providerList, JSON.stringify({ [VIRTUAL_AAGUID]: { name: "Virtual Test Key", icon_light: svg("#111"), icon_dark: svg("#eee") } }));
 const server = spawn(
   keyhaven,
-  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--reauth-window", String(REAUTH_SECONDS)],
+  ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--reauth-window", String(REAUTH_SECONDS), "--aaguid-list", providerList],
   { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, KEYHAVEN_LOG: "warn" } },
 );
 for (let i = 0; ; i++) {
@@ -143,6 +151,23 @@ try {
     if (!(await page.locator("#me-name").textContent()).includes("Alice")) throw new Error("name not shown");
     if ((await page.locator("#passkeys li").count()) !== 1) throw new Error("one passkey expected");
     await shot("02-registered-account");
+  });
+
+  await step("the new passkey is named after its provider, with its icon", async () => {
+    const li = page.locator("#passkeys li").nth(0);
+    const name = await li.locator(".name").textContent();
+    const meta = await li.locator(".meta").textContent();
+    if (name !== "Virtual Test Key") throw new Error(`name ${JSON.stringify(name)}`);
+    if (!meta.startsWith("Virtual Test Key · ")) throw new Error(`meta ${JSON.stringify(meta)}`);
+    // The icon is loaded (the page's CSP allows it: it comes from the server).
+    const icon = li.locator(".provider-icon img");
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await icon.elementHandle(), { timeout: 10000 });
+    const light = await icon.evaluate((el) => el.currentSrc);
+    if (!light.endsWith(`/providers/${VIRTUAL_AAGUID}/light`)) throw new Error(`light: ${light}`);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.waitForFunction((el) => el.currentSrc.endsWith("/dark") && el.complete && el.naturalWidth > 0, await icon.elementHandle(), { timeout: 10000 });
+    await shot("02b-provider-dark");
+    await page.emulateMedia({ colorScheme: "light" });
   });
 
   await step("a taken username is reported", async () => {

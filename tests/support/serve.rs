@@ -149,12 +149,12 @@ pub fn authenticator() -> Client {
 
 /// An authenticator that verifies its user (`uv`) or only tests presence.
 pub fn authenticator_uv(uv: bool) -> Client {
-    let a = Authenticator::new(
-        MemoryStore::new(50),
-        AlwaysApprove { uv },
-        Settings::default(),
-    )
-    .unwrap();
+    authenticator_with(uv, Settings::default())
+}
+
+/// An authenticator with these settings (e.g. an AAGUID).
+pub fn authenticator_with(uv: bool, settings: Settings) -> Client {
+    let a = Authenticator::new(MemoryStore::new(50), AlwaysApprove { uv }, settings).unwrap();
     Client::new(vec![Box::new(InProcess::new(a))])
 }
 

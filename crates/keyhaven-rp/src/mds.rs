@@ -60,6 +60,8 @@ pub struct MetadataEntry {
     pub attestation_certificate_key_identifiers: Vec<String>,
     /// metadataStatement.description.
     pub description: Option<String>,
+    /// metadataStatement.icon: a `data:` URL (MDS3 §3.1.2 says PNG).
+    pub icon: Option<String>,
     /// metadataStatement.attestationRootCertificates, DER.
     pub attestation_root_certificates: Vec<Vec<u8>>,
     /// statusReports, in BLOB order.
@@ -208,9 +210,7 @@ impl Metadata {
             .as_array()
             .ok_or_else(|| MdsError::Malformed("payload has no entries array".into()))?;
         let mut entries = Vec::with_capacity(entries_json.len());
-        let mut by_aaguid = HashMap::new();
-        let mut by_key_id = HashMap::new();
-        for (i, e) in entries_json.iter().enumerate() {
+        for e in entries_json {
             let statement = &e["metadataStatement"];
             let roots = statement["attestationRootCertificates"]
                 .as_array()
@@ -234,6 +234,7 @@ impl Metadata {
                     })
                     .unwrap_or_default(),
                 description: statement["description"].as_str().map(str::to_owned),
+                icon: statement["icon"].as_str().map(str::to_owned),
                 attestation_root_certificates: roots,
                 status_reports: e["statusReports"]
                     .as_array()
@@ -249,20 +250,34 @@ impl Metadata {
                     })
                     .unwrap_or_default(),
             };
-            if let Some(a) = &entry.aaguid {
-                by_aaguid.insert(a.clone(), i);
-            }
-            for k in &entry.attestation_certificate_key_identifiers {
-                by_key_id.insert(k.clone(), i);
-            }
             entries.push(entry);
         }
-        Ok(Metadata {
-            no: payload["no"].as_u64().unwrap_or(0),
-            next_update: payload["nextUpdate"]
+        Ok(Metadata::from_entries(
+            payload["no"].as_u64().unwrap_or(0),
+            payload["nextUpdate"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            entries,
+        ))
+    }
+
+    /// Metadata from entries already verified elsewhere (or made by a test),
+    /// indexed like a BLOB's.
+    pub fn from_entries(no: u64, next_update: String, entries: Vec<MetadataEntry>) -> Self {
+        let mut by_aaguid = HashMap::new();
+        let mut by_key_id = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(a) = &e.aaguid {
+                by_aaguid.insert(a.to_ascii_lowercase(), i);
+            }
+            for k in &e.attestation_certificate_key_identifiers {
+                by_key_id.insert(k.to_ascii_lowercase(), i);
+            }
+        }
+        Metadata {
+            no,
+            next_update,
             entries,
             rejected_statuses: DEFAULT_REJECTED_STATUSES
                 .iter()
@@ -270,7 +285,7 @@ impl Metadata {
                 .collect(),
             by_aaguid,
             by_key_id,
-        })
+        }
     }
 
     /// The entry for an AAGUID (UUID text, any case).

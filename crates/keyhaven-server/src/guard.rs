@@ -211,11 +211,14 @@ pub fn security_headers(h: &mut HeaderMap, api: bool) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        "content-security-policy",
+    // A route's own, stricter policy (provider icons) stays.
+    if !h.contains_key("content-security-policy") {
+        set(
+            h,
+            "content-security-policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    );
+        );
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "referrer-policy", "no-referrer");
     set(h, "x-frame-options", "DENY");

@@ -56,6 +56,7 @@ pub mod api;
 pub mod db;
 pub mod guard;
 pub mod http;
+pub mod providers;
 
 /// CIDRs, as `ServerConfig::trusted_proxies` takes them.
 pub use ipnet::IpNet;
@@ -103,6 +104,9 @@ pub struct ServerConfig {
     /// What registration options offer (pubKeyCredParams), most preferred
     /// first; default [`DEFAULT_ALGORITHMS`].
     pub algorithms: Vec<keyhaven_proto::cose::CoseAlgorithm>,
+    /// Passkey provider names and icons by AAGUID (the account page, and
+    /// the default name of a new passkey).
+    pub providers: Arc<providers::Providers>,
 }
 
 /// Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256 as
@@ -135,6 +139,7 @@ impl ServerConfig {
             metrics_listen: None,
             strict_cbor: false,
             algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            providers: Arc::new(providers::Providers::built_in()),
         }
     }
 
@@ -229,6 +234,12 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         rp_id = %st.config.rp_id,
         database = st.db.backend(),
         "keyhaven serve listening"
+    );
+    let (names, icons) = st.config.providers.counts();
+    tracing::info!(
+        providers = names,
+        with_icons = icons,
+        "passkey provider names"
     );
     // Expired challenges and sessions go away in the background.
     let purge = st.clone();

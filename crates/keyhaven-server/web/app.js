@@ -297,6 +297,35 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "never";
 }
 
+// Synced (backed up), can sync but not yet, or bound to its device (L3 §6.1.3 BE/BS).
+function syncState(c) {
+  if (!c.backupEligible) return "this device only";
+  return c.backedUp ? "synced" : "not synced yet";
+}
+
+// The provider's icon, light or dark as the page's colour scheme is; a
+// neutral placeholder when the provider is unknown or has no icon.
+function providerIcon(provider) {
+  const box = document.createElement("span");
+  box.className = "provider-icon";
+  if (!provider || !(provider.iconLight || provider.iconDark)) return box;
+  const picture = document.createElement("picture");
+  if (provider.iconDark) {
+    const dark = document.createElement("source");
+    dark.media = "(prefers-color-scheme: dark)";
+    dark.srcset = provider.iconDark;
+    picture.append(dark);
+  }
+  const img = document.createElement("img");
+  img.src = provider.iconLight || provider.iconDark;
+  img.alt = "";
+  img.width = 28;
+  img.height = 28;
+  picture.append(img);
+  box.append(picture);
+  return box;
+}
+
 function renderPasskeys(me) {
   const list = $("passkeys");
   list.replaceChildren();
@@ -308,7 +337,9 @@ function renderPasskeys(me) {
     name.textContent = c.name;
     const meta = document.createElement("div");
     meta.className = "meta";
-    meta.textContent = `Created ${when(c.createdAt)} · last used ${when(c.lastUsedAt)} · ${c.backedUp ? "synced" : "this device only"}`;
+    const where = c.provider ? `${c.provider.name} · ` : "";
+    meta.textContent = `${where}${syncState(c)} · created ${when(c.createdAt)} · last used ${when(c.lastUsedAt)}`;
+    li.append(providerIcon(c.provider));
     const rename = document.createElement("button");
     rename.type = "button";
     rename.className = "secondary rename";

@@ -28,6 +28,7 @@ pub(super) async fn me(State(st): St, headers: HeaderMap) -> Response {
                 "backedUp": c.record.backup_state,
                 "transports": c.record.transports,
                 "aaguid": c.record.aaguid,
+                "provider": provider_json(&st, &c.record.aaguid),
             })
         })
         .collect();
@@ -41,6 +42,59 @@ pub(super) async fn me(State(st): St, headers: HeaderMap) -> Response {
         "credentials": list,
     }))
     .into_response()
+}
+
+/// The provider of a passkey's AAGUID, if known: its name and the URLs of
+/// its icons (served by [`provider_icon`]).
+fn provider_json(st: &AppState, aaguid: &str) -> Value {
+    let Some(p) = st.config.providers.get(aaguid) else {
+        return Value::Null;
+    };
+    let url = |icon: &Option<crate::providers::Icon>, variant: &str| {
+        icon.as_ref()
+            .map(|_| format!("/providers/{}/{variant}", aaguid.to_ascii_lowercase()))
+    };
+    json!({
+        "name": p.name,
+        "iconLight": url(&p.icon_light, "light"),
+        "iconDark": url(&p.icon_dark, "dark"),
+        "source": match p.source {
+            crate::providers::Source::List => "aaguid-list",
+            crate::providers::Source::Mds => "mds",
+        },
+    })
+}
+
+/// `GET /providers/{aaguid}/{light|dark}`: a provider's icon, from the
+/// binary (or the configured list or MDS BLOB). An SVG from a third party
+/// is served sandboxed, so opening it on its own runs nothing on this origin.
+pub(super) async fn provider_icon(
+    State(st): St,
+    Path((aaguid, variant)): Path<(String, String)>,
+) -> Response {
+    let Some(p) = st.config.providers.get(&aaguid) else {
+        return (StatusCode::NOT_FOUND, "no such provider").into_response();
+    };
+    let icon = match variant.as_str() {
+        "light" => &p.icon_light,
+        "dark" => &p.icon_dark,
+        _ => return (StatusCode::NOT_FOUND, "light or dark").into_response(),
+    };
+    let Some(icon) = icon else {
+        return (StatusCode::NOT_FOUND, "no icon").into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, icon.media_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        icon.bytes.clone(),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

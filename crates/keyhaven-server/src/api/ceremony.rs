@@ -313,10 +313,21 @@ pub(super) async fn registration_verify(
         },
     };
     let log_name = pending.username.clone();
-    let (owner, name) = match pending.user_id {
+    // Named after its provider when the AAGUID is known ("iCloud Keychain",
+    // "YubiKey 5 Series"), else "Passkey N"; a name the account already
+    // uses gets a number.
+    let provider = st
+        .config
+        .providers
+        .get(&result.record.aaguid)
+        .map(|p| p.name.clone());
+    let (owner, taken) = match pending.user_id {
         Some(id) => {
-            let n = st.db.credentials_of(id).await.map(|c| c.len()).unwrap_or(0);
-            (Owner::Existing(id), format!("Passkey {}", n + 1))
+            let names = match st.db.credentials_of(id).await {
+                Ok(c) => c.into_iter().map(|c| c.name).collect(),
+                Err(e) => return db_error(e),
+            };
+            (Owner::Existing(id), names)
         }
         None => (
             Owner::New {
@@ -324,9 +335,10 @@ pub(super) async fn registration_verify(
                 display_name: pending.display_name,
                 handle: pending.state.user_handle.clone(),
             },
-            "Passkey 1".to_owned(),
+            Vec::new(),
         ),
     };
+    let name = passkey_name(provider, &taken);
     let id = result.record.id.clone();
     match st
         .db
@@ -625,4 +637,43 @@ pub(super) async fn authentication_verify(
     st.metrics.verify_latency(start.elapsed().as_secs_f64());
     let body = axum::Json(json!({ "verified": true, "username": username }));
     for_user(with_cookie(&st, body.into_response(), &token), &username)
+}
+
+/// A new passkey's name: its provider's, numbered past the names in `taken`
+/// ("YubiKey 5 Series 2"), or the first free "Passkey N".
+fn passkey_name(provider: Option<String>, taken: &[String]) -> String {
+    let free = |n: &String| !taken.iter().any(|t| t == n);
+    match provider {
+        Some(p) if free(&p) => p,
+        Some(p) => (2..).map(|i| format!("{p} {i}")).find(free).unwrap_or(p),
+        None => (taken.len() + 1..)
+            .map(|i| format!("Passkey {i}"))
+            .find(free)
+            .unwrap_or_else(|| "Passkey".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passkey_name;
+
+    #[test]
+    fn new_passkeys_are_named_after_their_provider_and_numbered() {
+        let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let yk = || Some("YubiKey 5 Series".to_string());
+        assert_eq!(passkey_name(yk(), &[]), "YubiKey 5 Series");
+        assert_eq!(passkey_name(yk(), &t(&["Passkey 1"])), "YubiKey 5 Series");
+        assert_eq!(
+            passkey_name(yk(), &t(&["YubiKey 5 Series"])),
+            "YubiKey 5 Series 2"
+        );
+        assert_eq!(
+            passkey_name(yk(), &t(&["YubiKey 5 Series", "YubiKey 5 Series 2"])),
+            "YubiKey 5 Series 3"
+        );
+        assert_eq!(passkey_name(None, &[]), "Passkey 1");
+        assert_eq!(passkey_name(None, &t(&["Work"])), "Passkey 2");
+        // "Passkey 2" renamed away and back: the next free number.
+        assert_eq!(passkey_name(None, &t(&["Passkey 2", "x"])), "Passkey 3");
+    }
 }

@@ -95,6 +95,7 @@ pub fn router(st: Arc<AppState>) -> Router {
     .route("/api/sessions", get(sessions))
     .route("/api/sessions/{id}", axum::routing::delete(end_session))
     .route("/api/logout", post(logout))
+    .route("/providers/{aaguid}/{variant}", get(provider_icon))
     .route("/api/openapi.json", get(web::openapi))
     .route("/healthz", get(healthz))
     .route("/", get(web::index))
