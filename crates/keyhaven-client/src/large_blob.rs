@@ -6,14 +6,12 @@
 use crate::ctap::Session;
 use crate::error::ClientError;
 use crate::pin::Token;
-use keyhaven_crypto::cipher::{aes256_gcm_open, aes256_gcm_seal};
 use keyhaven_crypto::digest::sha256;
-use keyhaven_proto::cbor::{self, Value};
+pub use keyhaven_ctap::large_blob::open_entry;
+use keyhaven_ctap::large_blob::{parse_array, seal_entry, serialize_array};
+use keyhaven_proto::cbor::Value;
 use keyhaven_proto::ctap2::large_blobs::LargeBlobsRequest;
 use keyhaven_proto::ctap2::{Request, ResponseBody};
-
-/// The largest blob we decompress (the array itself is bounded by the authenticator).
-const MAX_BLOB: usize = 1 << 20;
 
 fn err(msg: impl Into<String>) -> ClientError {
     ClientError::Extension("largeBlob", msg.into())
@@ -54,31 +52,7 @@ pub fn read_array(s: &mut Session) -> Result<Vec<Value>, ClientError> {
         }
     }
     // §6.10.3: array ‖ LEFT(SHA-256(array), 16); a bad hash means an empty array.
-    if data.len() < 17 || sha256(&data[..data.len() - 16])[..16] != data[data.len() - 16..] {
-        return Ok(Vec::new());
-    }
-    match cbor::decode(&data[..data.len() - 16]) {
-        Ok(Value::Array(entries)) => Ok(entries),
-        _ => Ok(Vec::new()),
-    }
-}
-
-fn aad(orig_size: u64) -> Vec<u8> {
-    [b"blob".as_slice(), &orig_size.to_le_bytes()].concat()
-}
-
-/// The blob sealed under `key` in `entry`, if it is.
-pub fn open_entry(entry: &Value, key: &[u8]) -> Option<Vec<u8>> {
-    let ct = entry.get_int(1)?.as_bytes()?;
-    let nonce: [u8; 12] = entry.get_int(2)?.as_bytes()?.try_into().ok()?;
-    let orig = entry.get_int(3)?.as_u64()?;
-    if orig as usize > MAX_BLOB {
-        return None;
-    }
-    let compressed = aes256_gcm_open(key, &nonce, &aad(orig), ct).ok()?;
-    let blob =
-        miniz_oxide::inflate::decompress_to_vec_with_limit(&compressed, orig as usize).ok()?;
-    (blob.len() as u64 == orig).then_some(blob)
+    Ok(parse_array(&data))
 }
 
 /// Reads the blob of the credential whose largeBlobKey is `key`.
@@ -97,18 +71,8 @@ pub fn write(
         .into_iter()
         .filter(|e| open_entry(e, key).is_none())
         .collect();
-    let compressed = miniz_oxide::deflate::compress_to_vec(blob, 6);
-    let nonce: [u8; 12] = keyhaven_crypto::rand::array().map_err(|e| err(e.to_string()))?;
-    let ct = aes256_gcm_seal(key, &nonce, &aad(blob.len() as u64), &compressed)
-        .map_err(|e| err(e.to_string()))?;
-    entries.push(Value::canonical_map(vec![
-        (Value::from(1), Value::Bytes(ct)),
-        (Value::from(2), Value::Bytes(nonce.to_vec())),
-        (Value::from(3), Value::from(blob.len() as u64)),
-    ]));
-    let mut serialized = cbor::encode(&Value::Array(entries));
-    let hash = sha256(&serialized);
-    serialized.extend_from_slice(&hash[..16]);
+    entries.push(seal_entry(key, blob).map_err(|e| err(e.to_string()))?);
+    let serialized = serialize_array(entries);
     if let Some(max) = s.info.max_serialized_large_blob_array {
         if serialized.len() as u64 > max {
             return Err(err(format!(

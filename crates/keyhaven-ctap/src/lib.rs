@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`pin_protocol`] | PIN/UV auth protocols 1 and 2: key agreement, shared secrets, encryption, authentication — the authenticator's side and the platform's | CTAP 2.2 §6.5.4 – §6.5.7 |
 //! | [`u2f`] | CTAP1/U2F: command APDUs (short and extended), status words, register and authenticate messages | U2F raw messages v1.2; CTAP 2.2 §11.2.9.1.1 |
+//! | [`large_blob`] | the large-blob array and its entries: parse, serialize, seal, open | CTAP 2.2 §6.10.3 |
 //! | [`hid`] | CTAPHID framing: report size, commands, error and keepalive codes, splitting a message into reports | CTAP 2.2 §11.2.4, §11.2.9 |
 //!
 //! ```
@@ -24,5 +25,6 @@
 #![warn(missing_docs)]
 
 pub mod hid;
+pub mod large_blob;
 pub mod pin_protocol;
 pub mod u2f;
