@@ -79,6 +79,10 @@ pub struct Settings {
     pub ctap2: bool,
     /// Speak CTAP1/U2F (U2F_REGISTER, U2F_AUTHENTICATE, U2F_VERSION).
     pub u2f: bool,
+    /// New credentials keep signCount 0 forever, as synced passkey providers'
+    /// do: they can then be exported with CXF, which excludes passkeys whose
+    /// counter is not zero. Off: each assertion increments the counter.
+    pub zero_counters: bool,
 }
 
 /// The largest CTAP message: one CTAPHID message of 128 continuation packets
@@ -100,6 +104,7 @@ impl Default for Settings {
             batch_attestation: None,
             ctap2: true,
             u2f: true,
+            zero_counters: false,
         }
     }
 }
@@ -670,6 +675,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             },
             third_party_payment: ext.third_party_payment,
             created: self.counter,
+            fixed_counter: self.settings.zero_counters,
         };
         if !rk {
             if let Some(wrapped) = crate::wrap::wrap(self.pin.device_secret(), &cred) {
@@ -836,13 +842,19 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
         uv: bool,
         extensions: Option<&Value>,
     ) -> CtapResult<GetAssertionResponse> {
-        // The counter is written before the response exists.
-        let current = self
-            .store
-            .get(&cred.id)?
-            .map_or(cred.sign_count, |c| c.sign_count);
-        let count = current.checked_add(1).ok_or(StatusCode::Ctap1ErrOther)?;
-        self.store.set_sign_count(&cred.id, count)?;
+        // The counter is written before the response exists; a fixed one
+        // stays 0 (CTAP 2.2 §6.1.2 allows a constant zero counter).
+        let count = if cred.fixed_counter {
+            0
+        } else {
+            let current = self
+                .store
+                .get(&cred.id)?
+                .map_or(cred.sign_count, |c| c.sign_count);
+            let count = current.checked_add(1).ok_or(StatusCode::Ctap1ErrOther)?;
+            self.store.set_sign_count(&cred.id, count)?;
+            count
+        };
         let ext = |name: &str| extensions.and_then(|e| e.get_text(name));
         let mut out = Vec::new();
         if let Some(hs) = ext("hmac-secret") {

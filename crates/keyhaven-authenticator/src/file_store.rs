@@ -13,7 +13,7 @@
 //!         Argon2 m_cost, t_cost, p (3 × u32 BE) | key check: nonce (12) ‖ AES-256-GCM tag (16)
 //! record: length (u32 BE) | nonce (12) | AES-256-GCM(ciphertext ‖ tag), AAD = "keyhaven record" ‖ seq (u64 BE)
 //! ```
-//! Records are CBOR: put a credential, set a counter, delete, clear, set the large-blob array, set the authenticator state (PIN hash, retries, config). Private
+//! Records are CBOR: put a credential, set a counter, delete, clear, set the large-blob array, set the authenticator state (PIN hash, retries, config), a batch (credentials and the array at once: an import). Private
 //! keys, user entities and blobs exist only inside encrypted records. The
 //! sequence number in the AAD stops records from being reordered or dropped
 //! from the middle. The record key is HKDF-SHA-256(master key, "keyhaven store records").
@@ -368,6 +368,23 @@ impl<F: LogFile> FileStore<F> {
                     .ok_or_else(|| io("malformed state record"))?;
                 self.state = Some(state.to_vec());
             }
+            7 => {
+                // A batch (an import): its credentials, then the array.
+                let creds = v
+                    .get_int(1)
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| io("malformed batch record"))?
+                    .iter()
+                    .map(cred_from_value)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| io("malformed credential in a batch record"))?;
+                for c in creds {
+                    self.creds.insert(c);
+                }
+                if let Some(array) = v.get_int(2).and_then(Value::as_bytes) {
+                    self.large_blobs = Some(array.to_vec());
+                }
+            }
             5 => {
                 let array = v
                     .get_int(1)
@@ -479,6 +496,25 @@ impl<F: LogFile> CredentialStore for FileStore<F> {
     }
     fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.state.clone())
+    }
+    fn put_all(
+        &mut self,
+        creds: Vec<StoredCredential>,
+        large_blob_array: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let discoverable = creds
+            .iter()
+            .filter(|c| c.discoverable && !self.creds.contains(&c.id))
+            .count();
+        if discoverable > self.remaining_discoverable() {
+            return Err(StoreError::Full);
+        }
+        // One record: durable whole, or (torn, or never written) not at all.
+        let mut fields = vec![(1, Value::Array(creds.iter().map(cred_to_value).collect()))];
+        if let Some(a) = large_blob_array {
+            fields.push((2, Value::Bytes(a)));
+        }
+        self.append(op(7, fields))
     }
     fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError> {
         self.append(op(6, vec![(1, Value::Bytes(state))]))

@@ -20,6 +20,7 @@
 //! | [`stdio`] | the length-framed stdio transport | — |
 //! | [`wrap`] | credential IDs that carry their encrypted credential (non-discoverable) | CTAP 2.2 §6.1.2 |
 //! | [`store`] | the `CredentialStore` trait and an in-memory store | — |
+//! | [`cxf`] | passkeys out of and into the store with the Credential Exchange Format | CXF v1.0 (PasskeyCredential, Fido2Extensions) |
 //!
 //! ```
 //! use keyhaven_authenticator::{AlwaysApprove, Authenticator, MemoryStore, Settings};
@@ -44,6 +45,7 @@ pub mod authenticator;
 pub mod client_pin;
 pub mod cred_mgmt;
 pub mod ctaphid;
+pub mod cxf;
 pub mod error;
 pub mod file_store;
 pub mod hmac_secret;

@@ -35,6 +35,11 @@ pub struct StoredCredential {
     pub large_blob_key: Option<SecretBytes>,
     /// thirdPartyPayment.
     pub third_party_payment: bool,
+    /// The signature counter stays 0 and is never written: a credential
+    /// imported from CXF (whose importers "MUST NOT increment" it), or made
+    /// while [`Settings::zero_counters`](crate::Settings::zero_counters) was on
+    /// (as synced passkey providers do), so that it can move again.
+    pub fixed_counter: bool,
     /// Creation order (higher is newer).
     pub created: u64,
 }
@@ -77,6 +82,28 @@ pub trait CredentialStore {
     fn authenticator_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
     /// Replaces the authenticator's persistent state; durable when it returns.
     fn set_authenticator_state(&mut self, state: Vec<u8>) -> Result<(), StoreError>;
+    /// Adds new credentials and, if given, replaces the large-blob array, all
+    /// at once: after a failure none of it is stored (an import). Refused
+    /// with [`StoreError::Full`] when the discoverable ones do not all fit.
+    /// The default suits a store whose writes cannot fail half-way (memory);
+    /// a persistent store writes them as one durable record.
+    fn put_all(
+        &mut self,
+        creds: Vec<StoredCredential>,
+        large_blob_array: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let discoverable = creds.iter().filter(|c| c.discoverable).count();
+        if discoverable > self.remaining_discoverable() {
+            return Err(StoreError::Full);
+        }
+        for c in creds {
+            self.put(c)?;
+        }
+        if let Some(a) = large_blob_array {
+            self.set_large_blob_array(a)?;
+        }
+        Ok(())
+    }
 }
 
 /// Credentials by ID, indexed by RP ID hash, with the discoverable count kept
@@ -246,6 +273,9 @@ pub(crate) fn cred_to_value(c: &StoredCredential) -> Value {
         (Value::from(14), Value::Bool(c.third_party_payment)),
         (Value::from(15), Value::from(c.created)),
     ];
+    if c.fixed_counter {
+        m.push((Value::from(17), Value::Bool(true)));
+    }
     if let Some((a, b)) = &c.cred_random {
         m.push((
             Value::from(11),
@@ -302,5 +332,7 @@ pub(crate) fn cred_from_value(v: &Value) -> Option<StoredCredential> {
         large_blob_key: b(13).map(SecretBytes::new),
         third_party_payment: v.get_int(14)?.as_bool()?,
         created: v.get_int(15)?.as_u64()?,
+        // Absent in records written before it existed: counting.
+        fixed_counter: v.get_int(17).and_then(Value::as_bool).unwrap_or(false),
     })
 }

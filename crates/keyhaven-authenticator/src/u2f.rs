@@ -129,6 +129,7 @@ impl<S: CredentialStore, U: UserInteraction> Authenticator<S, U> {
             large_blob_key: None,
             third_party_payment: false,
             created: self.counter,
+            fixed_counter: false,
         };
         // The CTAP2 wrapped form when it fits in U2F's 255 bytes; otherwise a
         // random handle (the credential lives in the store either way).

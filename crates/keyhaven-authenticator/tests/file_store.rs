@@ -3,6 +3,7 @@
 //! losses on a simulated disk that forgets every byte that was not synced.
 
 use keyhaven_authenticator::file_store::{FileStore, LogFile, MasterKey};
+use keyhaven_authenticator::store::StoreError;
 use keyhaven_authenticator::{CredentialStore, StoredCredential};
 use keyhaven_crypto::mac::Argon2Params;
 use keyhaven_crypto::SecretBytes;
@@ -40,6 +41,7 @@ fn cred(n: u32) -> StoredCredential {
         large_blob_key: Some(SecretBytes::new(vec![3; 32])),
         third_party_payment: n % 2 == 0,
         created: u64::from(n),
+        fixed_counter: n % 3 == 0,
     }
 }
 
@@ -73,6 +75,9 @@ fn round_trip_encrypted_and_keyed() {
     assert_eq!(c1.sign_count, 7);
     assert_eq!(c1.user.name.as_deref(), Some("secret-user-name-1"));
     assert_eq!(c1.cred_random.as_ref().unwrap().1.expose(), [2; 32]);
+    // A fixed (zero) counter survives the reopen; a counting one stays counting.
+    assert!(s.get(b"credential-3").unwrap().unwrap().fixed_counter);
+    assert!(!c1.fixed_counter);
     assert_eq!(s.remaining_discoverable(), 96);
     // Nothing secret is in the file in the clear.
     let raw = std::fs::read(&path).unwrap();
@@ -481,4 +486,52 @@ fn a_failed_write_leaves_no_damaged_record_behind() {
         let s = FileStore::open_log(disk, &master, 100).unwrap();
         assert_eq!(s.all().unwrap().len(), 4, "fail at call {fail_at}");
     }
+}
+
+/// An import (`put_all`: credentials and the large-blob array) is one
+/// record: a power loss at any of its I/O calls, with any part of it on the
+/// disk, leaves all of it or none of it, never some credentials.
+#[test]
+fn a_batch_is_stored_whole_or_not_at_all() {
+    let d_dir = dir("batch");
+    let master = key_file(d_dir.path());
+    let batch: Vec<StoredCredential> = (10..15).map(cred).collect();
+    for (power_out_at, torn) in [
+        (0u32, 0u64),
+        (0, 17),
+        (0, u64::MAX),
+        (1, 0),
+        (1, 100),
+        (2, 0),
+    ] {
+        let disk = Disk::default();
+        let mut s = FileStore::open_log(disk.clone(), &master, 100).unwrap();
+        s.put(cred(0)).unwrap();
+        disk.state().calls_until_power_out = Some(power_out_at);
+        let ok = s.put_all(batch.clone(), Some(vec![0xAB; 40])).is_ok();
+        drop(s);
+        disk.power_loss(torn);
+        let s = FileStore::open_log(disk, &master, 100).unwrap();
+        let n = s.all().unwrap().len();
+        let blobs = s.large_blob_array().unwrap();
+        if ok {
+            assert_eq!(
+                (n, blobs),
+                (6, Some(vec![0xAB; 40])),
+                "acknowledged: all of it"
+            );
+        } else {
+            assert!(
+                (n, &blobs) == (1, &None) || (n, &blobs) == (6, &Some(vec![0xAB; 40])),
+                "power out at {power_out_at}, torn {torn}: {n} credentials, blobs {blobs:?}"
+            );
+        }
+    }
+    // More discoverable credentials than room: refused before any write.
+    let disk = Disk::default();
+    let mut s = FileStore::open_log(disk.clone(), &master, 3).unwrap();
+    assert_eq!(s.put_all(batch, None), Err(StoreError::Full));
+    drop(s);
+    let s = FileStore::open_log(disk, &master, 3).unwrap();
+    assert_eq!(s.all().unwrap().len(), 0);
 }

@@ -291,11 +291,27 @@ impl SigningKey {
         }
     }
 
-    /// Loads a key from PKCS#8 DER (as written by [`to_pkcs8`](Self::to_pkcs8);
-    /// ML-DSA keys are stored as their seed instead, see
-    /// [`ml_dsa_seed`](Self::ml_dsa_seed)).
+    /// Loads a key from PKCS#8 DER (as written by [`to_pkcs8`](Self::to_pkcs8)).
+    /// An ML-DSA key must carry its seed (RFC 9881 §6 `seed` or `both`): the
+    /// seed is what keyhaven keeps ([`ml_dsa_seed`](Self::ml_dsa_seed)).
     pub fn from_pkcs8(alg: CoseAlgorithm, der: &[u8]) -> Result<Self, CryptoError> {
         let rej = |_| CryptoError::InvalidPrivateKey("PKCS#8");
+        if let Some(a) = ml_dsa_signing(alg) {
+            let parsed = PqdsaKeyPair::from_pkcs8(a, der).map_err(rej)?;
+            // AWS-LC writes the seed form, ending with the 32-byte seed; it
+            // cannot when the key came without its seed.
+            let seed_form = parsed
+                .to_pkcs8v1()
+                .map_err(|_| CryptoError::InvalidPrivateKey("ML-DSA PKCS#8 without its seed"))?;
+            let b = seed_form.as_ref();
+            let seed = &b[b.len().saturating_sub(ML_DSA_SEED_LEN)..];
+            let key = Self::from_ml_dsa_seed(alg, seed)?;
+            // The seed is right only if it rebuilds the same key.
+            if key.public_key() != CoseKey::akp(alg, parsed.public_key().as_ref().to_vec()) {
+                return Err(CryptoError::InvalidPrivateKey("ML-DSA PKCS#8 seed"));
+            }
+            return Ok(key);
+        }
         let inner = if let Some(a) = ecdsa_signing(alg) {
             Inner::Ecdsa(EcdsaKeyPair::from_pkcs8(a, der).map_err(rej)?)
         } else {
@@ -308,6 +324,39 @@ impl SigningKey {
             }
         };
         Ok(SigningKey { alg, inner })
+    }
+
+    /// A key from PKCS#8 DER of any algorithm this crate signs with, the
+    /// algorithm read from the key itself: P-256, P-384 and P-521 give ES256,
+    /// ES384 and ES512; Ed25519 gives EdDSA; RSA gives RS256; ML-DSA its level.
+    /// (A credential's key carries no COSE algorithm of its own: a CXF import,
+    /// for example, has only the PKCS#8.)
+    pub fn from_pkcs8_any(der: &[u8]) -> Result<Self, CryptoError> {
+        const TRIED: [CoseAlgorithm; 8] = [
+            A::Es256,
+            A::Es384,
+            A::Es512,
+            A::EdDsa,
+            A::Rs256,
+            A::MlDsa44,
+            A::MlDsa65,
+            A::MlDsa87,
+        ];
+        let mut seedless = false;
+        for alg in TRIED {
+            match Self::from_pkcs8(alg, der) {
+                Ok(k) => return Ok(k),
+                Err(CryptoError::InvalidPrivateKey("ML-DSA PKCS#8 without its seed")) => {
+                    seedless = true
+                }
+                Err(_) => {}
+            }
+        }
+        Err(CryptoError::InvalidPrivateKey(if seedless {
+            "ML-DSA PKCS#8 without its seed"
+        } else {
+            "PKCS#8 of no algorithm keyhaven signs with (P-256, P-384, P-521, Ed25519, RSA, ML-DSA)"
+        }))
     }
 
     /// An ECDSA key from its big-endian private scalar (test vectors, imports).
@@ -336,14 +385,14 @@ impl SigningKey {
         self.alg
     }
 
-    /// The private key as PKCS#8 DER (secret). ML-DSA keys have none here:
-    /// they are kept as their seed ([`ml_dsa_seed`](Self::ml_dsa_seed)).
+    /// The private key as PKCS#8 DER (secret); for ML-DSA the RFC 9881 seed
+    /// form.
     pub fn to_pkcs8(&self) -> Result<SecretBytes, CryptoError> {
         let lib = |_| CryptoError::Library("PKCS#8 export");
         let doc = match &self.inner {
             Inner::Ecdsa(k) => k.to_pkcs8v1().map_err(lib)?,
             Inner::Ed25519(k) => k.to_pkcs8v1().map_err(lib)?,
-            Inner::MlDsa(..) => return Err(CryptoError::UnsupportedAlgorithm(self.alg.name())),
+            Inner::MlDsa(k, _) => k.to_pkcs8v1().map_err(lib)?,
             Inner::Rsa(k) => {
                 use aws_lc_rs::encoding::AsDer;
                 let d: aws_lc_rs::encoding::Pkcs8V1Der<'static> = k.as_der().map_err(lib)?;
@@ -445,6 +494,51 @@ fn ec_private_key_der(alg: CoseAlgorithm, d: &[u8]) -> Result<Vec<u8>, CryptoErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pkcs8_of_any_algorithm_names_its_algorithm() {
+        let cases = [
+            (A::Es256, A::Es256),
+            (A::Esp256, A::Es256),
+            (A::Es384, A::Es384),
+            (A::Es512, A::Es512),
+            (A::EdDsa, A::EdDsa),
+            (A::Ed25519, A::EdDsa),
+            (A::Rs256, A::Rs256),
+            (A::MlDsa44, A::MlDsa44),
+            (A::MlDsa65, A::MlDsa65),
+            (A::MlDsa87, A::MlDsa87),
+        ];
+        for (made, read) in cases {
+            let k = SigningKey::generate(made).unwrap();
+            let der = k.to_pkcs8().unwrap();
+            let back = SigningKey::from_pkcs8_any(der.expose()).unwrap();
+            assert_eq!(back.algorithm(), read, "{made:?}");
+            // Same key: its signature verifies under the original public key.
+            let mut pk = k.public_key();
+            pk.alg = read;
+            verify(&pk, b"m", &back.sign(b"m").unwrap()).unwrap();
+        }
+        // ML-DSA from PKCS#8 keeps the seed: the stored form round-trips.
+        let k = SigningKey::generate(A::MlDsa65).unwrap();
+        let back = SigningKey::from_pkcs8(A::MlDsa65, k.to_pkcs8().unwrap().expose()).unwrap();
+        assert_eq!(
+            back.ml_dsa_seed().unwrap().expose(),
+            k.ml_dsa_seed().unwrap().expose()
+        );
+        // Another level's algorithm is refused; so is garbage.
+        assert!(SigningKey::from_pkcs8(A::MlDsa44, k.to_pkcs8().unwrap().expose()).is_err());
+        assert_eq!(
+            SigningKey::from_pkcs8_any(b"\x30\x03\x02\x01\x00").unwrap_err(),
+            CryptoError::InvalidPrivateKey(
+                "PKCS#8 of no algorithm keyhaven signs with (P-256, P-384, P-521, Ed25519, RSA, ML-DSA)"
+            )
+        );
+        // A changed byte of the seed is another key, not an error; a cut
+        // document is refused.
+        let der = k.to_pkcs8().unwrap().expose().to_vec();
+        assert!(SigningKey::from_pkcs8_any(&der[..der.len() - 1]).is_err());
+    }
 
     #[test]
     fn generate_sign_verify_every_signing_algorithm() {

@@ -73,7 +73,11 @@ pub fn open_entry(entry: &Value, key: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// An entry sealing already-compressed data that inflates to `orig_size`.
-pub fn seal_compressed(key: &[u8], compressed: &[u8], orig_size: u64) -> Result<Value, CryptoError> {
+pub fn seal_compressed(
+    key: &[u8],
+    compressed: &[u8],
+    orig_size: u64,
+) -> Result<Value, CryptoError> {
     let nonce: [u8; 12] = keyhaven_crypto::rand::array()?;
     let ct = aes256_gcm_seal(key, &nonce, &aad(orig_size), compressed)?;
     Ok(Value::canonical_map(vec![
