@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Do not speak CTAP1/U2F (CTAPHID INIT then sets NMSG).
     #[arg(long)]
     no_u2f: bool,
+    /// New credentials keep signature counter 0 forever, as synced passkey providers' do,
+    /// so that they can be exported with CXF (which leaves out passkeys whose counter moved).
+    #[arg(long)]
+    zero_counters: bool,
 }
 
 /// Settings from the serve flags: AAGUID and batch attestation.
@@ -75,6 +79,7 @@ fn settings(a: &ServeArgs) -> Result<Settings, String> {
     let mut s = Settings {
         ctap2: !a.u2f_only,
         u2f: !a.no_u2f,
+        zero_counters: a.zero_counters,
         ..Settings::default()
     };
     if let Some(text) = &a.aaguid {
@@ -314,6 +319,36 @@ pub enum Maintenance {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Export the passkeys as a Credential Exchange Format (CXF v1.0) document. It holds
+    /// their private keys: written to --out (created with mode 0600), or to standard output
+    /// only when that is not a terminal. Passkeys whose signature counter is not zero are
+    /// left out, as CXF requires.
+    Export {
+        /// The format (only cxf).
+        #[arg(long, value_enum, default_value = "cxf")]
+        format: ExportFormat,
+        /// The file to create (refused if it exists).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Import the passkeys of a CXF document (other items are passed over), all or none:
+    /// a duplicate or malformed passkey refuses the whole file and changes nothing. The
+    /// store is created if absent. Imported passkeys keep signature counter 0.
+    Import {
+        /// The CXF document (JSON), or - for standard input.
+        file: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Export formats.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// FIDO Alliance Credential Exchange Format v1.0 (JSON).
+    Cxf,
 }
 
 fn read_pin(env: Option<&str>, prompt: &str) -> Result<String, String> {
@@ -359,6 +394,9 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
     use keyhaven_proto::ctap2::Request;
     let args = match &m {
         Maintenance::Info(s) | Maintenance::List(s) => s,
+        Maintenance::Export { .. } | Maintenance::Import { .. } => {
+            unreachable!("handled by exchange()")
+        }
         Maintenance::Delete { store, .. }
         | Maintenance::SetPin { store, .. }
         | Maintenance::ChangePin { store, .. }
@@ -399,6 +437,7 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
             pin_op(auth, |s| keyhaven_client::pin::change_pin(s, &old, &new))?;
             println!("PIN changed");
         }
+        Maintenance::Export { .. } | Maintenance::Import { .. } => {}
         Maintenance::Reset { yes, .. } => {
             let asker = CliUser {
                 presence: Presence::Ask,
@@ -483,8 +522,119 @@ fn print_list(auth: &Authenticator<FileStore, CliUser>, json: bool) -> Result<()
     Ok(())
 }
 
-/// keyhaven authenticator info | list | delete | set-pin | change-pin | reset.
+/// `authenticator export` and `import`: errors are the user's input (exit 2).
+fn exchange(m: Maintenance) -> Result<(), String> {
+    use keyhaven_authenticator::cxf;
+    match m {
+        Maintenance::Export { out, store, .. } => {
+            // Where it goes is checked before anything is read.
+            use std::io::IsTerminal;
+            if out.is_none() && std::io::stdout().is_terminal() {
+                return Err("the export holds private keys: not printed to a terminal; use --out FILE or a pipe".into());
+            }
+            let path = store.store.clone().unwrap_or_else(default_store);
+            if !path.exists() {
+                return Err(format!("{}: no such store", path.display()));
+            }
+            let s = open_store(store.store, store.passphrase_env.as_deref())?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let export =
+                cxf::export(&s, &cxf::ExportOptions::new(now)).map_err(|e| e.to_string())?;
+            let json = cxf::to_json(&export.document).map_err(|e| e.to_string())?;
+            match &out {
+                Some(p) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(p)
+                        .map_err(|e| match e.kind() {
+                            std::io::ErrorKind::AlreadyExists => format!(
+                                "{} exists: the export is never written over a file",
+                                p.display()
+                            ),
+                            _ => format!("{}: {e}", p.display()),
+                        })?;
+                    f.write_all(json.expose())
+                        .and_then(|()| f.write_all(b"\n"))
+                        .and_then(|()| f.sync_all())
+                        .map_err(|e| format!("{}: {e}", p.display()))?;
+                }
+                None => {
+                    use std::io::Write;
+                    let mut o = std::io::stdout().lock();
+                    o.write_all(json.expose())
+                        .and_then(|()| o.write_all(b"\n"))
+                        .and_then(|()| o.flush())
+                        .map_err(|e| format!("standard output: {e}"))?;
+                }
+            }
+            eprintln!(
+                "exported {} passkeys{}{}",
+                export.exported,
+                match export.excluded_counting {
+                    0 => String::new(),
+                    n => format!("; left out {n} whose signature counter is not zero (CXF moves only passkeys with a zero counter)"),
+                },
+                match export.excluded_u2f {
+                    0 => String::new(),
+                    n => format!("; left out {n} U2F credentials"),
+                }
+            );
+            Ok(())
+        }
+        Maintenance::Import { file, store } => {
+            let bytes = crate::rp_cli::read(&file)?;
+            let doc = cxf::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            let path = store.store.clone().unwrap_or_else(default_store);
+            let mut key = path.clone().into_os_string();
+            key.push(".key");
+            let (existed, key_existed) = (path.exists(), std::path::Path::new(&key).exists());
+            let result =
+                open_store(store.store, store.passphrase_env.as_deref()).and_then(|mut s| {
+                    cxf::import(&mut s, &doc, &cxf::ImportLimits::default())
+                        .map_err(|e| format!("{file}: {e}"))
+                });
+            match result {
+                Ok(r) => {
+                    println!(
+                        "imported {} passkeys{}",
+                        r.imported,
+                        match r.skipped_other {
+                            0 => String::new(),
+                            n => format!(" (passed over {n} credentials that are not passkeys)"),
+                        }
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    // Nothing changed: a store made for this import goes again.
+                    if !existed {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    if !key_existed {
+                        let _ = std::fs::remove_file(&key);
+                    }
+                    Err(e)
+                }
+            }
+        }
+        _ => unreachable!("only export and import"),
+    }
+}
+
+/// keyhaven authenticator info | list | delete | set-pin | change-pin | reset | export | import.
 pub fn maintenance(m: Maintenance) -> ExitCode {
+    if matches!(m, Maintenance::Export { .. } | Maintenance::Import { .. }) {
+        return match exchange(m) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        };
+    }
     match maintenance_inner(m) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

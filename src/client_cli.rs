@@ -46,6 +46,10 @@ pub struct ClientArgs {
     /// The top-level origin, when the call comes from a cross-origin iframe.
     #[arg(long)]
     top_origin: Option<String>,
+    /// The store's authenticator makes credentials whose signature counter stays 0 (so that
+    /// `authenticator export` can move them).
+    #[arg(long, conflicts_with_all = ["hid_socket", "hidraw"])]
+    zero_counters: bool,
     /// The RP ID's /.well-known/webauthn document, for related origin requests.
     #[arg(long, value_name = "FILE")]
     related_origins: Option<PathBuf>,
@@ -98,8 +102,11 @@ fn setup(a: &ClientArgs) -> Result<(Client, CallOptions, String), String> {
                 presence: a.presence,
                 uv: a.uv,
             };
-            let auth =
-                Authenticator::new(store, user, Settings::default()).map_err(|e| e.to_string())?;
+            let settings = Settings {
+                zero_counters: a.zero_counters,
+                ..Settings::default()
+            };
+            let auth = Authenticator::new(store, user, settings).map_err(|e| e.to_string())?;
             Box::new(InProcess::new(auth))
         }
     };
