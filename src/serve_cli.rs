@@ -116,6 +116,13 @@ pub struct ServeArgs {
     /// Accept an MDS BLOB past its nextUpdate.
     #[arg(long, env = "KEYHAVEN_MDS_ALLOW_STALE")]
     mds_allow_stale: bool,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain (leaf first); needs
+    /// --tls-key. SIGHUP reloads both files. The default origin becomes https://RP_ID[:PORT].
+    #[arg(long, env = "KEYHAVEN_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "KEYHAVEN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// `keyhaven providers update FILE --out PATH`: the list checked whole, then
@@ -231,10 +238,18 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             format!("sqlite:{}", a.data_dir.join("keyhaven.db").display())
         }
     };
-    let origins = if a.origins.is_empty() {
-        vec![format!("http://localhost:{}", a.listen.port())]
-    } else {
-        a.origins
+    let tls = match (a.tls_cert, a.tls_key) {
+        (Some(cert), Some(key)) => Some(keyhaven_server::TlsFiles { cert, key }),
+        _ => None,
+    };
+    let origins = match (a.origins.is_empty(), &tls) {
+        (false, _) => a.origins,
+        (true, None) => vec![format!("http://localhost:{}", a.listen.port())],
+        // L3 §5.1.3: the origin a browser reports for https://RP_ID[:PORT].
+        (true, Some(_)) => match a.listen.port() {
+            443 => vec![format!("https://{}", a.rp_id)],
+            port => vec![format!("https://{}:{port}", a.rp_id)],
+        },
     };
     let config = keyhaven_server::ServerConfig {
         listen: a.listen,
@@ -270,6 +285,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
             a.algorithms
         },
         providers,
+        tls,
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
@@ -285,6 +301,11 @@ pub fn serve(a: ServeArgs) -> ExitCode {
     };
     match rt.block_on(keyhaven_server::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // A certificate or key that cannot be used is the operator's input.
+        Err(e @ keyhaven_server::ServeError::Tls(_)) => {
+            eprintln!("keyhaven: error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("keyhaven: error: {e}");
             ExitCode::from(1)

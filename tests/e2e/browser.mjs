@@ -4,13 +4,15 @@
 // renames, deletes (verifying the user again once the reauthentication window
 // has passed), lists the browser's sessions, changes the display name, logs
 // out; then the negative cases: a replayed assertion, a reused challenge, a
-// flipped signature bit, an unknown credential. A hook in the page records
+// flipped signature bit, an unknown credential; and, on a second server with
+// built-in TLS, a registration and sign-in over HTTP/2. A hook in the page records
 // the Signal API calls (L3 §5.1.10) and their arguments; a page whose
 // getClientCapabilities() is stubbed shows what the page offers by them.
 // argv[2]: the keyhaven binary; argv[3]: a directory for the screenshots.
 // Prints one line per check and "N passed, M failed".
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,11 +60,39 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 50));
 }
 
+// A second server with built-in TLS: a certificate for localhost made here
+// (openssl), which Chromium trusts by its public key hash only
+// (--ignore-certificate-errors-spki-list: this test's key, nothing else).
+const tlsPort = await new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const certFile = join(dataDir, "tls-cert.pem");
+const keyFile = join(dataDir, "tls-key.pem");
+execFileSync("openssl", [
+  "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-days", "2", "-nodes",
+  "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+  "-keyout", keyFile, "-out", certFile,
+], { stdio: "ignore" });
+const spki = createHash("sha256")
+  .update(new X509Certificate(readFileSync(certFile)).publicKey.export({ type: "spki", format: "der" }))
+  .digest("base64");
+const tlsServer = spawn(
+  keyhaven,
+  ["serve", "--listen", `127.0.0.1:${tlsPort}`, "--data-dir", join(dataDir, "tls"), "--tls-cert", certFile, "--tls-key", keyFile],
+  { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, KEYHAVEN_LOG: "warn" } },
+);
+const tlsOrigin = `https://localhost:${tlsPort}`;
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    `--ignore-certificate-errors-spki-list=${spki}`,
   ],
 });
 let exitCode = 1;
@@ -452,11 +482,51 @@ try {
     await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: lonely.authenticatorId });
   });
 
+  await step("over built-in TLS (HTTP/2): register and sign in at the default https origin", async () => {
+    const tlsContext = await browser.newContext();
+    const p = await tlsContext.newPage();
+    const c = await tlsContext.newCDPSession(p);
+    await c.send("WebAuthn.enable");
+    await c.send("WebAuthn.addVirtualAuthenticator", {
+      options: { protocol: "ctap2", ctap2Version: "ctap2_1", transport: "internal", hasResidentKey: true,
+        hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    for (let i = 0; ; i++) {
+      try {
+        await p.goto(`${tlsOrigin}/`);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await p.waitForTimeout(100);
+      }
+    }
+    const nav = await p.evaluate(() => ({
+      secure: window.isSecureContext,
+      protocol: performance.getEntriesByType("navigation")[0].nextHopProtocol,
+    }));
+    if (!nav.secure || nav.protocol !== "h2") throw new Error(JSON.stringify(nav));
+    await p.fill("#register-username", "tls-alice");
+    await p.click("#register-button");
+    await p.locator("#signed-in").waitFor({ state: "visible", timeout: 15000 });
+    await p.click("#logout");
+    await p.locator("#signed-out").waitFor({ state: "visible", timeout: 15000 });
+    // Signing out starts autofill, which the virtual authenticator answers:
+    // either way the page ends signed in as tls-alice, over https.
+    await p.waitForFunction(() => /Signed in as tls-alice/.test(document.getElementById("message").textContent), null, { timeout: 15000 });
+    const cookies = await tlsContext.cookies();
+    const session = cookies.find((k) => k.name === "__Host-kh_session");
+    if (!session || !session.secure) throw new Error(JSON.stringify(cookies.map((k) => k.name)));
+    await p.screenshot({ path: join(shots, "12-tls-signed-in.png"), fullPage: true });
+    await tlsContext.close();
+  });
+
   exitCode = failed === 0 ? 0 : 1;
 } finally {
   await browser.close();
   server.kill();
+  tlsServer.kill();
   await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
+  await new Promise((r) => (tlsServer.exitCode !== null ? r() : tlsServer.once("exit", r)));
   rmSync(dataDir, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failed} failed`);

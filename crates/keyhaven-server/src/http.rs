@@ -1,5 +1,6 @@
-//! Serving HTTP/1.1 with limits a public server needs, through hyper-util's
-//! connection builder (axum's own `serve` has no header timeout):
+//! Serving HTTP/1.1 — and, over TLS, HTTP/2 — with limits a public server
+//! needs, through hyper's connection builders (axum's own `serve` has no
+//! header timeout):
 //!
 //! - a request head (and, on a kept-alive connection, the wait for the next
 //!   one) must arrive within [`HttpLimits::header_timeout`], else the
@@ -8,6 +9,9 @@
 //!   [`HttpLimits::request_timeout`] (408 beyond: a body sent slowly);
 //! - at most [`HttpLimits::max_connections`] connections are open at once; a
 //!   connection over the limit is closed at once, so descriptors stay free;
+//! - over TLS, the handshake must complete within the header timeout too;
+//!   HTTP/2 connections have at most 64 streams at once and are pinged when
+//!   idle (a peer that does not answer within the header timeout is dropped);
 //! - on shutdown the listener closes, idle connections close, requests in
 //!   flight get [`HttpLimits::shutdown_timeout`] to finish, then everything
 //!   still open is dropped.
@@ -15,7 +19,7 @@
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::StatusCode;
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,13 +63,16 @@ pub struct ConnectionStats {
 
 /// Serves `router` on `listener` under `limits` until `shutdown` completes,
 /// then drains as [`HttpLimits::shutdown_timeout`] allows. Requests see the
-/// peer address as `ConnectInfo<SocketAddr>`.
+/// peer address as `ConnectInfo<SocketAddr>`. With `tls`, each connection
+/// first completes a TLS handshake within [`HttpLimits::header_timeout`],
+/// then speaks HTTP/2 or HTTP/1.1 as ALPN chose.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: HttpLimits,
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()>,
+    tls: Option<Arc<crate::tls::Tls>>,
 ) -> std::io::Result<()> {
     use std::sync::atomic::Ordering;
     let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -74,11 +81,18 @@ pub async fn serve(
     ));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
+    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    // HTTP/2: a bounded number of streams, and pings that find dead peers.
+    http2
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(limits.header_timeout);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -106,12 +120,43 @@ pub async fn serve(
             req.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(req)
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let (http1, http2, tls) = (http1.clone(), http2.clone(), tls.clone());
+        let handshake_timeout = limits.header_timeout;
         let stats = stats.clone();
         stats.open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let ended = match tls {
+                None => {
+                    watcher
+                        .watch(http1.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => {
+                    match tokio::time::timeout(handshake_timeout, tls.acceptor().accept(stream))
+                        .await
+                    {
+                        Ok(Ok(stream)) => {
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                            let io = TokioIo::new(stream);
+                            if h2 {
+                                watcher.watch(http2.serve_connection(io, service)).await
+                            } else {
+                                watcher.watch(http1.serve_connection(io, service)).await
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(peer = %peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(peer = %peer, error = %e, "connection ended");
             }
             stats.open.fetch_sub(1, Ordering::Relaxed);

@@ -57,6 +57,7 @@ pub mod db;
 pub mod guard;
 pub mod http;
 pub mod providers;
+pub mod tls;
 
 /// CIDRs, as `ServerConfig::trusted_proxies` takes them.
 pub use ipnet::IpNet;
@@ -107,6 +108,19 @@ pub struct ServerConfig {
     /// Passkey provider names and icons by AAGUID (the account page, and
     /// the default name of a new passkey).
     pub providers: Arc<providers::Providers>,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain and
+    /// key, reloaded on SIGHUP; None: plain HTTP (behind a TLS proxy, or on
+    /// localhost).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The certificate chain and key files of built-in TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1).
+    pub key: std::path::PathBuf,
 }
 
 /// Most preferred first (L3 §5.4, pubKeyCredParams): EdDSA, ES256, RS256 as
@@ -140,6 +154,7 @@ impl ServerConfig {
             strict_cbor: false,
             algorithms: DEFAULT_ALGORITHMS.to_vec(),
             providers: Arc::new(providers::Providers::built_in()),
+            tls: None,
         }
     }
 
@@ -183,6 +198,9 @@ pub enum ServeError {
     /// The database.
     #[error(transparent)]
     Db(#[from] db::DbError),
+    /// The TLS certificate or key.
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     /// The listening socket.
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
@@ -225,6 +243,11 @@ pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
 /// Runs the server until SIGINT or SIGTERM, then finishes open requests.
 pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let listen = config.listen;
+    // The certificate is checked before anything else starts.
+    let tls = match &config.tls {
+        Some(f) => Some(Arc::new(tls::Tls::load(&f.cert, &f.key)?)),
+        None => None,
+    };
     let st = state(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -272,7 +295,11 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
             }
         });
     }
-    http::serve(listener, api::router(st), limits, stats, shutdown()).await?;
+    if let Some(tls) = &tls {
+        tracing::info!("TLS on: HTTP/2 and HTTP/1.1; SIGHUP reloads the certificate");
+        reload_on_sighup(tls.clone());
+    }
+    http::serve(listener, api::router(st), limits, stats, shutdown(), tls).await?;
     let _ = stop_metrics.send(());
     tracing::info!("keyhaven serve stopped");
     Ok(())
@@ -288,6 +315,29 @@ pub async fn refresh_decoy_shapes(st: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "reading account shapes for decoys failed"),
     }
+}
+
+/// Reloads the certificate and key on each SIGHUP; a bad pair is logged and
+/// the one in use stays.
+fn reload_on_sighup(tls: Arc<tls::Tls>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the certificate will not be reloaded");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS certificate reload failed: the one in use stays")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 async fn shutdown() {
