@@ -34,7 +34,18 @@ pub fn scratch(name: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// reqwest is built without a TLS crypto provider of its own (rustls's
+/// aws-lc-rs one is the process default): installed once per test process,
+/// before any client is built.
+pub fn tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
+
 pub fn free_port() -> u16 {
+    tls_provider();
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -110,6 +121,7 @@ pub fn serve_in(
 }
 
 pub fn browser() -> Http {
+    tls_provider();
     Http::builder().cookie_store(true).build().unwrap()
 }
 
