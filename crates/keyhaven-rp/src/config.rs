@@ -125,7 +125,7 @@ pub struct RpConfig {
     pub rp_id: String,
     /// Human-palatable RP name for creation options.
     pub rp_name: String,
-    /// Allowed origins, compared as opaque strings ("https://example.org",
+    /// Allowed origins, compared as opaque strings (`"https://example.org"`,
     /// "android:apk-key-hash:…").
     pub origins: Vec<String>,
     /// Extra origin rules.
