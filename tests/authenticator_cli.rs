@@ -311,3 +311,58 @@ fn batch_attestation_flags() {
         "876ca4f5-2071-c3e9-b255-09ef2cdf7ed6"
     );
 }
+
+/// `authenticator export` without --out writes private keys only to a pipe
+/// or a file: on a terminal (here a pseudo-terminal made by `script`) it
+/// refuses, exit 2, and prints no key; through a pipe it writes the document.
+#[test]
+fn export_refuses_a_terminal_and_writes_to_a_pipe() {
+    let tmp = scratch("cxf-tty");
+    let store = tmp.path().join("s.khs");
+    // A store with one passkey, made by an import.
+    let doc = tmp.path().join("in.json");
+    let key = keyhaven_crypto::signature::SigningKey::generate(
+        keyhaven_proto::cose::CoseAlgorithm::Es256,
+    )
+    .unwrap();
+    std::fs::write(
+        &doc,
+        serde_json::json!({
+            "version": {"major": 1, "minor": 0}, "exporterRpId": "x.example", "exporterDisplayName": "X",
+            "timestamp": 0, "accounts": [{"id": "YQ", "username": "", "email": "", "collections": [],
+            "items": [{"id": "aQ", "title": "t", "credentials": [{"type": "passkey",
+            "credentialId": "Y3JlZA", "rpId": "example.org", "username": "u", "userDisplayName": "U",
+            "userHandle": "dQ", "key": keyhaven_proto::b64::encode(key.to_pkcs8().unwrap().expose())}]}]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = kh(&["import", doc.to_str().unwrap()], &store, &[]);
+    assert_eq!((code, out.as_str()), (0, "imported 1 passkeys\n"), "{err}");
+    // Through a pipe: the document.
+    let (code, out, err) = kh(&["export", "--format", "cxf"], &store, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "exported 1 passkeys\n");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["accounts"][0]["items"][0]["credentials"][0]["rpId"],
+        "example.org"
+    );
+    // On a terminal: refused.
+    let cmd = format!(
+        "{} authenticator export --store {}",
+        env!("CARGO_BIN_EXE_keyhaven"),
+        store.display()
+    );
+    let out = Process::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux runs the export on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("keyhaven: error: the export holds private keys: not printed to a terminal"),
+        "{text}"
+    );
+    assert!(!text.contains("\"key\""), "{text}");
+}
