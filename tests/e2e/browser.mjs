@@ -316,8 +316,8 @@ try {
   await step("changing the display name signals the new user details", async () => {
     const from = signals.length;
     await page.click("#edit-name");
-    await page.fill("#display-name-input", "Alice L.");
-    await page.click("#display-name-save");
+    await page.fill(".display-name-input", "Alice L.");
+    await page.click(".display-name-save");
     await page.locator("#me-name", { hasText: "Alice L." }).waitFor({ timeout: 10000 });
     const args = await nextSignal("signalCurrentUserDetails", from);
     const want = { rpId: "localhost", userId, name: "alice", displayName: "Alice L." };

@@ -355,26 +355,34 @@ function renderPasskeys(me) {
   }
 }
 
-function startRename(li, c) {
+// A text field and its Save button in `box`: `save(value)` runs on Save,
+// then the page is read again. `ids` names the two for the tests.
+function editor(box, value, label, ids, what, save) {
   const input = document.createElement("input");
-  input.value = c.name;
-  input.className = "rename-input";
-  input.setAttribute("aria-label", "New name");
-  const save = document.createElement("button");
-  save.type = "button";
-  save.className = "save";
-  save.textContent = "Save";
-  save.addEventListener("click", async () => {
+  input.value = value;
+  input.className = ids.input;
+  input.setAttribute("aria-label", label);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = ids.save;
+  button.textContent = "Save";
+  button.addEventListener("click", async () => {
     try {
-      await api(`/api/credentials/${encodeURIComponent(c.id)}`, { name: input.value }, "PATCH");
-      show("Passkey renamed.", "ok");
+      await save(input.value);
     } catch (e) {
-      show(explain(e, "rename"), "error");
+      show(explain(e, what), "error");
     }
     await refresh();
   });
-  li.replaceChildren(input, save);
+  box.replaceChildren(input, button);
   input.focus();
+}
+
+function startRename(li, c) {
+  editor(li, c.name, "New name", { input: "rename-input", save: "save" }, "rename", async (name) => {
+    await api(`/api/credentials/${encodeURIComponent(c.id)}`, { name }, "PATCH");
+    show("Passkey renamed.", "ok");
+  });
 }
 
 async function deletePasskey(c, button, last) {
@@ -397,27 +405,12 @@ async function deletePasskey(c, button, last) {
 
 // The display name, changed here and then in the passkey manager's records.
 function startNameChange(me) {
-  const input = document.createElement("input");
-  input.id = "display-name-input";
-  input.value = me.displayName;
-  input.setAttribute("aria-label", "Display name");
-  const save = document.createElement("button");
-  save.type = "button";
-  save.id = "display-name-save";
-  save.textContent = "Save";
-  save.addEventListener("click", async () => {
-    try {
-      const r = await api("/api/me", { displayName: input.value }, "PATCH");
-      signal("signalCurrentUserDetails", { rpId: r.rpId, userId: r.userId, name: r.username, displayName: r.displayName });
-      show("Display name changed.", "ok");
-    } catch (e) {
-      show(explain(e, "name change"), "error");
-    }
-    await refresh();
-  });
-  $("name-editor").replaceChildren(input, save);
   $("name-editor").hidden = false;
-  input.focus();
+  editor($("name-editor"), me.displayName, "Display name", { input: "display-name-input", save: "display-name-save" }, "name change", async (displayName) => {
+    const r = await api("/api/me", { displayName }, "PATCH");
+    signal("signalCurrentUserDetails", { rpId: r.rpId, userId: r.userId, name: r.username, displayName: r.displayName });
+    show("Display name changed.", "ok");
+  });
 }
 
 function renderSessions(list) {
