@@ -319,6 +319,11 @@ pub enum Maintenance {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// Moving passkeys out of and into the store (CXF).
+#[derive(clap::Subcommand)]
+pub enum Exchange {
     /// Export the passkeys as a Credential Exchange Format (CXF v1.0) document. It holds
     /// their private keys: written to --out (created with mode 0600), or to standard output
     /// only when that is not a terminal. Passkeys whose signature counter is not zero are
@@ -394,9 +399,6 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
     use keyhaven_proto::ctap2::Request;
     let args = match &m {
         Maintenance::Info(s) | Maintenance::List(s) => s,
-        Maintenance::Export { .. } | Maintenance::Import { .. } => {
-            unreachable!("handled by exchange()")
-        }
         Maintenance::Delete { store, .. }
         | Maintenance::SetPin { store, .. }
         | Maintenance::ChangePin { store, .. }
@@ -437,7 +439,6 @@ fn maintenance_inner(m: Maintenance) -> Result<(), String> {
             pin_op(auth, |s| keyhaven_client::pin::change_pin(s, &old, &new))?;
             println!("PIN changed");
         }
-        Maintenance::Export { .. } | Maintenance::Import { .. } => {}
         Maintenance::Reset { yes, .. } => {
             let asker = CliUser {
                 presence: Presence::Ask,
@@ -523,10 +524,10 @@ fn print_list(auth: &Authenticator<FileStore, CliUser>, json: bool) -> Result<()
 }
 
 /// `authenticator export` and `import`: errors are the user's input (exit 2).
-fn exchange(m: Maintenance) -> Result<(), String> {
+fn exchange_inner(m: Exchange) -> Result<(), String> {
     use keyhaven_authenticator::cxf;
     match m {
-        Maintenance::Export { out, store, .. } => {
+        Exchange::Export { out, store, .. } => {
             // Where it goes is checked before anything is read.
             use std::io::IsTerminal;
             if out.is_none() && std::io::stdout().is_terminal() {
@@ -587,7 +588,7 @@ fn exchange(m: Maintenance) -> Result<(), String> {
             );
             Ok(())
         }
-        Maintenance::Import { file, store } => {
+        Exchange::Import { file, store } => {
             let bytes = crate::rp_cli::read(&file)?;
             let doc = cxf::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
             let path = store.store.clone().unwrap_or_else(default_store);
@@ -623,18 +624,19 @@ fn exchange(m: Maintenance) -> Result<(), String> {
                 }
             }
         }
-        _ => unreachable!("only export and import"),
     }
 }
 
-/// keyhaven authenticator info | list | delete | set-pin | change-pin | reset | export | import.
-pub fn maintenance(m: Maintenance) -> ExitCode {
-    if matches!(m, Maintenance::Export { .. } | Maintenance::Import { .. }) {
-        return match exchange(m) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(e),
-        };
+/// keyhaven authenticator export | import.
+pub fn exchange(m: Exchange) -> ExitCode {
+    match exchange_inner(m) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
+}
+
+/// keyhaven authenticator info | list | delete | set-pin | change-pin | reset.
+pub fn maintenance(m: Maintenance) -> ExitCode {
     match maintenance_inner(m) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

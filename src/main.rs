@@ -97,6 +97,8 @@ enum AuthenticatorCommand {
     Serve(authenticator_cli::ServeArgs),
     #[command(flatten)]
     Maintenance(authenticator_cli::Maintenance),
+    #[command(flatten)]
+    Exchange(authenticator_cli::Exchange),
 }
 
 #[derive(Subcommand)]
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Authenticator(AuthenticatorCommand::Serve(a)) => authenticator_cli::serve(a),
+        Command::Authenticator(AuthenticatorCommand::Exchange(m)) => authenticator_cli::exchange(m),
         Command::Authenticator(AuthenticatorCommand::Maintenance(m)) => {
             authenticator_cli::maintenance(m)
         }
