@@ -112,6 +112,9 @@ pub enum CxfError {
     /// The store refused or failed (nothing was imported).
     #[error("credential store: {0}")]
     Store(#[from] StoreError),
+    /// The system's random number generator failed (identifiers, keys).
+    #[error("random bytes: {0}")]
+    Random(String),
     /// A stored key could not be read or written.
     #[error("credential {credential_id}: {reason}")]
     Key {
@@ -211,7 +214,7 @@ pub fn to_json(doc: &Document) -> Result<SecretBytes, CxfError> {
 fn random_id() -> Result<cx::B64Url, CxfError> {
     keyhaven_crypto::rand::vec(16)
         .map(cx::B64Url::from)
-        .map_err(|e| CxfError::Malformed(e.to_string()))
+        .map_err(|e| CxfError::Random(e.to_string()))
 }
 
 /// Exports every passkey of the store whose counter is zero, as one account
@@ -423,7 +426,7 @@ fn stored_from(
     };
     let large_blob_key = match blob {
         Some(_) => Some(SecretBytes::new(
-            keyhaven_crypto::rand::vec(32).map_err(|e| bad(e.to_string()))?,
+            keyhaven_crypto::rand::vec(32).map_err(|e| CxfError::Random(e.to_string()))?,
         )),
         None => None,
     };
@@ -467,8 +470,10 @@ pub fn import<S: CredentialStore>(
             minor: doc.version.minor,
         });
     }
+    // One read of the store: the IDs already there, and the newest creation.
     let existing = store.all()?;
     let mut next_created = existing.iter().map(|c| c.created).max().unwrap_or(0);
+    let stored: HashSet<Vec<u8>> = existing.into_iter().map(|c| c.id).collect();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut report = ImportReport::default();
     let mut creds = Vec::new();
@@ -513,7 +518,7 @@ pub fn import<S: CredentialStore>(
                         credential_id: id64,
                     });
                 }
-                if store.get(&cred.id)?.is_some() {
+                if stored.contains(&cred.id) {
                     return Err(CxfError::AlreadyStored {
                         at,
                         credential_id: id64,
