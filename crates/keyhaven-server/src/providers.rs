@@ -237,24 +237,22 @@ pub fn normalize_aaguid(s: &str) -> Option<String> {
     Some(s.to_ascii_lowercase())
 }
 
-/// A name shown beside a user's passkey: 1 to [`MAX_NAME`] characters,
-/// trimmed, no control, bidirectional-override or zero-width characters
-/// (they would reach the page and the passkey's default name).
+/// A name shown beside a user's passkey: 1 to [`MAX_NAME`] characters of
+/// the PRECIS Nickname profile (RFC 8266: spaces trimmed and collapsed, no
+/// control, bidirectional-override or zero-width characters, which would
+/// reach the page and the passkey's default name).
 fn check_name(s: &str) -> Result<String, &'static str> {
-    let t = s.trim();
-    if t.is_empty() {
+    use precis_core::profile::Profile;
+    if s.trim().is_empty() {
         return Err("empty");
     }
+    let t = precis_profiles::Nickname::new()
+        .enforce(s)
+        .map_err(|_| "control, bidirectional-override or zero-width character")?;
     if t.chars().count() > MAX_NAME {
         return Err("longer than 100 characters");
     }
-    if t.chars().any(|c| {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
-    }) {
-        return Err("control, bidirectional-override or zero-width character");
-    }
-    Ok(t.to_owned())
+    Ok(t.into_owned())
 }
 
 /// Decodes a `data:<type>;base64,<data>` URL whose type is one of `types`.
