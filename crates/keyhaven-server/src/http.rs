@@ -93,6 +93,8 @@ pub async fn serve(
         .max_concurrent_streams(64)
         .keep_alive_interval(Some(limits.header_timeout))
         .keep_alive_timeout(limits.header_timeout);
+    // Shared by every connection's task (configured once, not copied each time).
+    let (http1, http2) = (Arc::new(http1), Arc::new(http2));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
