@@ -127,39 +127,60 @@ fn idle_and_half_sent_connections_are_closed_on_time() {
     assert_eq!(healthz(&s), "HTTP/1.1 200 OK");
 }
 
-/// GET /metrics on a new connection: the body.
-fn metrics(s: &Server) -> String {
-    let mut c = connect(s);
+/// GET /metrics from the separate metrics address (whose connections do not
+/// count against the limit of the main listener): the body.
+fn metrics(addr: &str) -> String {
+    let start = Instant::now();
+    let mut c = loop {
+        match TcpStream::connect(addr) {
+            Ok(c) => break c,
+            // The metrics listener may start a moment after the main one.
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(10), "{addr}: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
     c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     closed_within(&mut c, Duration::from_secs(5), "/metrics").1
 }
 
-/// Waits until the server counts no connection but the one asking.
-fn wait_until_idle(s: &Server) {
+/// Waits until the main listener counts no open connection (the start-up
+/// probe's may still hold a slot on a busy machine).
+fn wait_until_idle(addr: &str) {
     let start = Instant::now();
-    while !metrics(s).contains("\nkeyhaven_connections_open 1\n") {
+    while !metrics(addr).contains("\nkeyhaven_connections_open 0\n") {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "connections still open"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(200));
 }
 
 #[test]
 fn connections_over_the_limit_are_closed_and_the_server_recovers() {
     // A header timeout (3 s) well beyond the time 40 connects take on a busy
     // machine, so that only the connections over the limit are closed when
-    // they are counted.
+    // they are counted. /metrics on its own address, so that asking for it
+    // takes none of the 16 slots.
+    let port = free_port();
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
     let mut limits = LIMITS.to_vec();
     limits[1] = "3";
-    let s = serve(None, &limits, None);
-    // The start-up probe's connection may still hold a slot on a busy
-    // machine: wait until only the asking connection is open, and a moment
-    // more for its own slot, so that all 16 are free.
-    wait_until_idle(&s);
+    limits.extend(["--metrics-listen", &metrics_addr]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve_in(
+        None,
+        &limits,
+        None,
+        port,
+        dir.path(),
+        std::process::Stdio::inherit(),
+        "warn",
+    );
+    wait_until_idle(&metrics_addr);
     // 40 silent connections against a limit of 16: 24 closed at once.
     let opened = Instant::now();
     let mut held: Vec<TcpStream> = (0..40).map(|_| connect(&s)).collect();
@@ -196,7 +217,7 @@ fn connections_over_the_limit_are_closed_and_the_server_recovers() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let metrics = metrics(&s);
+    let metrics = metrics(&metrics_addr);
     assert!(misses > 0, "the 16 held connections did not fill the limit");
     let refused = format!("keyhaven_connections_refused_total {}\n", 24 + misses);
     assert!(metrics.contains(&refused), "want {refused}: {metrics}");
