@@ -325,8 +325,8 @@ fn precompute(a: &Args, t: &Target, workers: &mut [Worker], names: &[String]) ->
                 s.spawn(move || {
                     // A fresh connection: the server may have closed the
                     // previous one while it sat idle during a measured run.
-                    w.conn = Conn::open(t.addr)
-                        .unwrap_or_else(|e| fail(&format!("{}: {e}", t.addr)));
+                    w.conn =
+                        Conn::open(t.addr).unwrap_or_else(|e| fail(&format!("{}: {e}", t.addr)));
                     let n = names.len();
                     let mut mine = Vec::new();
                     for round in 0..a.logins.div_ceil(n) {

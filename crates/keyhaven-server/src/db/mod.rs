@@ -8,6 +8,7 @@
 pub(crate) mod cache;
 mod migrate;
 mod postgres;
+mod postgres_batch;
 pub mod postgres_tls;
 mod sqlite;
 

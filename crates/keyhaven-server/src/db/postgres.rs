@@ -2,8 +2,15 @@
 //! statement or one transaction, so several `serve` processes on the same
 //! database behave as one service: `DELETE … RETURNING` hands a challenge to
 //! exactly one caller, and the counter update compares in the database.
+//! Logins are committed in groups (`postgres_batch.rs`). Challenges this
+//! node issued and credential records it read are kept in a read cache
+//! (`cache.rs`) that only ever saves a read: a challenge another node
+//! consumed, a credential another node deleted or whose counter moved on
+//! all fail in the login's statement, which decides alone.
 
+use super::cache::Cache;
 use super::migrate::{self, run, Dialect, MIGRATIONS};
+use super::postgres_batch::{Batcher, Login};
 use super::{
     record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
     NewSession, Owner, Session, User, SESSION_COLUMNS,
@@ -11,12 +18,17 @@ use super::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
+use std::sync::Arc;
 use tokio_postgres::Row;
 
 /// The PostgreSQL backend.
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    logins: Batcher,
+    cache: Arc<Cache>,
+    /// The server's clock (cache sweeps).
+    clock: Clock,
 }
 
 /// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
@@ -38,7 +50,7 @@ fn session_at(r: &Row, base: usize) -> Result<Session, DbError> {
 const INSERT_SESSION: &str = "INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $5, $6, $7)";
 
-fn pool_err(e: impl std::error::Error) -> DbError {
+pub(super) fn pool_err(e: impl std::error::Error) -> DbError {
     DbError::Pool(super::causes(&e))
 }
 
@@ -89,8 +101,17 @@ impl Postgres {
     pub async fn open(url: &str, clock: Clock) -> Result<Self, DbError> {
         let target = super::postgres_tls::PgConnect::from_url(url)?;
         tracing::info!(sslmode = target.mode.as_str(), "PostgreSQL");
+        // Every statement here finds its rows by key, so one generic plan per
+        // prepared statement serves every call: without this, PostgreSQL
+        // plans the batched login statement anew on each execution.
+        let mut config = target.config.clone();
+        let options = match config.get_options() {
+            Some(o) => format!("{o} -c plan_cache_mode=force_generic_plan"),
+            None => "-c plan_cache_mode=force_generic_plan".to_owned(),
+        };
+        config.options(&options);
         let mgr = Manager::from_config(
-            target.config.clone(),
+            config,
             target.tls(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -100,7 +121,12 @@ impl Postgres {
         let mut c = pool.get().await.map_err(pool_err)?;
         // Nodes starting together wait on the advisory lock; each migration runs once.
         run(&mut Async(&mut c), MIGRATIONS, clock.unix_millis()).await?;
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            logins: Batcher::start(pool.clone()),
+            pool,
+            cache: Arc::new(Cache::default()),
+            clock,
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
@@ -182,10 +208,54 @@ impl Postgres {
             ],
         )
         .await?;
+        // Cached only once its row is committed.
+        self.cache.put_challenge(hash, ch, self.clock.unix_millis());
         Ok(())
     }
 
     pub async fn peek_challenge(
+        &self,
+        hash: [u8; 32],
+        kind: Kind,
+        now: i64,
+        credential_id: Option<Vec<u8>>,
+    ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
+        // A challenge this node issued and a credential it read: no round
+        // trip. Whether either still holds is decided by the login's
+        // statement.
+        if let Some(ch) = self.cache.challenge(&hash, kind, now) {
+            let cred = match credential_id {
+                Some(id) => match self.cache.credential(&id) {
+                    Some(c) => Some(c),
+                    None => self.credential(id).await?,
+                },
+                None => None,
+            };
+            return Ok((Some(ch), cred));
+        }
+        let seen = self.peek_read(hash, kind, now, credential_id).await?;
+        if let Some(c) = &seen.1 {
+            self.cache.put_credential(c.clone());
+        }
+        Ok(seen)
+    }
+
+    /// A credential read from the database (and cached).
+    async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = $1"))
+            .await?;
+        let Some(r) = c.query_opt(&st, &[&id]).await? else {
+            return Ok(None);
+        };
+        let cred = credential(&r, 0)?;
+        self.cache.put_credential(cred.clone());
+        Ok(Some(cred))
+    }
+
+    /// The challenge and the credential beside it, in one round trip.
+    async fn peek_read(
         &self,
         hash: [u8; 32],
         kind: Kind,
@@ -230,6 +300,7 @@ impl Postgres {
         now: i64,
         session: Option<NewSession>,
     ) -> Result<Added, DbError> {
+        self.cache.forget_challenge(&challenge);
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // The challenge first: a concurrent submission waits on this row and then finds it gone.
@@ -321,47 +392,29 @@ impl Postgres {
         now: i64,
         session: NewSession,
     ) -> Result<LoginUpdate, DbError> {
-        let c = self.client().await?;
-        // One statement (one implicit transaction): the challenge is consumed
-        // (a concurrent submission waits on its row, then finds it gone), the
-        // counter moves forward only if it grew, and the session exists (and
-        // the one it replaces ends) only if both happened.
-        let st = c
-            .prepare_cached(
-                "WITH ch AS (DELETE FROM challenges WHERE hash = $1 AND kind = 'authentication' AND expires_at > $2 RETURNING 1), \
-                 u AS (UPDATE credentials SET sign_count = $3, backed_up = $4, uv_initialized = $5, last_used_at = $2 \
-                       WHERE id = $6 AND EXISTS (SELECT 1 FROM ch) AND (sign_count < $3 OR (sign_count = 0 AND $3 = 0)) RETURNING user_id), \
-                 s AS (INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
-                       SELECT $7, $8, $6, $10, $2, $2, $11, $9 FROM u RETURNING 1), \
-                 r AS (DELETE FROM sessions WHERE hash = $12 AND EXISTS (SELECT 1 FROM u)) \
-                 SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM s)",
-            )
-            .await?;
-        let r = c
-            .query_one(
-                &st,
-                &[
-                    &challenge.as_slice(),
-                    &now,
-                    &i64::from(record.sign_count),
-                    &record.backup_state,
-                    &record.uv_initialized,
-                    &record.id,
-                    &session.key.as_slice(),
-                    &user_id,
-                    &session.expires_at,
-                    &session.device,
-                    &session.verified.then_some(now),
-                    &session.replaces.as_ref().map(|k| k.as_slice()),
-                ],
-            )
-            .await?;
-        let (consumed, sessions): (i64, i64) = (r.get(0), r.get(1));
-        Ok(match (consumed, sessions) {
-            (0, _) => LoginUpdate::ChallengeGone,
-            (_, 1) => LoginUpdate::Done,
-            _ => LoginUpdate::CounterRace,
-        })
+        // Consumed or not, this challenge is not offered again by this node.
+        self.cache.forget_challenge(&challenge);
+        let r = self
+            .logins
+            .login(Login {
+                challenge,
+                credential_id: record.id.clone(),
+                user_id,
+                sign_count: i64::from(record.sign_count),
+                backed_up: record.backup_state,
+                uv_initialized: record.uv_initialized,
+                now,
+                session,
+            })
+            .await;
+        // The cache follows only what committed; a refused compare-and-set
+        // means the row changed elsewhere (or is gone): read it again next time.
+        match &r {
+            Ok(LoginUpdate::Done) => self.cache.logged_in(&record, now),
+            Ok(LoginUpdate::CounterRace) | Err(_) => self.cache.forget_credential(&record.id),
+            Ok(LoginUpdate::ChallengeGone) => {}
+        }
+        r
     }
 
     pub async fn session_user(
@@ -491,6 +544,7 @@ impl Postgres {
             )
             .await?;
         tx.commit().await?;
+        self.cache.forget_credential(&id);
         Ok(Deleted::Yes {
             sessions_ended: ended,
         })
@@ -504,6 +558,7 @@ impl Postgres {
         let b = c
             .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
             .await?;
+        self.cache.purge(now);
         Ok(a + b)
     }
 }
