@@ -91,7 +91,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            run_ready(run(&mut Sync(&mut conn), MIGRATIONS, 0)).ok(),
+            run_ready(run(&mut Sync(&mut conn), &MIGRATIONS[..4], 0)).ok(),
             Some(vec![4])
         );
         let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
