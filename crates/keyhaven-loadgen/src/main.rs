@@ -49,9 +49,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A server under test.
+/// A server under test: one node, or several serving one origin (the
+/// generator spreads its connections over them in turn, as a load balancer
+/// without affinity would).
 struct Target {
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     origin: String,
     label: String,
 }
@@ -60,9 +62,11 @@ struct Target {
 #[derive(clap::Parser)]
 #[command(version, about)]
 struct Cli {
-    /// A server to measure, host:port on loopback (repeatable; measured in turn).
+    /// A server to measure, host:port on loopback (repeatable; measured in
+    /// turn); several nodes of one server comma-separated (HOST:PORT,HOST:PORT):
+    /// connections are spread over them in turn.
     #[arg(long = "target", required = true)]
-    targets: Vec<std::net::SocketAddr>,
+    targets: Vec<String>,
     /// The origin for each --target, by position (default http://localhost:PORT).
     #[arg(long = "origin")]
     origins: Vec<String>,
@@ -81,6 +85,10 @@ struct Cli {
     /// Upper bound on a measured run, in seconds.
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
+    /// Logins of an unmeasured run each target gets first (cold caches, a
+    /// database's first WAL files), at the first connection count.
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
     /// Rounds of measured runs per connection count.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: u64,
@@ -96,6 +104,13 @@ struct Cli {
     algorithm: Option<i64>,
 }
 
+impl Target {
+    /// The node the `k`-th connection goes to.
+    fn node(&self, k: usize) -> SocketAddr {
+        self.addrs[k % self.addrs.len()]
+    }
+}
+
 struct Args {
     targets: Vec<Target>,
     users: usize,
@@ -103,6 +118,7 @@ struct Args {
     connections: Vec<usize>,
     max_seconds: u64,
     rounds: usize,
+    warmup: usize,
     threads: usize,
     setup_connections: usize,
     /// Restricts the authenticator to this COSE algorithm (else it supports
@@ -125,17 +141,24 @@ fn args() -> Args {
         .targets
         .iter()
         .enumerate()
-        .map(|(i, addr)| {
-            if !addr.ip().is_loopback() {
+        .map(|(i, nodes)| {
+            let addrs: Vec<SocketAddr> = nodes
+                .split(',')
+                .map(|a| {
+                    a.parse()
+                        .unwrap_or_else(|e| bad_args(&format!("--target {a}: {e}")))
+                })
+                .collect();
+            if !addrs.iter().all(|a| a.ip().is_loopback()) {
                 bad_args("loopback targets only");
             }
             Target {
-                addr: *addr,
                 origin: cli
                     .origins
                     .get(i)
                     .cloned()
-                    .unwrap_or_else(|| format!("http://localhost:{}", addr.port())),
+                    .unwrap_or_else(|| format!("http://localhost:{}", addrs[0].port())),
+                addrs,
                 label: cli
                     .labels
                     .get(i)
@@ -156,6 +179,7 @@ fn args() -> Args {
         connections: cli.connections.into_iter().map(n).collect(),
         max_seconds: cli.max_seconds,
         rounds: n(cli.rounds),
+        warmup: n(cli.warmup),
         threads: n(cli.threads),
         setup_connections: n(cli.setup_connections),
         algorithm,
@@ -200,7 +224,7 @@ impl Conn {
 fn request(t: &Target, path: &str, body: &str) -> Vec<u8> {
     format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        t.addr,
+        t.addrs[0],
         t.origin,
         body.len()
     )
@@ -268,8 +292,9 @@ fn register(a: &Args, t: &Target, names: &[String]) -> Vec<Worker> {
                     )
                     .unwrap_or_else(|e| fail(&e.to_string()));
                     let mut client = Client::new(vec![Box::new(InProcess::new(auth))]);
+                    let node = t.node(k);
                     let mut conn =
-                        Conn::open(t.addr).unwrap_or_else(|e| fail(&format!("{}: {e}", t.addr)));
+                        Conn::open(node).unwrap_or_else(|e| fail(&format!("{node}: {e}")));
                     for &u in &users {
                         let o = post_json(
                             t,
@@ -314,25 +339,26 @@ fn register(a: &Args, t: &Target, names: &[String]) -> Vec<Worker> {
 /// 2. Assertions for one measured run on `t`, computed before the clock
 ///    starts: body i is for user i % users, signed by that user's worker in
 ///    increasing i.
-fn precompute(a: &Args, t: &Target, workers: &mut [Worker], names: &[String]) -> Vec<Vec<u8>> {
+fn precompute(t: &Target, workers: &mut [Worker], names: &[String], logins: usize) -> Vec<Vec<u8>> {
     let call = CallOptions::new(&t.origin);
     let start = Instant::now();
     let signed: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = workers
             .iter_mut()
-            .map(|w| {
+            .enumerate()
+            .map(|(k, w)| {
                 let call = &call;
                 s.spawn(move || {
                     // A fresh connection: the server may have closed the
                     // previous one while it sat idle during a measured run.
-                    w.conn =
-                        Conn::open(t.addr).unwrap_or_else(|e| fail(&format!("{}: {e}", t.addr)));
+                    let node = t.node(k);
+                    w.conn = Conn::open(node).unwrap_or_else(|e| fail(&format!("{node}: {e}")));
                     let n = names.len();
                     let mut mine = Vec::new();
-                    for round in 0..a.logins.div_ceil(n) {
+                    for round in 0..logins.div_ceil(n) {
                         for &u in &w.users {
                             let i = round * n + u;
-                            if i >= a.logins {
+                            if i >= logins {
                                 break;
                             }
                             let o = post_json(
@@ -362,14 +388,14 @@ fn precompute(a: &Args, t: &Target, workers: &mut [Worker], names: &[String]) ->
             .map(|h| h.join().unwrap_or_else(|_| fail("a setup thread panicked")))
             .collect()
     });
-    let mut bodies = vec![Vec::new(); a.logins];
+    let mut bodies = vec![Vec::new(); logins];
     for (i, body) in signed.into_iter().flatten() {
         bodies[i] = body;
     }
     eprintln!(
         "[{}] pre-computed {} assertions in {:.1} s",
         t.label,
-        a.logins,
+        logins,
         start.elapsed().as_secs_f64()
     );
     bodies
@@ -412,6 +438,18 @@ fn main() {
     let names: Vec<String> = (0..a.users).map(|i| format!("lg{run}u{i}")).collect();
     let mut workers: Vec<Vec<Worker>> = a.targets.iter().map(|t| register(&a, t, &names)).collect();
 
+    if a.warmup > 0 {
+        for (t, w) in a.targets.iter().zip(workers.iter_mut()) {
+            let b = precompute(t, w, &names, a.warmup);
+            let r = measure(&a, &t.addrs, a.connections[0], Arc::new(b));
+            eprintln!(
+                "[{}] warm-up: {:.0} logins/s, {} failed (not counted)",
+                t.label,
+                r.ok as f64 / r.elapsed,
+                a.warmup - r.ok
+            );
+        }
+    }
     print_header();
     // rows[c][target] over the rounds.
     let mut rows: Vec<Vec<Vec<Row>>> = Vec::new();
@@ -422,7 +460,7 @@ fn main() {
                 .targets
                 .iter()
                 .zip(workers.iter_mut())
-                .map(|(t, w)| Some(precompute(&a, t, w, &names)))
+                .map(|(t, w)| Some(precompute(t, w, &names, a.logins)))
                 .collect();
             // 3. The measured runs, back to back, the first target rotating.
             let n = a.targets.len();
@@ -431,7 +469,7 @@ fn main() {
                 let t = &a.targets[ti];
                 let b = bodies[ti].take().unwrap_or_default();
                 let sent = b.len();
-                let r = measure(&a, t.addr, c, Arc::new(b));
+                let r = measure(&a, &t.addrs, c, Arc::new(b));
                 let row = Row {
                     rate: r.ok as f64 / r.elapsed,
                     p50_ms: percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
@@ -513,10 +551,13 @@ struct Measured {
 /// over `a.threads` single-threaded event loops.
 fn measure(
     a: &Args,
-    target: SocketAddr,
+    nodes: &[SocketAddr],
     connections: usize,
     bodies: Arc<Vec<Vec<u8>>>,
 ) -> Measured {
+    // Connections go to the nodes in turn.
+    let opened = Arc::new(AtomicUsize::new(0));
+    let nodes = Arc::new(nodes.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let bad = Arc::new(AtomicUsize::new(0));
@@ -526,6 +567,7 @@ fn measure(
     let threads: Vec<_> = (0..a.threads.min(connections))
         .map(|t| {
             let mine = connections / a.threads + usize::from(t < connections % a.threads);
+            let (nodes, opened) = (nodes.clone(), opened.clone());
             let (bodies, next, ok, bad, broken) = (
                 bodies.clone(),
                 next.clone(),
@@ -542,8 +584,9 @@ fn measure(
                 rt.block_on(async move {
                     let tasks: Vec<_> = (0..mine)
                         .map(|_| {
+                            let k = opened.fetch_add(1, Ordering::Relaxed);
                             tokio::spawn(connection(
-                                target,
+                                nodes[k % nodes.len()],
                                 bodies.clone(),
                                 next.clone(),
                                 Counters {
