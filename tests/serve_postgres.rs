@@ -53,6 +53,28 @@ fn verify(h: &Http, s: &Server, assertion: &Value) -> (u16, Value) {
     post(h, s, "/api/authentication/verify", assertion)
 }
 
+/// Submits every assertion at once (each thread builds its HTTP client
+/// first; a barrier then releases them together), the even ones to `a`,
+/// the odd ones to `b`: each one's status, in order.
+fn submit_together(a: &Server, b: &Server, made: &[Value]) -> Vec<u16> {
+    let start = Barrier::new(made.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = made
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let (target, start) = (if k % 2 == 0 { a } else { b }, &start);
+                scope.spawn(move || {
+                    let http = browser();
+                    start.wait();
+                    verify(&http, target, m).0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: scripts/test runs it with KEYHAVEN_TEST_POSTGRES set"]
 fn counters_never_go_back_across_two_nodes() {
@@ -89,22 +111,11 @@ fn counters_never_go_back_across_two_nodes() {
             .map(|k| assertion(&h, if k % 2 == 0 { &a } else { &b }, &mut key, body.clone()))
             .collect();
         let highest = made.iter().map(counter).max().unwrap();
-        let start = Barrier::new(made.len());
-        let outcomes: Vec<(u64, u16)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = made
-                .iter()
-                .enumerate()
-                .map(|(k, m)| {
-                    let (target, start) = (if k % 2 == 0 { &a } else { &b }, &start);
-                    scope.spawn(move || {
-                        let http = browser();
-                        start.wait();
-                        (counter(m), verify(&http, target, m).0)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let outcomes: Vec<(u64, u16)> = made
+            .iter()
+            .map(counter)
+            .zip(submit_together(&a, &b, &made))
+            .collect();
         assert!(
             outcomes.contains(&(highest, 200)),
             "round {round}: {outcomes:?}"
@@ -135,22 +146,7 @@ fn concurrent_logins_of_one_zero_counter_passkey_all_succeed() {
             .map(|k| assertion(&h, if k % 2 == 0 { &a } else { &b }, &mut key, body.clone()))
             .collect();
         assert!(made.iter().all(|m| counter(m) == 0));
-        let start = Barrier::new(made.len());
-        let codes: Vec<u16> = std::thread::scope(|scope| {
-            let handles: Vec<_> = made
-                .iter()
-                .enumerate()
-                .map(|(k, m)| {
-                    let (target, start) = (if k % 2 == 0 { &a } else { &b }, &start);
-                    scope.spawn(move || {
-                        let http = browser();
-                        start.wait();
-                        verify(&http, target, m).0
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let codes = submit_together(&a, &b, &made);
         assert_eq!(codes, vec![200; 16], "round {round}");
     }
 }
