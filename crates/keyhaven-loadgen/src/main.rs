@@ -441,7 +441,7 @@ fn main() {
     if a.warmup > 0 {
         for (t, w) in a.targets.iter().zip(workers.iter_mut()) {
             let b = precompute(t, w, &names, a.warmup);
-            let r = measure(&a, &t.addrs, a.connections[0], Arc::new(b));
+            let r = measure(&a, t, a.connections[0], Arc::new(b));
             eprintln!(
                 "[{}] warm-up: {:.0} logins/s, {} failed (not counted)",
                 t.label,
@@ -469,7 +469,7 @@ fn main() {
                 let t = &a.targets[ti];
                 let b = bodies[ti].take().unwrap_or_default();
                 let sent = b.len();
-                let r = measure(&a, &t.addrs, c, Arc::new(b));
+                let r = measure(&a, t, c, Arc::new(b));
                 let row = Row {
                     rate: r.ok as f64 / r.elapsed,
                     p50_ms: percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
@@ -548,16 +548,11 @@ struct Measured {
 }
 
 /// Sends `bodies` in order over `connections` keep-alive connections spread
-/// over `a.threads` single-threaded event loops.
-fn measure(
-    a: &Args,
-    nodes: &[SocketAddr],
-    connections: usize,
-    bodies: Arc<Vec<Vec<u8>>>,
-) -> Measured {
-    // Connections go to the nodes in turn.
+/// over `a.threads` single-threaded event loops, to `t`'s nodes in turn.
+fn measure(a: &Args, t: &Target, connections: usize, bodies: Arc<Vec<Vec<u8>>>) -> Measured {
+    // Each connection's node, in the order they are opened.
     let opened = Arc::new(AtomicUsize::new(0));
-    let nodes = Arc::new(nodes.to_vec());
+    let nodes: Arc<Vec<SocketAddr>> = Arc::new((0..connections).map(|k| t.node(k)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let bad = Arc::new(AtomicUsize::new(0));
@@ -586,7 +581,7 @@ fn measure(
                         .map(|_| {
                             let k = opened.fetch_add(1, Ordering::Relaxed);
                             tokio::spawn(connection(
-                                nodes[k % nodes.len()],
+                                nodes[k],
                                 bodies.clone(),
                                 next.clone(),
                                 Counters {

@@ -225,10 +225,7 @@ impl Postgres {
         // statement.
         if let Some(ch) = self.cache.challenge(&hash, kind, now) {
             let cred = match credential_id {
-                Some(id) => match self.cache.credential(&id) {
-                    Some(c) => Some(c),
-                    None => self.credential(id).await?,
-                },
+                Some(id) => self.credential(id).await?,
                 None => None,
             };
             return Ok((Some(ch), cred));
@@ -240,8 +237,11 @@ impl Postgres {
         Ok(seen)
     }
 
-    /// A credential read from the database (and cached).
+    /// A credential: cached, else read (and cached).
     async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+        if let Some(c) = self.cache.credential(&id) {
+            return Ok(Some(c));
+        }
         let c = self.client().await?;
         let st = c
             .prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = $1"))

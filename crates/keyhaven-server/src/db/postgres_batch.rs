@@ -20,28 +20,25 @@
 //! Each answer is released only after the statement's `ReadyForQuery`, which
 //! PostgreSQL sends after the commit (`synchronous_commit` as configured,
 //! on by default). A batch that fails on a deadlock or a serialization
-//! failure (two batches of two nodes locking the same rows in different
-//! orders) is retried login by login.
+//! failure (two nodes' batches locking the same rows in different orders)
+//! is retried login by login.
 //!
-//! [`IN_FLIGHT`] batches run at once on pooled connections; while they
-//! run, new logins gather for the next one, so batches grow with load and a
-//! lone login waits for nothing.
+//! One batch runs at a time per node, on a pooled connection; while it runs,
+//! new logins gather for the next one, so batches grow with load and a lone
+//! login waits for nothing. One at a time is fastest here: about 15 logins
+//! gather per batch at 32 connections, and each further batch in flight
+//! halves the batches and adds commits competing for the WAL (at 32
+//! connections, one run after the other: 1, 2, 4 and 8 batches in flight
+//! gave 6,830, 6,559, 5,552 and 3,874 logins/s; 1 against 2 measured side by
+//! side, medians of three rounds: 10,087 against 9,347).
 
 use super::{DbError, LoginUpdate, NewSession};
 use deadpool_postgres::Pool;
 use std::collections::HashSet;
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 /// Most logins in one statement.
-pub(super) const MAX_BATCH: usize = 64;
-/// Most batches in flight at once (per node). One is fastest here: logins
-/// gather while it runs (about 15 per batch at 32 connections), and each
-/// further batch in flight halves the batches and adds commits competing for
-/// the WAL (at 32 connections, one run after the other: 1, 2, 4 and 8 in
-/// flight gave 6,830, 6,559, 5,552 and 3,874 logins/s; 1 against 2 measured
-/// side by side, medians of three rounds: 10,087 against 9,347).
-pub(super) const IN_FLIGHT: usize = 1;
+const MAX_BATCH: usize = 64;
 /// Logins waiting beyond this make callers wait to enqueue (backpressure).
 const QUEUE: usize = 4096;
 
@@ -150,22 +147,12 @@ async fn next_batch(rx: &mut mpsc::Receiver<Job>, left: &mut Vec<Job>) -> Option
     Some(batch)
 }
 
+/// Commits one batch after the other; while one commits, the next gathers
+/// in the queue.
 async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut left = Vec::new();
-    loop {
-        // While every slot is busy, logins gather in the queue.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let Some(batch) = next_batch(&mut rx, &mut left).await else {
-            return;
-        };
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            commit(&pool, batch).await;
-            drop(slot);
-        });
+    while let Some(batch) = next_batch(&mut rx, &mut left).await {
+        commit(&pool, batch).await;
     }
 }
 
