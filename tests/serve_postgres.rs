@@ -215,12 +215,12 @@ fn a_node_killed_under_load_has_lost_no_acknowledged_login() {
     let url = database();
     let b = serve(Some(&url), &["--no-rate-limit"], None);
     let port = b.origin.rsplit(':').next().unwrap().parse().unwrap();
-    // Sixteen users signing in over and over on a node, each login without
+    // Twenty-four users signing in over and over on a node, each login without
     // a cookie (so that none replaces the one before: a login that committed
     // but whose answer the kill cut off ends no acknowledged session). Each
-    // keeps every session cookie and counter it was acknowledged. Three
+    // keeps every session cookie and counter it was acknowledged. Five
     // nodes in turn are killed under this load.
-    let mut users: Vec<(String, keyhaven_client::Client)> = (0..16)
+    let mut users: Vec<(String, keyhaven_client::Client)> = (0..24)
         .map(|i| {
             let mut key = authenticator();
             let name = format!("kill{}x{i}", free_port());
@@ -232,7 +232,7 @@ fn a_node_killed_under_load_has_lost_no_acknowledged_login() {
         })
         .collect();
     let mut acknowledged: Vec<Vec<(String, u64)>> = vec![Vec::new(); users.len()];
-    for _ in 0..3 {
+    for _ in 0..5 {
         let mut a = serve(Some(&url), &["--no-rate-limit"], Some(port));
         let start = Barrier::new(users.len() + 1);
         let (base, origin) = (a.base.clone(), a.origin.clone());
@@ -255,7 +255,7 @@ fn a_node_killed_under_load_has_lost_no_acknowledged_login() {
         }
     }
     let total: usize = acknowledged.iter().map(Vec::len).sum();
-    assert!(total >= 48, "too few logins before the kills: {total}");
+    assert!(total >= 120, "too few logins before the kills: {total}");
     // Every acknowledged login is in the database: b knows each of its
     // sessions, and each user's counter is at least the last acknowledged.
     let h = Http::new();
