@@ -10,7 +10,7 @@ use support::serve::*;
 
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn flows(s: &Server) {
     let h = browser();
@@ -658,23 +658,12 @@ fn restart_keeps_accounts_logs_hold_no_secrets_and_sigterm_stops_cleanly() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     // SIGTERM: the server finishes and exits 0.
     let mut s = s;
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(&s.child, "-TERM");
+    let status = wait_for(
+        Duration::from_secs(10),
+        || "serve did not stop on SIGTERM".into(),
+        || s.child.try_wait().unwrap(),
+    );
     assert!(status.success(), "{status:?}");
     // The log is JSON lines with the requests, and none of the secrets.
     let text = std::fs::read_to_string(&log).unwrap();

@@ -130,17 +130,12 @@ fn idle_and_half_sent_connections_are_closed_on_time() {
 /// GET /metrics from the separate metrics address (whose connections do not
 /// count against the limit of the main listener): the body.
 fn metrics(addr: &str) -> String {
-    let start = Instant::now();
-    let mut c = loop {
-        match TcpStream::connect(addr) {
-            Ok(c) => break c,
-            // The metrics listener may start a moment after the main one.
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(10), "{addr}: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    };
+    // The metrics listener may start a moment after the main one.
+    let mut c = wait_for(
+        Duration::from_secs(10),
+        || format!("{addr}: {:?}", TcpStream::connect(addr).err()),
+        || TcpStream::connect(addr).ok(),
+    );
     c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     closed_within(&mut c, Duration::from_secs(5), "/metrics").1
@@ -149,14 +144,15 @@ fn metrics(addr: &str) -> String {
 /// Waits until the main listener counts no open connection (the start-up
 /// probe's may still hold a slot on a busy machine).
 fn wait_until_idle(addr: &str) {
-    let start = Instant::now();
-    while !metrics(addr).contains("\nkeyhaven_connections_open 0\n") {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "connections still open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        Duration::from_secs(10),
+        || "connections still open".into(),
+        || {
+            metrics(addr)
+                .contains("\nkeyhaven_connections_open 0\n")
+                .then_some(())
+        },
+    );
 }
 
 #[test]
@@ -255,23 +251,18 @@ fn sigterm_stops_the_server_within_the_bound_while_clients_hold_connections() {
     let _idle = connect(&s);
     std::thread::sleep(Duration::from_millis(300));
     let start = Instant::now();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(6),
-            "serve still running {:?} after SIGTERM with a 2 s shutdown bound",
-            start.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    signal(&s.child, "-TERM");
+    let status = wait_for(
+        Duration::from_secs(6),
+        || {
+            format!(
+                "serve still running {:?} after SIGTERM with a 2 s shutdown bound",
+                start.elapsed()
+            )
+        },
+        || s.child.try_wait().unwrap(),
+    );
+    assert!(status.success(), "exit status {status}");
     // The held connections are closed with it.
     closed_within(
         &mut half_head,

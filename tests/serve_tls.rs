@@ -110,14 +110,11 @@ fn https_with_http2_sign_in_and_certificate_reload() {
         .unwrap();
     let base = format!("https://localhost:{port}");
     let h2 = https_client(&ca1, false);
-    let start = Instant::now();
-    while healthz(&h2, &base).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        Duration::from_secs(30),
+        || "serve did not start".into(),
+        || healthz(&h2, &base).ok(),
+    );
     // HTTP/2 by ALPN, HTTP/1.1 for a client that offers only it.
     assert_eq!(healthz(&h2, &base), Ok(reqwest::Version::HTTP_2));
     assert_eq!(
@@ -190,21 +187,13 @@ fn https_with_http2_sign_in_and_certificate_reload() {
     let (ca2, leaf2, key2) = pki("keyhaven test CA 2");
     write(dir.path(), "cert.pem", &leaf2);
     write(dir.path(), "key.pem", &key2);
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "-HUP");
     let new_ca = https_client(&ca2, false);
-    let start = Instant::now();
-    while healthz(&new_ca, &base).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the new certificate is not used"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        Duration::from_secs(10),
+        || "the new certificate is not used".into(),
+        || healthz(&new_ca, &base).ok(),
+    );
     assert!(
         healthz(&https_client(&ca1, false), &base).is_err(),
         "the old certificate is still used"
@@ -213,23 +202,17 @@ fn https_with_http2_sign_in_and_certificate_reload() {
     // A bad pair (the first key with the second certificate) is refused on
     // SIGHUP: the certificate in use stays, and the log says why.
     write(dir.path(), "key.pem", &key1);
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap();
-        if text.contains("TLS certificate reload failed") {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no reload failure logged: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    signal(&child, "-HUP");
+    let logged = || std::fs::read_to_string(&log).unwrap();
+    wait_for(
+        Duration::from_secs(10),
+        || format!("no reload failure logged: {}", logged()),
+        || {
+            logged()
+                .contains("TLS certificate reload failed")
+                .then_some(())
+        },
+    );
     assert_eq!(
         healthz(&https_client(&ca2, false), &base),
         Ok(reqwest::Version::HTTP_2)

@@ -99,25 +99,50 @@ pub fn serve_in(
     }
     let child = cmd.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz")) {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        Duration::from_secs(30),
+        || "serve did not start".into(),
+        || {
+            reqwest::blocking::get(format!("{base}/healthz"))
+                .is_ok_and(|r| r.status().is_success())
+                .then_some(())
+        },
+    );
     Server {
         child,
         base,
         origin,
         _data: None,
     }
+}
+
+/// Polls `poll` every 50 ms until it gives a value; panics with `what()`
+/// once `limit` has passed.
+pub fn wait_for<T>(
+    limit: Duration,
+    what: impl Fn() -> String,
+    mut poll: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = poll() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "{}", what());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `kill SIG` (e.g. "-TERM", "-HUP") to `child`.
+pub fn signal(child: &Child, sig: &str) {
+    assert!(
+        Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success(),
+        "kill {sig}"
+    );
 }
 
 pub fn browser() -> Http {
