@@ -540,6 +540,56 @@ mod tests {
         assert!(SigningKey::from_pkcs8_any(&der[..der.len() - 1]).is_err());
     }
 
+    /// RFC 9881 §6: an ML-DSA private key is its `seed` [0], its
+    /// `expandedKey` (OCTET STRING) or `both` (SEQUENCE). keyhaven keeps the
+    /// seed, so the expanded form alone is refused with its own error, and
+    /// `both` is accepted with the seed it carries.
+    #[test]
+    fn ml_dsa_pkcs8_without_its_seed_is_refused_by_name() {
+        // id-ml-dsa-44, -65, -87 (RFC 9881 §2): 2.16.840.1.101.3.4.3.17..19
+        let levels = [(A::MlDsa44, 0x11u8), (A::MlDsa65, 0x12), (A::MlDsa87, 0x13)];
+        for (alg, last_arc) in levels {
+            let k = SigningKey::generate(alg).unwrap();
+            let seed = k.ml_dsa_seed().unwrap().expose().to_vec();
+            let a = ml_dsa_signing(alg).unwrap();
+            let expanded = PqdsaKeyPair::from_seed(a, &seed).unwrap();
+            let raw = aws_lc_rs::encoding::AsRawBytes::as_raw_bytes(&expanded.private_key())
+                .unwrap()
+                .as_ref()
+                .to_vec();
+            let pkcs8 = |private_key: Vec<u8>| {
+                let mut oid = vec![0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03];
+                oid.push(last_arc);
+                let alg_id = der::sequence(&[&oid]);
+                let mut octets = Vec::new();
+                der::tlv(&mut octets, 0x04, &private_key);
+                der::sequence(&[&[0x02, 0x01, 0x00], &alg_id, &octets])
+            };
+            let mut expanded_only = Vec::new();
+            der::tlv(&mut expanded_only, 0x04, &raw);
+            assert_eq!(
+                SigningKey::from_pkcs8_any(&pkcs8(expanded_only.clone())).unwrap_err(),
+                CryptoError::InvalidPrivateKey("ML-DSA PKCS#8 without its seed"),
+                "{alg:?}"
+            );
+            assert_eq!(
+                SigningKey::from_pkcs8(alg, &pkcs8(expanded_only)).unwrap_err(),
+                CryptoError::InvalidPrivateKey("ML-DSA PKCS#8 without its seed"),
+                "{alg:?}"
+            );
+            // `both`: accepted, and the seed is the one it carries.
+            let mut seed_octets = Vec::new();
+            der::tlv(&mut seed_octets, 0x04, &seed);
+            let mut raw_octets = Vec::new();
+            der::tlv(&mut raw_octets, 0x04, &raw);
+            let both = der::sequence(&[&seed_octets, &raw_octets]);
+            let back = SigningKey::from_pkcs8_any(&pkcs8(both)).unwrap();
+            assert_eq!(back.algorithm(), alg);
+            assert_eq!(back.ml_dsa_seed().unwrap().expose(), &seed[..]);
+            assert_eq!(back.public_key(), k.public_key());
+        }
+    }
+
     #[test]
     fn generate_sign_verify_every_signing_algorithm() {
         let all = SigningKey::SIGNING_ALGORITHMS
