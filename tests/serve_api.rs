@@ -734,3 +734,163 @@ fn non_canonical_attestation_object_and_strict_cbor() {
         }
     }
 }
+
+/// `serve --mds BLOB --mds-root PEM` as an operator runs it: a BLOB signed
+/// here by a test root names the passkeys the AAGUID list does not know
+/// (the list wins where both name one), with the statement's icon; a BLOB
+/// that does not chain to the root, or is past its nextUpdate, stops the
+/// server at start with one line and exit 2 (MDS3 §3.1.6), unless
+/// --mds-allow-stale.
+#[test]
+fn an_mds_blob_names_passkeys_the_aaguid_list_does_not_know() {
+    use keyhaven_testkit::jws::jws;
+    use keyhaven_testkit::pki::pki;
+    let dir = tempfile::tempdir().unwrap();
+    let (from_mds, from_both) = (
+        "6b657968-6176-656e-2d6d-647300000001",
+        "6b657968-6176-656e-2d6d-647300000002",
+    );
+    let png = b"\x89PNG\r\n\x1a\nkeyhaven test icon";
+    let png_url = format!(
+        "data:image/png;base64,{}",
+        base64_simd::STANDARD.encode_to_string(png)
+    );
+    let payload = |next_update: &str| {
+        json!({
+            "legalHeader": "test", "no": 3, "nextUpdate": next_update,
+            "entries": [
+                {"aaguid": from_mds, "metadataStatement": {"description": "MDS Test Key", "icon": png_url},
+                 "statusReports": [{"status": "FIDO_CERTIFIED", "effectiveDate": "2025-01-01"}]},
+                {"aaguid": from_both, "metadataStatement": {"description": "Name in the BLOB"},
+                 "statusReports": [{"status": "FIDO_CERTIFIED"}]}
+            ]
+        })
+    };
+    let p = pki();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let pem = |der: &[u8]| {
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64_simd::STANDARD.encode_to_string(der)
+        )
+    };
+    let blob = write("blob.jwt", &jws(&p, &payload("2099-12-31")));
+    let stale = write("stale.jwt", &jws(&p, &payload("2025-01-01")));
+    // Another payload under the first one's signature.
+    let forged = {
+        let signed = jws(&p, &payload("2099-12-31"));
+        let other = jws(&p, &payload("2099-12-30"));
+        let part = |t: &str, i: usize| t.split('.').nth(i).unwrap().to_owned();
+        let forged = [part(&signed, 0), part(&other, 1), part(&signed, 2)].join(".");
+        write("forged.jwt", &forged)
+    };
+    let root = write("root.pem", &pem(&p.root_der));
+    let other_root = write("other.pem", &pem(&pki().root_der));
+    let list = write(
+        "aaguid.json",
+        &json!({ from_both: {"name": "Name in the list"} }).to_string(),
+    );
+
+    let s = serve(
+        None,
+        &["--mds", &blob, "--mds-root", &root, "--aaguid-list", &list],
+        None,
+    );
+    let h = browser();
+    let mut names = Vec::new();
+    for (i, aaguid) in [from_mds, from_both].into_iter().enumerate() {
+        let settings = keyhaven_authenticator::Settings {
+            aaguid: keyhaven_proto::authdata::Aaguid::parse(aaguid).unwrap(),
+            ..Default::default()
+        };
+        let body = if i == 0 {
+            json!({"username": "mds-pat"})
+        } else {
+            json!({})
+        };
+        let (st, v) = register(&h, &s, &mut authenticator_with(true, settings), body);
+        assert_eq!(st, 200, "{v}");
+    }
+    let (_, me) = get(&h, &s, "/api/me");
+    for c in me["credentials"].as_array().unwrap() {
+        names.push(c["provider"].clone());
+    }
+    assert_eq!(
+        names,
+        [
+            json!({"name": "MDS Test Key", "iconLight": format!("/providers/{from_mds}/light"),
+                   "iconDark": format!("/providers/{from_mds}/dark"), "source": "mds"}),
+            json!({"name": "Name in the list", "iconLight": null, "iconDark": null,
+                   "source": "aaguid-list"}),
+        ],
+        "{me}"
+    );
+    // The statement's icon, served for both backgrounds.
+    for shade in ["light", "dark"] {
+        let r = h
+            .get(format!("{}/providers/{from_mds}/{shade}", s.base))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{shade}");
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert_eq!(&r.bytes().unwrap()[..], &png[..]);
+    }
+    drop(s);
+
+    // Refused at start: one line on stderr, exit 2.
+    let start = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyhaven"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), err)
+    };
+    for (args, expect) in [
+        (vec!["--mds", &blob], "--mds needs --mds-root"),
+        (
+            vec!["--mds", &blob, "--mds-root", &other_root],
+            "MDS BLOB: signing certificate path",
+        ),
+        (
+            vec!["--mds", &forged, "--mds-root", &root],
+            "MDS BLOB: signature",
+        ),
+        (
+            vec!["--mds", &stale, "--mds-root", &root],
+            "MDS BLOB: stale: nextUpdate 2025-01-01",
+        ),
+    ] {
+        let (code, err) = start(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("keyhaven: error: "), "{err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    // --mds-allow-stale takes the stale BLOB.
+    let s = serve(
+        None,
+        &["--mds", &stale, "--mds-root", &root, "--mds-allow-stale"],
+        None,
+    );
+    let settings = keyhaven_authenticator::Settings {
+        aaguid: keyhaven_proto::authdata::Aaguid::parse(from_mds).unwrap(),
+        ..Default::default()
+    };
+    let (st, v) = register(
+        &h,
+        &s,
+        &mut authenticator_with(true, settings),
+        json!({"username": "mds-stale"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (_, me) = get(&h, &s, "/api/me");
+    assert_eq!(me["credentials"][0]["name"], "MDS Test Key", "{me}");
+}
