@@ -1,17 +1,18 @@
-//! The SQLite backend's read cache: issued challenges and credential records,
-//! kept in this process so that checking a login reads nothing from the
-//! database.
+//! The read cache [`Db`](super::Db) keeps in front of either backend: the
+//! challenges this process issued and the credential records it read, so
+//! that checking a login reads nothing from the database.
 //!
 //! It only ever saves a read. Every decision that matters is still taken by
-//! the single writer on the database, inside the login's transaction: the
-//! challenge is consumed there (a challenge the cache still holds but the
-//! database no longer does fails the ceremony), and the signature counter is
-//! compared and set there (a cached record whose counter is behind the
-//! database makes that compare-and-set refuse the login, and is dropped). A
-//! cached entry is updated or dropped only after the write it reflects has
-//! committed; a crash loses the cache, never a committed write. Only one
-//! process uses a SQLite database (the data directory is locked), so no
-//! other process can change a row behind the cache's back.
+//! the database, inside the login's transaction or statement: the challenge
+//! is consumed there (a challenge the cache still holds but the database no
+//! longer does fails the ceremony), and the signature counter is compared
+//! and set there (a cached record whose counter is behind the database makes
+//! that compare-and-set refuse the login, and is dropped). A cached entry is
+//! updated or dropped only after the write it reflects has committed; a
+//! crash loses the cache, never a committed write. On SQLite only this
+//! process writes (the data directory is locked); on PostgreSQL another node
+//! may change a row behind the cache's back, which the same checks in the
+//! login's statement catch.
 //!
 //! Both maps are bounded, so a flood of options calls cannot grow memory
 //! without limit: past the bound, entries are simply not cached.

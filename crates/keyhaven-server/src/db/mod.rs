@@ -2,8 +2,11 @@
 //! Embedded SQLite (one writer thread committing in groups, read connections
 //! beside it) or PostgreSQL (a connection pool; several `serve` processes may
 //! share one database). Everything a ceremony needs for correctness lives
-//! here, never only in process memory (SQLite's read cache, `cache.rs`, only
-//! saves reads: the writer re-checks everything it relies on).
+//! here, never only in process memory. In front of either backend, [`Db`]
+//! keeps one read cache (`cache.rs`) of the challenges this process issued
+//! and the credential records it read; it only saves reads: the backend's
+//! write re-checks everything a login relies on, and the cache follows only
+//! what committed.
 
 pub(crate) mod cache;
 mod migrate;
@@ -12,8 +15,10 @@ mod postgres_batch;
 pub mod postgres_tls;
 mod sqlite;
 
+use cache::Cache;
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
+use std::sync::Arc;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -228,9 +233,17 @@ pub enum Added {
     ChallengeGone,
 }
 
-/// The database.
+/// The database: a backend, and the read cache in front of it.
 #[derive(Clone)]
-pub enum Db {
+pub struct Db {
+    backend: Backend,
+    cache: Arc<Cache>,
+    clock: Clock,
+}
+
+/// Where the rows are.
+#[derive(Clone)]
+enum Backend {
     /// Embedded SQLite.
     Sqlite(sqlite::Sqlite),
     /// PostgreSQL.
@@ -239,9 +252,9 @@ pub enum Db {
 
 macro_rules! dispatch {
     ($self:ident, $db:ident => $e:expr) => {
-        match $self {
-            Db::Sqlite($db) => $e,
-            Db::Postgres($db) => $e,
+        match &$self.backend {
+            Backend::Sqlite($db) => $e,
+            Backend::Postgres($db) => $e,
         }
     };
 }
@@ -251,21 +264,25 @@ impl Db {
     /// creating and migrating the schema.
     /// Times it writes (migrations, cache entries) come from `clock`.
     pub async fn open(database: &str, clock: Clock) -> Result<Db, DbError> {
-        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-            Ok(Db::Postgres(
-                postgres::Postgres::open(database, clock).await?,
-            ))
-        } else {
-            let path = database.strip_prefix("sqlite:").unwrap_or(database);
-            Ok(Db::Sqlite(sqlite::Sqlite::open(path, clock)?))
-        }
+        let backend =
+            if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+                Backend::Postgres(postgres::Postgres::open(database, clock.clone()).await?)
+            } else {
+                let path = database.strip_prefix("sqlite:").unwrap_or(database);
+                Backend::Sqlite(sqlite::Sqlite::open(path, clock.clone())?)
+            };
+        Ok(Db {
+            backend,
+            cache: Arc::default(),
+            clock,
+        })
     }
 
     /// Which backend, for /healthz and logs.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres(_) => "postgres",
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -300,7 +317,12 @@ impl Db {
     /// Stores a challenge under its storage key (the challenge's time prefix
     /// and 24 bytes of its SHA-256; see `api::storage_key`).
     pub async fn put_challenge(&self, hash: [u8; 32], c: Challenge) -> Result<(), DbError> {
-        dispatch!(self, db => db.put_challenge(hash, c).await)
+        let cached = c.clone();
+        dispatch!(self, db => db.put_challenge(hash, c).await)?;
+        // Cached only once its row is written.
+        self.cache
+            .put_challenge(hash, cached, self.clock.unix_millis());
+        Ok(())
     }
 
     /// A live challenge and, with `credential`, that credential; nothing is
@@ -312,7 +334,32 @@ impl Db {
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        dispatch!(self, db => db.peek_challenge(hash, kind, now, credential).await)
+        // A challenge this process issued and a credential it read: nothing
+        // to read. Whether either still holds is decided by the login's write.
+        if let Some(ch) = self.cache.challenge(&hash, kind, now) {
+            let cred = match credential {
+                Some(id) => self.credential(id).await?,
+                None => None,
+            };
+            return Ok((Some(ch), cred));
+        }
+        let seen = dispatch!(self, db => db.peek_challenge(hash, kind, now, credential).await)?;
+        if let Some(c) = &seen.1 {
+            self.cache.put_credential(c.clone());
+        }
+        Ok(seen)
+    }
+
+    /// A credential: cached, else read (and cached).
+    async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+        if let Some(c) = self.cache.credential(&id) {
+            return Ok(Some(c));
+        }
+        let c = dispatch!(self, db => db.credential(id).await)?;
+        if let Some(c) = &c {
+            self.cache.put_credential(c.clone());
+        }
+        Ok(c)
     }
 
     /// In one transaction: consumes the registration challenge (exactly one
@@ -327,7 +374,13 @@ impl Db {
         now: i64,
         session: Option<NewSession>,
     ) -> Result<Added, DbError> {
-        dispatch!(self, db => db.add_credential(challenge, owner, name, record, now, session).await)
+        self.cache.forget_challenge(&challenge);
+        let (added, fresh) = dispatch!(self, db => db.add_credential(challenge, owner, name, record, now, session).await)?;
+        // Committed: a new passkey's first login usually follows soon.
+        if let Some(fresh) = fresh {
+            self.cache.put_credential(fresh);
+        }
+        Ok(added)
     }
 
     /// After a verified assertion, in one transaction: consumes the challenge
@@ -342,7 +395,30 @@ impl Db {
         now: i64,
         session: NewSession,
     ) -> Result<LoginUpdate, DbError> {
-        dispatch!(self, db => db.record_login(challenge, record, user_id, now, session).await)
+        // Consumed or not, this challenge is not offered again from the cache.
+        self.cache.forget_challenge(&challenge);
+        let id = record.id.clone();
+        let r =
+            dispatch!(self, db => db.record_login(challenge, record, user_id, now, session).await);
+        // The cache follows only what committed; a refused compare-and-set
+        // means the row changed elsewhere (or is gone): read it again next
+        // time, as after a failure that may or may not have committed.
+        match r {
+            Ok((LoginUpdate::Done, record)) => {
+                self.cache.logged_in(&record, now);
+                Ok(LoginUpdate::Done)
+            }
+            Ok((update, _)) => {
+                if update == LoginUpdate::CounterRace {
+                    self.cache.forget_credential(&id);
+                }
+                Ok(update)
+            }
+            Err(e) => {
+                self.cache.forget_credential(&id);
+                Err(e)
+            }
+        }
     }
 
     /// A live session and its user.
@@ -387,7 +463,10 @@ impl Db {
         id: Vec<u8>,
         name: String,
     ) -> Result<bool, DbError> {
-        dispatch!(self, db => db.rename_credential(user_id, id, name).await)
+        self.credential_write(id, |id| async move {
+            dispatch!(self, db => db.rename_credential(user_id, id, name).await)
+        })
+        .await
     }
 
     /// Deletes one of the user's credentials and ends the sessions it opened.
@@ -397,11 +476,29 @@ impl Db {
         id: Vec<u8>,
         allow_last: bool,
     ) -> Result<Deleted, DbError> {
-        dispatch!(self, db => db.delete_credential(user_id, id, allow_last).await)
+        self.credential_write(id, |id| async move {
+            dispatch!(self, db => db.delete_credential(user_id, id, allow_last).await)
+        })
+        .await
+    }
+
+    /// A write changing credential `id`'s row, with the cached copy forgotten
+    /// before and after (a peek in between may cache the old row again).
+    async fn credential_write<R, F: std::future::Future<Output = Result<R, DbError>>>(
+        &self,
+        id: Vec<u8>,
+        write: impl FnOnce(Vec<u8>) -> F,
+    ) -> Result<R, DbError> {
+        self.cache.forget_credential(&id);
+        let key = id.clone();
+        let r = write(id).await;
+        self.cache.forget_credential(&key);
+        r
     }
 
     /// Removes expired challenges and sessions.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        self.cache.purge(now);
         dispatch!(self, db => db.purge_expired(now).await)
     }
 }
@@ -421,4 +518,59 @@ pub(crate) fn record_from(
     r.uv_initialized = uv_initialized;
     r.last_used_at = last_used_at.map(|ms| (ms / 1000) as u64);
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the cache gives is what the database holds after each write: a
+    /// renamed passkey is peeked under its new name (on both backends; the
+    /// rename goes through `Db`, which drops the cached copy).
+    #[tokio::test]
+    async fn a_peek_after_a_rename_sees_the_new_name() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("k.db");
+        let db = Db::open(&path.to_string_lossy(), Clock::system())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let record = cache::tests::credential(4, 0).record;
+        let ch = |kind| Challenge {
+            kind,
+            state: "{}".into(),
+            expires_at: i64::MAX,
+        };
+        db.put_challenge([1; 32], ch(Kind::Registration))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let owner = Owner::New {
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            handle: vec![1],
+        };
+        let added = db
+            .add_credential([1; 32], owner, "Passkey 1".into(), record, 1_000, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Added::Yes(user) = added else {
+            panic!("{added:?}")
+        };
+        db.put_challenge([2; 32], ch(Kind::Authentication))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let peek = || async {
+            let (ch, cred) = db
+                .peek_challenge([2; 32], Kind::Authentication, 2_000, Some(vec![4]))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(ch.is_some());
+            cred.unwrap_or_else(|| panic!("no credential")).name
+        };
+        assert_eq!(peek().await, "Passkey 1");
+        assert!(db
+            .rename_credential(user, vec![4], "Work key".into())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(peek().await, "Work key");
+    }
 }

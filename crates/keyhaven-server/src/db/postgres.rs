@@ -2,13 +2,12 @@
 //! statement or one transaction, so several `serve` processes on the same
 //! database behave as one service: `DELETE … RETURNING` hands a challenge to
 //! exactly one caller, and the counter update compares in the database.
-//! Logins are committed in groups (`postgres_batch.rs`). Challenges this
-//! node issued and credential records it read are kept in a read cache
-//! (`cache.rs`) that only ever saves a read: a challenge another node
+//! Logins are committed in groups (`postgres_batch.rs`). `Db` keeps the
+//! challenges this node issued and the credential records it read in a read
+//! cache (`cache.rs`) that only ever saves a read: a challenge another node
 //! consumed, a credential another node deleted or whose counter moved on
 //! all fail in the login's statement, which decides alone.
 
-use super::cache::Cache;
 use super::migrate::{self, run, Dialect, MIGRATIONS};
 use super::postgres_batch::{Batcher, Login};
 use super::{
@@ -18,7 +17,6 @@ use super::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
-use std::sync::Arc;
 use tokio_postgres::Row;
 
 /// The PostgreSQL backend.
@@ -26,9 +24,6 @@ use tokio_postgres::Row;
 pub struct Postgres {
     pool: Pool,
     logins: Batcher,
-    cache: Arc<Cache>,
-    /// The server's clock (cache sweeps).
-    clock: Clock,
 }
 
 /// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
@@ -124,8 +119,6 @@ impl Postgres {
         Ok(Postgres {
             logins: Batcher::start(pool.clone()),
             pool,
-            cache: Arc::new(Cache::default()),
-            clock,
         })
     }
 
@@ -208,40 +201,11 @@ impl Postgres {
             ],
         )
         .await?;
-        // Cached only once its row is committed.
-        self.cache.put_challenge(hash, ch, self.clock.unix_millis());
         Ok(())
     }
 
-    pub async fn peek_challenge(
-        &self,
-        hash: [u8; 32],
-        kind: Kind,
-        now: i64,
-        credential_id: Option<Vec<u8>>,
-    ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        // A challenge this node issued and a credential it read: no round
-        // trip. Whether either still holds is decided by the login's
-        // statement.
-        if let Some(ch) = self.cache.challenge(&hash, kind, now) {
-            let cred = match credential_id {
-                Some(id) => self.credential(id).await?,
-                None => None,
-            };
-            return Ok((Some(ch), cred));
-        }
-        let seen = self.peek_read(hash, kind, now, credential_id).await?;
-        if let Some(c) = &seen.1 {
-            self.cache.put_credential(c.clone());
-        }
-        Ok(seen)
-    }
-
-    /// A credential: cached, else read (and cached).
-    async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
-        if let Some(c) = self.cache.credential(&id) {
-            return Ok(Some(c));
-        }
+    /// A credential.
+    pub async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
         let c = self.client().await?;
         let st = c
             .prepare_cached(&format!("SELECT {CRED_COLUMNS} WHERE c.id = $1"))
@@ -249,13 +213,11 @@ impl Postgres {
         let Some(r) = c.query_opt(&st, &[&id]).await? else {
             return Ok(None);
         };
-        let cred = credential(&r, 0)?;
-        self.cache.put_credential(cred.clone());
-        Ok(Some(cred))
+        Ok(Some(credential(&r, 0)?))
     }
 
     /// The challenge and the credential beside it, in one round trip.
-    async fn peek_read(
+    pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
         kind: Kind,
@@ -299,8 +261,7 @@ impl Postgres {
         record: CredentialRecord,
         now: i64,
         session: Option<NewSession>,
-    ) -> Result<Added, DbError> {
-        self.cache.forget_challenge(&challenge);
+    ) -> Result<(Added, Option<Credential>), DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // The challenge first: a concurrent submission waits on this row and then finds it gone.
@@ -311,7 +272,7 @@ impl Postgres {
             )
             .await?;
         if got != 1 {
-            return Ok(Added::ChallengeGone);
+            return Ok((Added::ChallengeGone, None));
         }
         let user_id = match owner {
             Owner::Existing(id) => id,
@@ -339,7 +300,7 @@ impl Postgres {
                                 &[&challenge.as_slice()],
                             )
                             .await?;
-                        return Ok(Added::UsernameTaken);
+                        return Ok((Added::UsernameTaken, None));
                     }
                 }
             }
@@ -363,7 +324,7 @@ impl Postgres {
             .await?;
         if inserted == 0 {
             // Dropping the transaction rolls back a user created above.
-            return Ok(Added::CredentialExists);
+            return Ok((Added::CredentialExists, None));
         }
         if let Some(s) = &session {
             tx.execute(
@@ -381,7 +342,7 @@ impl Postgres {
             .await?;
         }
         tx.commit().await?;
-        Ok(Added::Yes(user_id))
+        Ok((Added::Yes(user_id), None))
     }
 
     pub async fn record_login(
@@ -391,10 +352,8 @@ impl Postgres {
         user_id: i64,
         now: i64,
         session: NewSession,
-    ) -> Result<LoginUpdate, DbError> {
-        // Consumed or not, this challenge is not offered again by this node.
-        self.cache.forget_challenge(&challenge);
-        let r = self
+    ) -> Result<(LoginUpdate, CredentialRecord), DbError> {
+        let update = self
             .logins
             .login(Login {
                 challenge,
@@ -406,15 +365,8 @@ impl Postgres {
                 now,
                 session,
             })
-            .await;
-        // The cache follows only what committed; a refused compare-and-set
-        // means the row changed elsewhere (or is gone): read it again next time.
-        match &r {
-            Ok(LoginUpdate::Done) => self.cache.logged_in(&record, now),
-            Ok(LoginUpdate::CounterRace) | Err(_) => self.cache.forget_credential(&record.id),
-            Ok(LoginUpdate::ChallengeGone) => {}
-        }
-        r
+            .await?;
+        Ok((update, record))
     }
 
     pub async fn session_user(
@@ -544,7 +496,6 @@ impl Postgres {
             )
             .await?;
         tx.commit().await?;
-        self.cache.forget_credential(&id);
         Ok(Deleted::Yes {
             sessions_ended: ended,
         })
@@ -558,7 +509,6 @@ impl Postgres {
         let b = c
             .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
             .await?;
-        self.cache.purge(now);
         Ok(a + b)
     }
 }

@@ -13,11 +13,10 @@
 //! reports why, and tries a write of its own to notice recovery. Where the process may, the writer runs
 //! at a raised priority, so that a batch never waits for a time slice behind
 //! the request workers. Checkpoints run on a checkpointer thread beside the
-//! writer (see [`checkpointer`]). Reads use separate connections, behind a read
-//! cache of challenges and credential records (`cache.rs`). One process per
-//! database: the database file's lock file is held while it is open.
+//! writer (see [`checkpointer`]). Reads use separate connections (`Db` keeps
+//! a read cache in front of them, `cache.rs`). One process per database: the
+//! database file's lock file is held while it is open.
 
-use super::cache::Cache;
 use super::{
     record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
     NewSession, Owner, Session, User, SESSION_COLUMNS,
@@ -46,10 +45,9 @@ pub struct Sqlite {
     health: Arc<Health>,
     path: Arc<String>,
     readers: Arc<Mutex<Vec<Connection>>>,
-    cache: Arc<Cache>,
     /// Held (locked) for as long as the database is open.
     _lock: Arc<std::fs::File>,
-    /// The server's clock (cache ages, migration times).
+    /// The server's clock (migration times, health probes).
     clock: Clock,
 }
 
@@ -73,7 +71,6 @@ impl Sqlite {
             health,
             path: Arc::new(path.to_owned()),
             readers: Arc::default(),
-            cache: Arc::default(),
             _lock: Arc::new(lock),
         })
     }
@@ -256,7 +253,6 @@ impl Sqlite {
     pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
         // Not durable before the answer: a challenge lost in a crash only
         // makes its ceremony fail.
-        let cached = ch.clone();
         self.write_early(move |c| {
             c.prepare_cached(
                 "INSERT INTO challenges (hash, kind, state, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -269,15 +265,12 @@ impl Sqlite {
             ])?;
             Ok(())
         })
-        .await?;
-        self.cache
-            .put_challenge(hash, cached, self.clock.unix_millis());
-        Ok(())
+        .await
     }
 
     /// The challenge and (optionally) a credential, without consuming
-    /// anything: from the cache, else a read connection, or, for a challenge
-    /// too fresh to be committed yet, from the writer.
+    /// anything: from a read connection, or, for a challenge too fresh to be
+    /// committed yet, from the writer.
     pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
@@ -285,36 +278,18 @@ impl Sqlite {
         now: i64,
         credential: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        if let Some(ch) = self.cache.challenge(&hash, kind, now) {
-            let cred = match credential {
-                Some(id) => self.credential(id).await?,
-                None => None,
-            };
-            return Ok((Some(ch), cred));
-        }
         let cred = credential.clone();
-        let mut seen = self.read(move |c| peek(c, hash, kind, now, cred)).await?;
-        if seen.0.is_none() {
-            seen = self
-                .write_early(move |c| peek(c, hash, kind, now, credential))
-                .await?;
+        let seen = self.read(move |c| peek(c, hash, kind, now, cred)).await?;
+        if seen.0.is_some() {
+            return Ok(seen);
         }
-        if let Some(c) = &seen.1 {
-            self.cache.put_credential(c.clone());
-        }
-        Ok(seen)
+        self.write_early(move |c| peek(c, hash, kind, now, credential))
+            .await
     }
 
-    /// A credential: cached, else read (and cached).
-    async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
-        if let Some(c) = self.cache.credential(&id) {
-            return Ok(Some(c));
-        }
-        let c = self.read(move |c| credential_by_id(c, id)).await?;
-        if let Some(c) = &c {
-            self.cache.put_credential(c.clone());
-        }
-        Ok(c)
+    /// A credential, from a read connection.
+    pub async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, DbError> {
+        self.read(move |c| credential_by_id(c, id)).await
     }
 
     pub async fn add_credential(
@@ -325,9 +300,8 @@ impl Sqlite {
         record: CredentialRecord,
         now: i64,
         session: Option<NewSession>,
-    ) -> Result<Added, DbError> {
-        self.cache.forget_challenge(&challenge);
-        let (added, fresh) = self.write(move |c| {
+    ) -> Result<(Added, Option<Credential>), DbError> {
+        self.write(move |c| {
             // The challenge first: exactly one submission gets it.
             if !consume(c, &challenge, Kind::Registration, now)? {
                 return Ok((Added::ChallengeGone, None));
@@ -377,17 +351,12 @@ impl Sqlite {
             if let Some(s) = &session {
                 insert_session(c, user_id, &record.id, now, s)?;
             }
-            // Read back as a login will read it, for the cache: a new
+            // Read back as a login will read it, for the read cache: a new
             // passkey's first login usually follows soon.
             let fresh = credential_by_id(c, record.id)?;
             Ok((Added::Yes(user_id), fresh))
         })
-        .await?;
-        // Committed: cache it.
-        if let Some(fresh) = fresh {
-            self.cache.put_credential(fresh);
-        }
-        Ok(added)
+        .await
     }
 
     pub async fn record_login(
@@ -397,22 +366,13 @@ impl Sqlite {
         user_id: i64,
         now: i64,
         session: NewSession,
-    ) -> Result<LoginUpdate, DbError> {
-        self.cache.forget_challenge(&challenge);
-        let id = record.id.clone();
-        // The record comes back from the job so the cache is updated only
-        // after the commit.
-        let r = self
-            .write(move |c| {
-                login(c, &challenge, &record, user_id, now, &session).map(|u| (u, record))
-            })
-            .await;
-        match &r {
-            Ok((LoginUpdate::Done, record)) => self.cache.logged_in(record, now),
-            Ok((LoginUpdate::CounterRace, _)) | Err(_) => self.cache.forget_credential(&id),
-            Ok((LoginUpdate::ChallengeGone, _)) => {}
-        }
-        r.map(|(u, _)| u)
+    ) -> Result<(LoginUpdate, CredentialRecord), DbError> {
+        // The record comes back from the job (after the commit), for the
+        // read cache.
+        self.write(move |c| {
+            login(c, &challenge, &record, user_id, now, &session).map(|u| (u, record))
+        })
+        .await
     }
 
     pub async fn session_user(
@@ -497,7 +457,7 @@ impl Sqlite {
         id: Vec<u8>,
         name: String,
     ) -> Result<bool, DbError> {
-        self.credential_write(id, move |c, id| {
+        self.write(move |c| {
             Ok(c.execute(
                 "UPDATE credentials SET name = ?1 WHERE id = ?2 AND user_id = ?3",
                 params![name, id, user_id],
@@ -512,7 +472,8 @@ impl Sqlite {
         id: Vec<u8>,
         allow_last: bool,
     ) -> Result<Deleted, DbError> {
-        self.credential_write(id, move |c, id| {
+        self.write(move |c| {
+            let id = id.as_slice();
             let mine: bool = c.query_row(
                 "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = ?1 AND user_id = ?2)",
                 params![id, user_id],
@@ -548,22 +509,7 @@ impl Sqlite {
         .await
     }
 
-    /// A durable write changing credential `id`'s row, with the cached copy
-    /// forgotten before and after (a peek in between may re-cache the old row).
-    async fn credential_write<R: Send + 'static>(
-        &self,
-        id: Vec<u8>,
-        f: impl FnOnce(&Connection, &[u8]) -> Result<R, DbError> + Send + 'static,
-    ) -> Result<R, DbError> {
-        self.cache.forget_credential(&id);
-        let key = id.clone();
-        let r = self.write(move |c| f(c, &id)).await;
-        self.cache.forget_credential(&key);
-        r
-    }
-
     pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
-        self.cache.purge(now);
         let mut total = 0;
         loop {
             let (n, more) = self.write(move |c| purge_chunk(c, now)).await?;
@@ -850,7 +796,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_registered_credential_is_cached_as_a_read_would_give_it() {
+    async fn a_registered_credential_comes_back_as_a_read_would_give_it() {
         let dir = scratch("register-cache");
         let path = db_path(&dir);
         let db = Sqlite::open(&path, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
@@ -888,11 +834,9 @@ mod tests {
             )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        let (added, cached) = added;
         assert!(matches!(added, Added::Yes(_)));
-        let cached = db
-            .cache
-            .credential(&record.id)
-            .unwrap_or_else(|| panic!("not cached"));
+        let cached = cached.unwrap_or_else(|| panic!("not given back for the cache"));
         let id = record.id.clone();
         let read = db
             .read(move |c| credential_by_id(c, id))
