@@ -17,14 +17,11 @@ document), with exit status 2 and the store unchanged.
 argv[1]: the keyhaven binary. Prints one line per check and 'N passed, M failed'.
 """
 
-import atexit
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 import webauthn
 from webauthn.helpers import options_to_json
@@ -36,21 +33,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from checks import check, finish, scratch
+
 KEYHAVEN = sys.argv[1]
 ORIGIN = "https://login.example.org"
 RP_ID = "example.org"
-tmp = tempfile.mkdtemp(prefix="keyhaven-cxf-")
-atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+tmp = scratch("keyhaven-cxf-")
 
 
 def run(*args):
@@ -190,5 +178,4 @@ check("a passkey whose counter moved is left out, and the export says so",
       and out.stderr.strip() == "exported 1 passkeys; left out 1 whose signature counter is not zero "
       "(CXF moves only passkeys with a zero counter)", out.stderr)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+finish()

@@ -6,21 +6,18 @@ argv[1]: the vectors JSON; argv[2]: the keyhaven binary.
 Prints one line per case and 'N passed, M failed'; exits 1 on any disagreement.
 """
 
-import atexit
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import webauthn
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.structs import AttestationFormat
 
-passed = 0
-failed = 0
+from checks import check, finish, scratch
+
 
 # Vectors py_webauthn handles as the spec intends (see ../shared/webauthn-test-vectors/README.md
 # for the ones it cannot: ES384/Ed448 assertions, the TPM vendor id, the android-key root rule,
@@ -38,16 +35,6 @@ def b64d(s):
 
 def b64e(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
 
 
 def pem(der):
@@ -99,8 +86,7 @@ def py_register(v, d, challenge):
 def main():
     vectors = {v["id"]: v for v in json.load(open(sys.argv[1]))}
     binary = sys.argv[2]
-    tmp = tempfile.mkdtemp(prefix="keyhaven-interop-")
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    tmp = scratch("keyhaven-interop-")
     root_path = os.path.join(tmp, "root.pem")
     records = {}
 
@@ -188,8 +174,7 @@ def main():
                   f"{'accepts' if py_ok else 'refuses'}", py_ok == kh_ok and (label == "as issued") == kh_ok,
                   f"{out.strip()[:200]} / {py_r}")
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -6,13 +6,9 @@ RegistrationResponseJSON / AuthenticationResponseJSON it prints.
 argv[1]: the keyhaven binary. Prints one line per check and 'N passed, M failed'.
 """
 
-import atexit
-import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import webauthn
 from webauthn.helpers import options_to_json
@@ -26,21 +22,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from checks import check, finish, scratch
+
 KEYHAVEN = sys.argv[1]
 ORIGIN = "https://login.example.org"
 RP_ID = "example.org"
-tmp = tempfile.mkdtemp(prefix="keyhaven-pyw-")
-atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+tmp = scratch("keyhaven-pyw-")
 
 
 def client(cmd, options_json, store, extra, env=None):
@@ -119,5 +106,4 @@ out = client("get", options_to_json(opts), store, [])
 check("unknown credential: exit 1, NotAllowedError",
       out.returncode == 1 and out.stderr.startswith("keyhaven: NotAllowedError:"), out.stderr)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+finish()

@@ -31,25 +31,8 @@ from fido2.webauthn import (
     CollectedClientData,
 )
 
-passed = 0
-failed = 0
+from checks import attempt, check, finish
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-
-
-def run(name, fn):
-    try:
-        fn()
-    except Exception as e:  # any peer exception is a failed check, with its reason
-        check(name, False, f"{type(e).__name__}: {e}")
 
 
 def crypto_verify(spki, alg, msg, sig):
@@ -83,7 +66,7 @@ def keyhaven_to_peers(data):
             except Exception:
                 check(f"cryptography rejects altered {alg} message", True)
 
-        run(f"cryptography {alg}", crypto_case)
+        attempt(f"cryptography {alg}", crypto_case)
 
         def fido2_case():
             key = CoseKey.parse(cbor.decode(cose))
@@ -93,7 +76,7 @@ def keyhaven_to_peers(data):
             check(f"python-fido2 encodes the same COSE_Key for {alg}", cbor.encode(dict(peer)) == cose,
                   f"{cbor.encode(dict(peer)).hex()} != {cose.hex()}")
 
-        run(f"python-fido2 COSE {alg}", fido2_case)
+        attempt(f"python-fido2 COSE {alg}", fido2_case)
 
     for c in data["ceremonies"]:
         alg = c["alg"]
@@ -121,7 +104,7 @@ def keyhaven_to_peers(data):
             check(f"python-fido2 parses CTAP2 makeCredential response ({alg})",
                   mc[0] == 0 and resp.fmt == "packed" and bytes(resp.auth_data) == bytes(ao.auth_data))
 
-        run(f"attestation {alg}", attestation_case)
+        attempt(f"attestation {alg}", attestation_case)
 
         def assertion_case():
             msg = bytes.fromhex(c["get_assertion_response"])
@@ -136,7 +119,7 @@ def keyhaven_to_peers(data):
             check(f"python-fido2 re-encodes getAssertion response byte-exactly ({alg})",
                   cbor.encode(cbor.decode(msg[1:])) == msg[1:])
 
-        run(f"assertion {alg}", assertion_case)
+        attempt(f"assertion {alg}", assertion_case)
 
 
 def inspect(binary, blob, kind):
@@ -205,7 +188,7 @@ def peers_to_keyhaven(binary):
     for name, fn in [("getAssertion request", get_assertion_request), ("makeCredential request", make_credential_request),
                      ("getInfo response", get_info_response), ("authenticatorData", authenticator_data),
                      ("clientDataJSON", client_data)]:
-        run(name, fn)
+        attempt(name, fn)
 
 
 def main():
@@ -213,8 +196,7 @@ def main():
         data = json.load(f)
     keyhaven_to_peers(data)
     peers_to_keyhaven(sys.argv[2])
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    finish()
 
 
 if __name__ == "__main__":

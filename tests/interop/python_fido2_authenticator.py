@@ -8,14 +8,11 @@ assertion, which py_webauthn then verifies.
 argv[1]: the keyhaven binary. Prints 'N passed, M failed'; exits 1 on failure.
 """
 
-import atexit
 import hashlib
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
 from fido2.client import DefaultClientDataCollector, Fido2Client, UserInteraction
 from fido2.ctap import CtapDevice, CtapError
@@ -35,18 +32,8 @@ from fido2.webauthn import (
 )
 import webauthn
 
-passed = 0
-failed = 0
+from checks import attempt, check, finish, scratch
 
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
 
 
 class StdioDevice(CtapDevice):
@@ -113,17 +100,9 @@ class PinUser(UserInteraction):
         return True
 
 
-def run(name, fn):
-    try:
-        fn()
-    except Exception as e:  # a peer exception is a failed check, with its reason
-        check(name, False, f"{type(e).__name__}: {e}")
-
-
 def main():
     binary = sys.argv[1]
-    tmp = tempfile.mkdtemp(prefix="keyhaven-interop-")
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    tmp = scratch("keyhaven-interop-")
 
     def ctap2_and_pin():
         for proto_cls in (PinProtocolV1, PinProtocolV2):
@@ -264,11 +243,10 @@ def main():
             proc.kill()
             proc.wait()
 
-    run("Ctap2 and ClientPin", ctap2_and_pin)
-    run("CTAPHID over a Unix socket", ctaphid)
-    run("Fido2Client with py_webauthn", webauthn_client)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    attempt("Ctap2 and ClientPin", ctap2_and_pin)
+    attempt("CTAPHID over a Unix socket", ctaphid)
+    attempt("Fido2Client with py_webauthn", webauthn_client)
+    finish()
 
 
 if __name__ == "__main__":

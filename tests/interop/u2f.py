@@ -14,10 +14,8 @@ import atexit
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import webauthn
@@ -40,24 +38,15 @@ from webauthn.helpers.structs import (
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "ctap-suite"))
 from keyhaven_device import SocketConnection  # noqa: E402
 
+from checks import attempt, check, finish, scratch
+
 KEYHAVEN = sys.argv[1]
 ORIGIN = "https://login.example.org"
 RP_ID = "example.org"
 APPID = "https://login.example.org/appid.json"
-tmp = tempfile.mkdtemp(prefix="keyhaven-u2f-")
-atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+tmp = scratch("keyhaven-u2f-")
 procs = []
 atexit.register(lambda: [p.kill() for p in procs])
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)))
 
 
 def serve(name, *flags):
@@ -189,10 +178,6 @@ def u2f_only_with_py_webauthn():
 
 
 for f in (ctap1_then_ctap2_with_appid, u2f_only_with_py_webauthn):
-    try:
-        f()
-    except Exception as e:  # noqa: BLE001 - any failure is a failed check
-        check(f.__name__, False, repr(e))
+    attempt(f.__name__, f)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+finish()
