@@ -130,6 +130,15 @@ pub(crate) mod tests {
         }
     }
 
+    /// A new account, alice, for a first credential.
+    pub(crate) fn alice() -> super::super::Owner {
+        super::super::Owner::New {
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            handle: vec![1],
+        }
+    }
+
     /// A credential `[id]` of user 1 (alice) at `sign_count`.
     pub(crate) fn credential(id: u8, sign_count: u32) -> Credential {
         let record = CredentialRecord {

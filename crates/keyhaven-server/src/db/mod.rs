@@ -543,11 +543,7 @@ mod tests {
         db.put_challenge([1; 32], ch(Kind::Registration))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let owner = Owner::New {
-            username: "alice".into(),
-            display_name: "Alice".into(),
-            handle: vec![1],
-        };
+        let owner = cache::tests::alice();
         let added = db
             .add_credential([1; 32], owner, "Passkey 1".into(), record, 1_000, None)
             .await

@@ -812,11 +812,7 @@ mod tests {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        let owner = Owner::New {
-            username: "alice".into(),
-            display_name: "Alice".into(),
-            handle: vec![1],
-        };
+        let owner = super::super::cache::tests::alice();
         let added = db
             .add_credential(
                 key,
