@@ -53,26 +53,116 @@ fn verify(h: &Http, s: &Server, assertion: &Value) -> (u16, Value) {
     post(h, s, "/api/authentication/verify", assertion)
 }
 
-/// Submits every assertion at once (each thread builds its HTTP client
-/// first; a barrier then releases them together), the even ones to `a`,
-/// the odd ones to `b`: each one's status, in order.
-fn submit_together(a: &Server, b: &Server, made: &[Value]) -> Vec<u16> {
+/// Submits every assertion to its node at once (each thread builds its HTTP
+/// client first; a barrier then releases them together): each one's status
+/// and answer, in order.
+fn submit_all(made: &[(&Server, &Value)]) -> Vec<(u16, Value)> {
     let start = Barrier::new(made.len());
     std::thread::scope(|scope| {
         let handles: Vec<_> = made
             .iter()
-            .enumerate()
-            .map(|(k, m)| {
-                let (target, start) = (if k % 2 == 0 { a } else { b }, &start);
+            .map(|&(target, m)| {
+                let start = &start;
                 scope.spawn(move || {
                     let http = browser();
                     start.wait();
-                    verify(&http, target, m).0
+                    verify(&http, target, m)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
+}
+
+/// [`submit_all`], the even assertions to `a`, the odd ones to `b`: each
+/// one's status.
+fn submit_together(a: &Server, b: &Server, made: &[Value]) -> Vec<u16> {
+    let to: Vec<(&Server, &Value)> = made
+        .iter()
+        .enumerate()
+        .map(|(k, m)| (if k % 2 == 0 { a } else { b }, m))
+        .collect();
+    submit_all(&to).into_iter().map(|(st, _)| st).collect()
+}
+
+/// Logins whose challenge the other node issued read it from the database,
+/// together with the other reads waiting at the same moment (one statement
+/// per batch, postgres_batch.rs `Peeks`): released at once, each one gets
+/// its own challenge and passkey back, whatever else shares its batch — a
+/// replayed (consumed) challenge, a challenge the node issued itself, and a
+/// passkey nobody registered.
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it with KEYHAVEN_TEST_POSTGRES set"]
+fn logins_whose_challenge_another_node_issued_each_read_their_own() {
+    let (a, b) = two_nodes();
+    let h = browser();
+    let tag = free_port();
+    let mut users: Vec<(String, keyhaven_client::Client)> = (0..24)
+        .map(|i| {
+            let mut key = authenticator();
+            let name = format!("peek{tag}x{i}");
+            assert_eq!(
+                register(&browser(), &a, &mut key, json!({"username": name})).0,
+                200
+            );
+            (name, key)
+        })
+        .collect();
+    // A login already used on a: its challenge is gone.
+    let (name0, key0) = &mut users[0];
+    let used = assertion(&h, &a, key0, json!({"username": name0}));
+    assert_eq!(verify(&h, &a, &used).0, 200);
+    // A passkey nobody registered, over a challenge a issued.
+    let mut stranger = authenticator();
+    let strange = {
+        let (st, o) = post(&h, &a, "/api/authentication/options", &json!({}));
+        assert_eq!(st, 200, "{o}");
+        let o = keyhaven_client::parse_request_options_from_json(&o.to_string()).unwrap();
+        // The stranger's passkey is for another server of the same RP ID
+        // (localhost): it answers these usernameless options.
+        let other = serve(None, &[], None);
+        assert_eq!(
+            register(
+                &browser(),
+                &other,
+                &mut stranger,
+                json!({"username": "stranger"})
+            )
+            .0,
+            200
+        );
+        let cred = stranger
+            .get(&keyhaven_client::CallOptions::new(&a.origin), &o)
+            .unwrap();
+        serde_json::from_str::<Value>(&cred.to_json_string()).unwrap()
+    };
+    for round in 0..3 {
+        // Every user's options from a, except the last one's from b.
+        let last = users.len() - 1;
+        let made: Vec<Value> = users
+            .iter_mut()
+            .enumerate()
+            .map(|(i, (name, key))| {
+                let issuer = if i == last { &b } else { &a };
+                assertion(&h, issuer, key, json!({"username": name}))
+            })
+            .collect();
+        let mut to: Vec<(&Server, &Value)> = made.iter().map(|m| (&b, m)).collect();
+        to.push((&b, &used));
+        to.push((&b, &strange));
+        let answers = submit_all(&to);
+        for (i, (name, _)) in users.iter().enumerate() {
+            let (st, v) = &answers[i];
+            assert_eq!(*st, 200, "round {round}, {name}: {v}");
+            assert_eq!(v["username"], name.as_str(), "round {round}: {v}");
+        }
+        let (st, v) = &answers[users.len()];
+        assert_eq!(*st, 400, "round {round}, the replay: {v}");
+        assert_eq!(v["error"], "unknown, used or expired challenge", "{v}");
+        let (st, v) = &answers[users.len() + 1];
+        assert_eq!(*st, 400, "round {round}, the stranger: {v}");
+        assert_eq!(v["unknownCredential"], true, "{v}");
+    }
 }
 
 #[test]

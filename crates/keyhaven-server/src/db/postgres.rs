@@ -9,7 +9,7 @@
 //! all fail in the login's statement, which decides alone.
 
 use super::migrate::{self, run, Dialect, MIGRATIONS};
-use super::postgres_batch::{Batcher, Login};
+use super::postgres_batch::{Batcher, Login, Logins, Peek, Peeks};
 use super::{
     record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
     NewSession, Owner, Session, User, SESSION_COLUMNS,
@@ -23,7 +23,8 @@ use tokio_postgres::Row;
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
-    logins: Batcher,
+    logins: Batcher<Logins>,
+    peeks: Batcher<Peeks>,
 }
 
 /// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
@@ -58,12 +59,12 @@ fn user(r: &Row) -> User {
     }
 }
 
-const CRED_COLUMNS: &str =
+pub(super) const CRED_COLUMNS: &str =
     "c.user_id, c.name, c.record, c.sign_count, c.backed_up, c.uv_initialized, \
      c.created_at, c.last_used_at, u.username FROM credentials c JOIN users u ON u.id = c.user_id";
 
 /// The credential in `CRED_COLUMNS` order, starting at column `at`.
-fn credential(r: &Row, at: usize) -> Result<Credential, DbError> {
+pub(super) fn credential(r: &Row, at: usize) -> Result<Credential, DbError> {
     let json: String = r.get(at + 2);
     let last: Option<i64> = r.get(at + 7);
     Ok(Credential {
@@ -118,6 +119,7 @@ impl Postgres {
         run(&mut Async(&mut c), MIGRATIONS, clock.unix_millis()).await?;
         Ok(Postgres {
             logins: Batcher::start(pool.clone()),
+            peeks: Batcher::start(pool.clone()),
             pool,
         })
     }
@@ -216,7 +218,7 @@ impl Postgres {
         Ok(Some(credential(&r, 0)?))
     }
 
-    /// The challenge and the credential beside it, in one round trip.
+    /// The live challenge and the credential beside it.
     pub async fn peek_challenge(
         &self,
         hash: [u8; 32],
@@ -224,33 +226,15 @@ impl Postgres {
         now: i64,
         credential_id: Option<Vec<u8>>,
     ) -> Result<(Option<Challenge>, Option<Credential>), DbError> {
-        let c = self.client().await?;
-        // One round trip: the live challenge and the credential beside it.
-        let st = c
-            .prepare_cached(&format!(
-                "SELECT ch.state, ch.expires_at, cr.* FROM challenges ch LEFT JOIN \
-                 (SELECT c.id AS cid, {CRED_COLUMNS} WHERE c.id = $4) cr ON TRUE \
-                 WHERE ch.hash = $1 AND ch.kind = $2 AND ch.expires_at > $3"
-            ))
-            .await?;
-        let id = credential_id.unwrap_or_default();
-        let Some(r) = c
-            .query_opt(&st, &[&hash.as_slice(), &kind.as_str(), &now, &id])
-            .await?
-        else {
-            return Ok((None, None));
-        };
-        let ch = Challenge {
-            kind,
-            state: r.get(0),
-            expires_at: r.get(1),
-        };
-        let cid: Option<Vec<u8>> = r.get(2);
-        let cred = match cid {
-            Some(_) => Some(credential(&r, 3)?),
-            None => None,
-        };
-        Ok((Some(ch), cred))
+        // With the other reads waiting at the same moment, in one statement.
+        self.peeks
+            .call(Peek {
+                hash,
+                kind,
+                now,
+                credential_id,
+            })
+            .await
     }
 
     pub async fn add_credential(
@@ -355,7 +339,7 @@ impl Postgres {
     ) -> Result<(LoginUpdate, CredentialRecord), DbError> {
         let update = self
             .logins
-            .login(Login {
+            .call(Login {
                 challenge,
                 credential_id: record.id.clone(),
                 user_id,

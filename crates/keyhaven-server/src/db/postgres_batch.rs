@@ -1,4 +1,10 @@
-//! Group commit of logins on PostgreSQL.
+//! Statements over arrays on PostgreSQL: the requests waiting at the same
+//! moment go to the database as one statement (`unnest`), one round trip and
+//! one executor start for all of them, instead of one each. Two kinds:
+//! logins ([`Logins`], group commit) and the reads of a challenge this node
+//! did not issue ([`Peeks`]).
+//!
+//! ## Logins
 //!
 //! A login's write is one statement (consume the challenge, compare-and-set
 //! the counter, open the session), but one statement per login costs
@@ -31,100 +37,107 @@
 //! connections, one run after the other: 1, 2, 4 and 8 batches in flight
 //! gave 6,830, 6,559, 5,552 and 3,874 logins/s; 1 against 2 measured side by
 //! side, medians of three rounds: 10,087 against 9,347).
+//!
+//! ## Peeks
+//!
+//! A login whose challenge this node did not issue (another node of the same
+//! database did: a load balancer without affinity sends half the logins of
+//! two nodes there) reads the challenge and the credential before verifying.
+//! Those reads wait for each other the same way, one statement at a time per
+//! node; they change nothing, so any may share a batch. With every login
+//! reading so (a node whose cache is off), one read per login cost 40% of
+//! the logins per second (9,488 against 5,582 at 32 connections).
 
-use super::{DbError, LoginUpdate, NewSession};
+use super::postgres::{credential, pool_err, CRED_COLUMNS};
+use super::{Challenge, Credential, DbError, Kind, LoginUpdate, NewSession};
 use deadpool_postgres::Pool;
 use std::collections::HashSet;
+use std::future::Future;
+use std::sync::LazyLock;
 use tokio::sync::{mpsc, oneshot};
 
-/// Most logins in one statement.
+/// Most requests in one statement.
 const MAX_BATCH: usize = 64;
-/// Logins waiting beyond this make callers wait to enqueue (backpressure).
+/// Requests waiting beyond this make callers wait to enqueue (backpressure).
 const QUEUE: usize = 4096;
 
-/// What a verified assertion writes (L3 §7.2 steps 21–24: the stored
-/// counter, backup state and uvInitialized, and the session it opens).
-pub(super) struct Login {
-    pub challenge: [u8; 32],
-    pub credential_id: Vec<u8>,
-    pub user_id: i64,
-    pub sign_count: i64,
-    pub backed_up: bool,
-    pub uv_initialized: bool,
-    pub now: i64,
-    pub session: NewSession,
+/// One kind of batched statement.
+pub(super) trait Statement: Send + Sync + 'static {
+    /// One request.
+    type Req: Send + Sync + 'static;
+    /// Its answer.
+    type Ans: Send + 'static;
+    /// What a batch holds so far, for [`admit`](Self::admit).
+    type Seen: Default + Send;
+    /// What the requests are, in messages.
+    const WHAT: &'static str;
+    /// Whether `req` may join a batch that holds `seen` (then noted in it);
+    /// if not, it waits for the next batch.
+    fn admit(seen: &mut Self::Seen, req: &Self::Req) -> bool;
+    /// One statement for `reqs`: each one's answer, in order.
+    fn execute(
+        pool: &Pool,
+        reqs: &[&Self::Req],
+    ) -> impl Future<Output = Result<Vec<Self::Ans>, DbError>> + Send;
+    /// Whether a batch that failed with `e` is run again request by request.
+    fn retry_one_by_one(_e: &DbError) -> bool {
+        false
+    }
 }
 
-struct Job {
-    login: Login,
-    reply: oneshot::Sender<Result<LoginUpdate, DbError>>,
+struct Job<S: Statement> {
+    req: S::Req,
+    reply: oneshot::Sender<Result<S::Ans, DbError>>,
 }
 
-/// The queue of logins waiting to be committed.
-#[derive(Clone)]
-pub(super) struct Batcher {
-    jobs: mpsc::Sender<Job>,
+/// The queue of requests of one kind, and the task that runs them in batches.
+pub(super) struct Batcher<S: Statement> {
+    jobs: mpsc::Sender<Job<S>>,
 }
 
-/// One statement for a whole batch; every array has one element per login,
-/// `$1` numbering them. A replaced session ends only with its login.
-const LOGINS: &str = "WITH i AS ( \
-       SELECT * FROM unnest($1::int4[], $2::bytea[], $3::int8[], $4::int8[], $5::bool[], $6::bool[], \
-                            $7::bytea[], $8::int8[], $9::bytea[], $10::text[], $11::int8[], $12::int8[], $13::bytea[]) \
-         AS t(n, challenge, now, sign_count, backed_up, uv, credential_id, user_id, session, device, verified_at, expires_at, replaces)), \
-     ch AS (DELETE FROM challenges c USING i \
-            WHERE c.hash = i.challenge AND c.kind = 'authentication' AND c.expires_at > i.now \
-            RETURNING i.n), \
-     u AS (UPDATE credentials c SET sign_count = i.sign_count, backed_up = i.backed_up, \
-                  uv_initialized = c.uv_initialized OR i.uv, last_used_at = i.now \
-           FROM i JOIN ch ON ch.n = i.n \
-           WHERE c.id = i.credential_id AND c.user_id = i.user_id \
-                 AND (c.sign_count < i.sign_count OR (c.sign_count = 0 AND i.sign_count = 0)) \
-           RETURNING i.n), \
-     s AS (INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
-           SELECT i.session, i.user_id, i.credential_id, i.device, i.now, i.now, i.verified_at, i.expires_at \
-           FROM i JOIN u ON u.n = i.n), \
-     r AS (DELETE FROM sessions x USING i JOIN u ON u.n = i.n WHERE x.hash = i.replaces) \
-     SELECT i.n, ch.n IS NOT NULL, u.n IS NOT NULL FROM i LEFT JOIN ch ON ch.n = i.n LEFT JOIN u ON u.n = i.n";
+impl<S: Statement> Clone for Batcher<S> {
+    fn clone(&self) -> Self {
+        Batcher {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
 
-impl Batcher {
+impl<S: Statement> Batcher<S> {
     /// Starts the batching task on the current runtime.
     pub(super) fn start(pool: Pool) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, rx));
+        tokio::spawn(run::<S>(pool, rx));
         Batcher { jobs: tx }
     }
 
-    /// Commits `login` (with others waiting at the same time) and answers
-    /// once its commit is done.
-    pub(super) async fn login(&self, login: Login) -> Result<LoginUpdate, DbError> {
+    /// Runs `req` (with others waiting at the same time) and answers once
+    /// its statement is done (for logins: committed).
+    pub(super) async fn call(&self, req: S::Req) -> Result<S::Ans, DbError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { login, reply })
+            .send(Job { req, reply })
             .await
-            .map_err(|_| DbError::Writer("the login batcher stopped".into()))?;
+            .map_err(|_| DbError::Writer(format!("the {} batcher stopped", S::WHAT)))?;
         answer
             .await
-            .map_err(|_| DbError::Writer("the login batch was dropped".into()))?
+            .map_err(|_| DbError::Writer(format!("the {} batch was dropped", S::WHAT)))?
     }
 }
 
-/// Takes the next batch: the logins left over from the last one first, then
-/// whatever is queued, up to [`MAX_BATCH`], never two of one credential or
-/// one challenge. Waits for the first login only when none is left over;
-/// `None` once the queue is closed and empty.
-async fn next_batch(rx: &mut mpsc::Receiver<Job>, left: &mut Vec<Job>) -> Option<Vec<Job>> {
+/// Takes the next batch: the requests left over from the last one first,
+/// then whatever is queued, up to [`MAX_BATCH`], as [`Statement::admit`]
+/// allows. Waits for the first request only when none is left over; `None`
+/// once the queue is closed and empty.
+async fn next_batch<S: Statement>(
+    rx: &mut mpsc::Receiver<Job<S>>,
+    left: &mut Vec<Job<S>>,
+) -> Option<Vec<Job<S>>> {
     let mut batch = Vec::new();
-    let mut creds = HashSet::new();
-    let mut challenges = HashSet::new();
+    let mut seen = S::Seen::default();
     let mut later = Vec::new();
-    let mut take = |j: Job, batch: &mut Vec<Job>, later: &mut Vec<Job>| {
-        if batch.len() < MAX_BATCH
-            && !creds.contains(&j.login.credential_id)
-            && !challenges.contains(&j.login.challenge)
-        {
-            creds.insert(j.login.credential_id.clone());
-            challenges.insert(j.login.challenge);
+    let mut take = |j: Job<S>, batch: &mut Vec<Job<S>>, later: &mut Vec<Job<S>>| {
+        if batch.len() < MAX_BATCH && S::admit(&mut seen, &j.req) {
             batch.push(j);
         } else {
             later.push(j);
@@ -147,42 +160,39 @@ async fn next_batch(rx: &mut mpsc::Receiver<Job>, left: &mut Vec<Job>) -> Option
     Some(batch)
 }
 
-/// Commits one batch after the other; while one commits, the next gathers
-/// in the queue.
-async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
+/// Runs one batch after the other; while one runs, the next gathers in the
+/// queue.
+async fn run<S: Statement>(pool: Pool, mut rx: mpsc::Receiver<Job<S>>) {
     let mut left = Vec::new();
     while let Some(batch) = next_batch(&mut rx, &mut left).await {
-        commit(&pool, batch).await;
+        settle::<S>(&pool, batch).await;
     }
 }
 
-/// Whether PostgreSQL ended the transaction only because of other
-/// transactions (so running it again may succeed).
-fn transient(e: &DbError) -> bool {
-    use tokio_postgres::error::SqlState;
-    matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
-        || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
-}
-
-/// Runs a batch and answers each login; on a transient failure, runs its
-/// logins one by one (each retried a few times).
-async fn commit(pool: &Pool, batch: Vec<Job>) {
-    let logins: Vec<&Login> = batch.iter().map(|j| &j.login).collect();
-    match execute(pool, &logins).await {
-        Ok(outcomes) => {
-            for (j, o) in batch.into_iter().zip(outcomes) {
-                let _ = j.reply.send(Ok(o));
+/// Runs a batch and answers each request; after a failure that
+/// [`Statement::retry_one_by_one`] names, runs its requests one by one (each
+/// tried a few times).
+async fn settle<S: Statement>(pool: &Pool, batch: Vec<Job<S>>) {
+    let reqs: Vec<&S::Req> = batch.iter().map(|j| &j.req).collect();
+    match S::execute(pool, &reqs).await {
+        Ok(answers) => {
+            for (j, a) in batch.into_iter().zip(answers) {
+                let _ = j.reply.send(Ok(a));
             }
         }
-        Err(e) if transient(&e) && batch.len() > 1 => {
-            tracing::debug!(error = %e, logins = batch.len(), "login batch retried one by one");
+        Err(e) if S::retry_one_by_one(&e) && batch.len() > 1 => {
+            tracing::debug!(error = %e, requests = batch.len(), what = S::WHAT, "batch retried one by one");
             for j in batch {
                 let mut tries = 0;
                 let r = loop {
                     tries += 1;
-                    match execute(pool, &[&j.login]).await {
-                        Err(e) if transient(&e) && tries < 3 => continue,
-                        r => break r.map(|mut o| o.remove(0)),
+                    match S::execute(pool, &[&j.req]).await {
+                        Err(e) if S::retry_one_by_one(&e) && tries < 3 => continue,
+                        r => {
+                            break r.and_then(|mut a| {
+                                a.pop().ok_or_else(|| DbError::Writer("no answer".into()))
+                            })
+                        }
                     }
                 };
                 let _ = j.reply.send(r);
@@ -201,9 +211,79 @@ async fn commit(pool: &Pool, batch: Vec<Job>) {
     }
 }
 
+/// What a verified assertion writes (L3 §7.2 steps 21–24: the stored
+/// counter, backup state and uvInitialized, and the session it opens).
+pub(super) struct Login {
+    pub challenge: [u8; 32],
+    pub credential_id: Vec<u8>,
+    pub user_id: i64,
+    pub sign_count: i64,
+    pub backed_up: bool,
+    pub uv_initialized: bool,
+    pub now: i64,
+    pub session: NewSession,
+}
+
+/// Logins, committed in groups.
+pub(super) struct Logins;
+
+/// One statement for a whole batch; every array has one element per login,
+/// `$1` numbering them. A replaced session ends only with its login.
+const LOGINS: &str = "WITH i AS ( \
+       SELECT * FROM unnest($1::int4[], $2::bytea[], $3::int8[], $4::int8[], $5::bool[], $6::bool[], \
+                            $7::bytea[], $8::int8[], $9::bytea[], $10::text[], $11::int8[], $12::int8[], $13::bytea[]) \
+         AS t(n, challenge, now, sign_count, backed_up, uv, credential_id, user_id, session, device, verified_at, expires_at, replaces)), \
+     ch AS (DELETE FROM challenges c USING i \
+            WHERE c.hash = i.challenge AND c.kind = 'authentication' AND c.expires_at > i.now \
+            RETURNING i.n), \
+     u AS (UPDATE credentials c SET sign_count = i.sign_count, backed_up = i.backed_up, \
+                  uv_initialized = c.uv_initialized OR i.uv, last_used_at = i.now \
+           FROM i JOIN ch ON ch.n = i.n \
+           WHERE c.id = i.credential_id AND c.user_id = i.user_id \
+                 AND (c.sign_count < i.sign_count OR (c.sign_count = 0 AND i.sign_count = 0)) \
+           RETURNING i.n), \
+     s AS (INSERT INTO sessions (hash, user_id, credential_id, device, created_at, last_seen_at, verified_at, expires_at) \
+           SELECT i.session, i.user_id, i.credential_id, i.device, i.now, i.now, i.verified_at, i.expires_at \
+           FROM i JOIN u ON u.n = i.n), \
+     r AS (DELETE FROM sessions x USING i JOIN u ON u.n = i.n WHERE x.hash = i.replaces) \
+     SELECT i.n, ch.n IS NOT NULL, u.n IS NOT NULL FROM i LEFT JOIN ch ON ch.n = i.n LEFT JOIN u ON u.n = i.n";
+
+impl Statement for Logins {
+    type Req = Login;
+    type Ans = LoginUpdate;
+    /// The batch's credentials and challenges.
+    type Seen = (HashSet<Vec<u8>>, HashSet<[u8; 32]>);
+    const WHAT: &'static str = "login";
+
+    /// Never two logins of one credential or one challenge in a batch.
+    fn admit((creds, challenges): &mut Self::Seen, l: &Login) -> bool {
+        if creds.contains(&l.credential_id) || challenges.contains(&l.challenge) {
+            return false;
+        }
+        creds.insert(l.credential_id.clone());
+        challenges.insert(l.challenge);
+        true
+    }
+
+    fn execute(
+        pool: &Pool,
+        logins: &[&Login],
+    ) -> impl Future<Output = Result<Vec<LoginUpdate>, DbError>> + Send {
+        execute_logins(pool, logins)
+    }
+
+    /// Deadlocks and serialization failures: PostgreSQL ended the
+    /// transaction only because of other transactions.
+    fn retry_one_by_one(e: &DbError) -> bool {
+        use tokio_postgres::error::SqlState;
+        matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+    }
+}
+
 /// One statement for `logins`: each one's outcome, in order.
-async fn execute(pool: &Pool, logins: &[&Login]) -> Result<Vec<LoginUpdate>, DbError> {
-    let c = pool.get().await.map_err(super::postgres::pool_err)?;
+async fn execute_logins(pool: &Pool, logins: &[&Login]) -> Result<Vec<LoginUpdate>, DbError> {
+    let c = pool.get().await.map_err(pool_err)?;
     let st = c.prepare_cached(LOGINS).await?;
     let n: Vec<i32> = (0..logins.len() as i32).collect();
     let challenge: Vec<&[u8]> = logins.iter().map(|l| l.challenge.as_slice()).collect();
@@ -255,6 +335,84 @@ async fn execute(pool: &Pool, logins: &[&Login]) -> Result<Vec<LoginUpdate>, DbE
                 (true, false) => LoginUpdate::CounterRace,
             };
         }
+    }
+    Ok(out)
+}
+
+/// A live challenge and, when it names one, a credential (nothing consumed).
+pub(super) struct Peek {
+    pub hash: [u8; 32],
+    pub kind: Kind,
+    pub now: i64,
+    pub credential_id: Option<Vec<u8>>,
+}
+
+/// Reads of challenges (and their credentials), in groups.
+pub(super) struct Peeks;
+
+/// One statement for a whole batch of peeks: a row for each live challenge,
+/// `$1` numbering them, with the credential beside it when there is one.
+static PEEKS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT i.n, ch.state, ch.expires_at, cr.* \
+         FROM unnest($1::int4[], $2::bytea[], $3::text[], $4::int8[], $5::bytea[]) AS i(n, hash, kind, now, cid) \
+         JOIN challenges ch ON ch.hash = i.hash AND ch.kind = i.kind AND ch.expires_at > i.now \
+         LEFT JOIN LATERAL (SELECT c.id AS found, {CRED_COLUMNS} WHERE c.id = i.cid) cr ON TRUE"
+    )
+});
+
+impl Statement for Peeks {
+    type Req = Peek;
+    type Ans = (Option<Challenge>, Option<Credential>);
+    type Seen = ();
+    const WHAT: &'static str = "challenge read";
+
+    /// Reads change nothing: any may share a batch.
+    fn admit(_: &mut (), _: &Peek) -> bool {
+        true
+    }
+
+    fn execute(
+        pool: &Pool,
+        peeks: &[&Peek],
+    ) -> impl Future<Output = Result<Vec<Self::Ans>, DbError>> + Send {
+        execute_peeks(pool, peeks)
+    }
+}
+
+/// One statement for `peeks`: each one's challenge and credential, in order.
+async fn execute_peeks(
+    pool: &Pool,
+    peeks: &[&Peek],
+) -> Result<Vec<(Option<Challenge>, Option<Credential>)>, DbError> {
+    let c = pool.get().await.map_err(pool_err)?;
+    let st = c.prepare_cached(&PEEKS).await?;
+    let n: Vec<i32> = (0..peeks.len() as i32).collect();
+    let hash: Vec<&[u8]> = peeks.iter().map(|p| p.hash.as_slice()).collect();
+    let kind: Vec<&str> = peeks.iter().map(|p| p.kind.as_str()).collect();
+    let now: Vec<i64> = peeks.iter().map(|p| p.now).collect();
+    let cid: Vec<Option<&[u8]>> = peeks.iter().map(|p| p.credential_id.as_deref()).collect();
+    let rows = c.query(&st, &[&n, &hash, &kind, &now, &cid]).await?;
+    let mut out: Vec<(Option<Challenge>, Option<Credential>)> =
+        (0..peeks.len()).map(|_| (None, None)).collect();
+    for r in rows {
+        let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
+        let (Some(slot), Some(p)) = (out.get_mut(i), peeks.get(i)) else {
+            continue;
+        };
+        let found: Option<Vec<u8>> = r.get(3);
+        let cred = match found {
+            Some(_) => Some(credential(&r, 4)?),
+            None => None,
+        };
+        *slot = (
+            Some(Challenge {
+                kind: p.kind,
+                state: r.get(1),
+                expires_at: r.get(2),
+            }),
+            cred,
+        );
     }
     Ok(out)
 }
