@@ -98,6 +98,12 @@ struct Cli {
     /// Connections used to register users.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     setup_connections: u64,
+    /// What the measured runs send: `verify` (pre-signed assertions to
+    /// /api/authentication/verify, counted when verified) or `options`
+    /// (the registered users' /api/authentication/options, counted when a
+    /// challenge comes back: what issuing challenges costs).
+    #[arg(long, value_enum, default_value = "verify")]
+    measure: Measure,
     /// Restricts the authenticator to this COSE algorithm (else it supports all
     /// it can and takes the first the server offers).
     #[arg(long, allow_negative_numbers = true)]
@@ -121,9 +127,51 @@ struct Args {
     warmup: usize,
     threads: usize,
     setup_connections: usize,
+    measure: Measure,
     /// Restricts the authenticator to this COSE algorithm (else it supports
     /// all it can and takes the first the server offers).
     algorithm: Option<keyhaven_proto::cose::CoseAlgorithm>,
+}
+
+/// What a measured run sends, and what counts as a success.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Measure {
+    /// Logins: pre-signed assertions, counted when verified.
+    Verify,
+    /// Authentication options, counted when they carry a challenge.
+    Options,
+}
+
+impl Measure {
+    /// Whether an answer counts.
+    fn succeeded(self, status: u16, body: &[u8]) -> bool {
+        match self {
+            Measure::Verify => verified(status, body),
+            Measure::Options => issued(status, body),
+        }
+    }
+
+    /// The tables' unit.
+    fn unit(self) -> &'static str {
+        match self {
+            Measure::Verify => "verified logins/s",
+            Measure::Options => "options answered/s",
+        }
+    }
+}
+
+/// The bodies of one measured run of `n` requests on `t`: assertions
+/// signed by the workers, or options requests for the users in turn.
+fn bodies(a: &Args, t: &Target, w: &mut [Worker], names: &[String], n: usize) -> Vec<Vec<u8>> {
+    match a.measure {
+        Measure::Verify => precompute(t, w, names, n),
+        Measure::Options => (0..n)
+            .map(|i| {
+                let body = format!(r#"{{"username":"{}"}}"#, names[i % names.len()]);
+                request(t, "/api/authentication/options", &body)
+            })
+            .collect(),
+    }
 }
 
 /// A usage error: one line, exit 2.
@@ -182,6 +230,7 @@ fn args() -> Args {
         warmup: n(cli.warmup),
         threads: n(cli.threads),
         setup_connections: n(cli.setup_connections),
+        measure: cli.measure,
         algorithm,
     }
 }
@@ -412,9 +461,10 @@ struct Row {
     connection_errors: usize,
 }
 
-fn print_header() {
+fn print_header(m: Measure) {
     println!(
-        "| target | connections | verified logins/s | p50 | p99 | failed | connection errors |"
+        "| target | connections | {} | p50 | p99 | failed | connection errors |",
+        m.unit()
     );
     println!("|---|---|---|---|---|---|---|");
 }
@@ -440,17 +490,17 @@ fn main() {
 
     if a.warmup > 0 {
         for (t, w) in a.targets.iter().zip(workers.iter_mut()) {
-            let b = precompute(t, w, &names, a.warmup);
+            let b = bodies(&a, t, w, &names, a.warmup);
             let r = measure(&a, t, a.connections[0], Arc::new(b));
             eprintln!(
-                "[{}] warm-up: {:.0} logins/s, {} failed (not counted)",
+                "[{}] warm-up: {:.0} answers/s, {} failed (not counted)",
                 t.label,
                 r.ok as f64 / r.elapsed,
                 a.warmup - r.ok
             );
         }
     }
-    print_header();
+    print_header(a.measure);
     // rows[c][target] over the rounds.
     let mut rows: Vec<Vec<Vec<Row>>> = Vec::new();
     for (ci, &c) in a.connections.iter().enumerate() {
@@ -460,7 +510,7 @@ fn main() {
                 .targets
                 .iter()
                 .zip(workers.iter_mut())
-                .map(|(t, w)| Some(precompute(t, w, &names, a.logins)))
+                .map(|(t, w)| Some(bodies(&a, t, w, &names, a.logins)))
                 .collect();
             // 3. The measured runs, back to back, the first target rotating.
             let n = a.targets.len();
@@ -490,7 +540,7 @@ fn main() {
     println!();
     println!("Medians of {} round(s):", a.rounds);
     println!();
-    print_header();
+    print_header(a.measure);
     let medians: Vec<Vec<Row>> = rows
         .iter()
         .map(|per_target| {
@@ -553,6 +603,7 @@ fn measure(a: &Args, t: &Target, connections: usize, bodies: Arc<Vec<Vec<u8>>>) 
     // Each connection's node, in the order they are opened.
     let opened = Arc::new(AtomicUsize::new(0));
     let nodes: Arc<Vec<SocketAddr>> = Arc::new((0..connections).map(|k| t.node(k)).collect());
+    let measure = a.measure;
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let bad = Arc::new(AtomicUsize::new(0));
@@ -585,6 +636,7 @@ fn measure(a: &Args, t: &Target, connections: usize, bodies: Arc<Vec<Vec<u8>>>) 
                                 bodies.clone(),
                                 next.clone(),
                                 Counters {
+                                    measure,
                                     ok: ok.clone(),
                                     bad: bad.clone(),
                                     broken: broken.clone(),
@@ -632,12 +684,22 @@ fn measure(a: &Args, t: &Target, connections: usize, bodies: Arc<Vec<Vec<u8>>>) 
 
 /// What the measured connections count.
 struct Counters {
+    /// What counts as a success.
+    measure: Measure,
     /// Logins answered 200 with `"verified": true`.
     ok: Arc<AtomicUsize>,
     /// Logins answered otherwise, or not answered.
     bad: Arc<AtomicUsize>,
     /// Connections that could not be opened or broke.
     broken: Arc<AtomicUsize>,
+}
+
+/// Whether an answer issued a challenge: HTTP 200 and a JSON body with a
+/// `"challenge"` string.
+fn issued(status: u16, body: &[u8]) -> bool {
+    status == 200
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v.get("challenge").is_some_and(serde_json::Value::is_string))
 }
 
 /// Whether an answer is a verified login: HTTP 200 and a JSON body with
@@ -674,7 +736,7 @@ async fn connection(
         }
         let t = Instant::now();
         match conn.send(&bodies[i]).await {
-            Ok((status, body)) if verified(status, &body) => {
+            Ok((status, body)) if n.measure.succeeded(status, &body) => {
                 n.ok.fetch_add(1, Ordering::Relaxed);
             }
             Ok((status, body)) => {
@@ -802,7 +864,7 @@ fn parse_complete(b: &[u8]) -> std::io::Result<Option<(u16, Vec<u8>)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_answer, verified};
+    use super::{parse_answer, verified, Measure};
 
     /// A 200 counts as a login only with `"verified": true` in its JSON body.
     #[test]
@@ -823,6 +885,23 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    /// Options count only when they carry a challenge; a login only when
+    /// verified, whichever is measured.
+    #[test]
+    fn options_count_only_with_a_challenge() {
+        let o = Measure::Options;
+        assert!(o.succeeded(200, br#"{"challenge":"abc","rpId":"x"}"#));
+        for (status, body) in [
+            (200, &br#"{"challenge":7}"#[..]),
+            (200, br#"{"error":"x"}"#),
+            (200, br#"{"verified":true}"#),
+            (429, br#"{"challenge":"abc"}"#),
+        ] {
+            assert!(!o.succeeded(status, body), "{status}");
+        }
+        assert!(!Measure::Verify.succeeded(200, br#"{"challenge":"abc"}"#));
     }
 
     #[test]
