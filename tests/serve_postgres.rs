@@ -373,3 +373,78 @@ fn a_node_killed_under_load_has_lost_no_acknowledged_login() {
         }
     }
 }
+
+/// Authentication options asked for at the same moment are read together
+/// (one statement per batch, postgres_batch.rs `Accounts`): each answer
+/// lists exactly its own account's passkeys, the second passkey of an
+/// account included, and an unknown name gets a decoy made of none of them.
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it with KEYHAVEN_TEST_POSTGRES set"]
+fn options_asked_together_each_list_their_own_passkeys() {
+    let (a, b) = two_nodes();
+    let tag = free_port();
+    let mut expected: Vec<(String, Vec<String>)> = (0..20)
+        .map(|i| {
+            let name = format!("opts{tag}x{i}");
+            let h = browser();
+            let (st, v) = register(&h, &a, &mut authenticator(), json!({"username": name}));
+            assert_eq!(st, 200, "{v}");
+            let mut ids = vec![v["credentialId"].as_str().unwrap().to_owned()];
+            // Every third account adds a second passkey (its registration
+            // just verified the user: no reauthentication asked for).
+            if i % 3 == 0 {
+                let (st, v) = register(&h, &a, &mut authenticator(), json!({}));
+                assert_eq!(st, 200, "{v}");
+                ids.push(v["credentialId"].as_str().unwrap().to_owned());
+            }
+            (name, ids)
+        })
+        .collect();
+    expected.push((format!("opts{tag}nobody"), vec![]));
+    let real: Vec<&String> = expected.iter().flat_map(|(_, ids)| ids).collect();
+    for round in 0..3 {
+        let start = Barrier::new(expected.len());
+        let answers: Vec<Value> = std::thread::scope(|scope| {
+            let handles: Vec<_> = expected
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| {
+                    let (node, start) = (if k % 2 == 0 { &a } else { &b }, &start);
+                    scope.spawn(move || {
+                        let h = browser();
+                        start.wait();
+                        let (st, v) = post(
+                            &h,
+                            node,
+                            "/api/authentication/options",
+                            &json!({"username": name}),
+                        );
+                        assert_eq!(st, 200, "{v}");
+                        v
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for ((name, ids), v) in expected.iter().zip(&answers) {
+            let listed: Vec<String> = v["allowCredentials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_owned())
+                .collect();
+            if ids.is_empty() {
+                assert!(
+                    !listed.is_empty(),
+                    "round {round}: the decoy lists none: {v}"
+                );
+                assert!(
+                    listed.iter().all(|id| !real.contains(&id)),
+                    "round {round}: the decoy lists a real passkey: {v}"
+                );
+            } else {
+                assert_eq!(&listed, ids, "round {round}, {name}");
+            }
+        }
+    }
+}

@@ -392,9 +392,6 @@ pub(super) struct AuthenticationOptionsBody {
     hints: Vec<Hint>,
 }
 
-/// No account has this ID (row IDs start at 1).
-const NO_ACCOUNT: i64 = 0;
-
 /// How many of the oldest accounts decoys take their shapes from.
 pub const DECOY_SAMPLE: i64 = 1000;
 
@@ -497,28 +494,18 @@ pub(super) async fn authentication_options_route(
     };
     let (extras, user_id) = match named.as_deref() {
         None => (AuthenticationExtras::default(), None),
-        Some(u) => match st.db.user_by_name(u).await {
+        // One read for a known and an unknown username alike.
+        Some(u) => match st.db.account(u).await {
             Err(e) => return db_error(e),
-            Ok(Some(user)) => {
-                let creds = match st.db.credentials_of(user.id).await {
-                    Ok(c) => c,
-                    Err(e) => return db_error(e),
-                };
-                (
-                    AuthenticationExtras {
-                        allow_credentials: creds.iter().map(descriptor).collect(),
-                        user_handle: Some(user.handle.clone()),
-                        ..Default::default()
-                    },
-                    Some(user.id),
-                )
-            }
+            Ok(Some((user, creds))) => (
+                AuthenticationExtras {
+                    allow_credentials: creds.iter().map(descriptor).collect(),
+                    user_handle: Some(user.handle.clone()),
+                    ..Default::default()
+                },
+                Some(user.id),
+            ),
             Ok(None) => {
-                // The same reads as for an account (its credentials: none), so
-                // both answers take the same work.
-                if let Err(e) = st.db.credentials_of(NO_ACCOUNT).await {
-                    return db_error(e);
-                }
                 let (ids, handle) = decoy(&st, u);
                 (
                     AuthenticationExtras {

@@ -302,6 +302,12 @@ impl Db {
         dispatch!(self, db => db.user_by_name(name.to_owned()).await)
     }
 
+    /// An account by name and its credentials, oldest first; an unknown
+    /// name costs the same work as a known one.
+    pub async fn account(&self, name: &str) -> Result<Option<(User, Vec<Credential>)>, DbError> {
+        dispatch!(self, db => db.account(name.to_owned()).await)
+    }
+
     /// A user's credentials, oldest first.
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         dispatch!(self, db => db.credentials_of(user_id).await)

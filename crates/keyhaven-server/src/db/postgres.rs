@@ -9,7 +9,9 @@
 //! all fail in the login's statement, which decides alone.
 
 use super::migrate::{self, run, Dialect, MIGRATIONS};
-use super::postgres_batch::{Batcher, Login, Logins, Peek, Peeks};
+use super::postgres_batch::{
+    Accounts, Batcher, Challenges, Login, Logins, NewChallenge, Peek, Peeks,
+};
 use super::{
     record_from, session_key, Added, Challenge, Credential, DbError, Deleted, Kind, LoginUpdate,
     NewSession, Owner, Session, User, SESSION_COLUMNS,
@@ -24,7 +26,9 @@ use tokio_postgres::Row;
 pub struct Postgres {
     pool: Pool,
     logins: Batcher<Logins>,
+    challenges: Batcher<Challenges>,
     peeks: Batcher<Peeks>,
+    accounts: Batcher<Accounts>,
 }
 
 /// A [`Session`] from the columns of [`SESSION_COLUMNS`], the first at `base`.
@@ -51,11 +55,16 @@ pub(super) fn pool_err(e: impl std::error::Error) -> DbError {
 }
 
 fn user(r: &Row) -> User {
+    user_at(r, 0)
+}
+
+/// A [`User`] from `id, username, display_name, handle`, the first at `base`.
+pub(super) fn user_at(r: &Row, base: usize) -> User {
     User {
-        id: r.get(0),
-        username: r.get(1),
-        display_name: r.get(2),
-        handle: r.get(3),
+        id: r.get(base),
+        username: r.get(base + 1),
+        display_name: r.get(base + 2),
+        handle: r.get(base + 3),
     }
 }
 
@@ -119,7 +128,9 @@ impl Postgres {
         run(&mut Async(&mut c), MIGRATIONS, clock.unix_millis()).await?;
         Ok(Postgres {
             logins: Batcher::start(pool.clone()),
+            challenges: Batcher::start(pool.clone()),
             peeks: Batcher::start(pool.clone()),
+            accounts: Batcher::start(pool.clone()),
             pool,
         })
     }
@@ -172,6 +183,12 @@ impl Postgres {
         ))
     }
 
+    /// An account and its credentials (with the other accounts asked for
+    /// at the same moment, in one statement).
+    pub async fn account(&self, name: String) -> Result<Option<(User, Vec<Credential>)>, DbError> {
+        self.accounts.call(name).await
+    }
+
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
         let c = self.client().await?;
         let st = c
@@ -186,24 +203,15 @@ impl Postgres {
             .collect()
     }
 
+    /// Stores a challenge (with the others issued at the same moment, in
+    /// one statement and one commit).
     pub async fn put_challenge(&self, hash: [u8; 32], ch: Challenge) -> Result<(), DbError> {
-        let c = self.client().await?;
-        let st = c
-            .prepare_cached(
-                "INSERT INTO challenges (hash, kind, state, expires_at) VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
-        c.execute(
-            &st,
-            &[
-                &hash.as_slice(),
-                &ch.kind.as_str(),
-                &ch.state,
-                &ch.expires_at,
-            ],
-        )
-        .await?;
-        Ok(())
+        self.challenges
+            .call(NewChallenge {
+                hash,
+                challenge: ch,
+            })
+            .await
     }
 
     /// A credential.

@@ -236,16 +236,23 @@ impl Sqlite {
     }
 
     pub async fn credentials_of(&self, user_id: i64) -> Result<Vec<Credential>, DbError> {
+        self.read(move |c| credentials_by_user(c, user_id)).await
+    }
+
+    /// An account and its credentials, in one read; for an unknown name the
+    /// same two queries run (the second finds nothing), so both take the
+    /// same work.
+    pub async fn account(&self, name: String) -> Result<Option<(User, Vec<Credential>)>, DbError> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {CRED_COLUMNS} WHERE c.user_id = ?1 ORDER BY c.created_at, c.id"
-            ))?;
-            let rows = st.query_map(params![user_id], cred_row)?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(r??);
-            }
-            Ok(out)
+            let user = c
+                .prepare_cached(
+                    "SELECT id, username, display_name, handle FROM users WHERE username = ?1",
+                )?
+                .query_row(params![name], user_row)
+                .optional()?;
+            // No account has ID 0 (row IDs start at 1).
+            let creds = credentials_by_user(c, user.as_ref().map_or(0, |u| u.id))?;
+            Ok(user.map(|u| (u, creds)))
         })
         .await
     }

@@ -39,6 +39,22 @@ pub(super) fn cred_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Credential,
     )
 }
 
+/// A user's credentials, oldest first.
+pub(super) fn credentials_by_user(
+    c: &Connection,
+    user_id: i64,
+) -> Result<Vec<Credential>, DbError> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CRED_COLUMNS} WHERE c.user_id = ?1 ORDER BY c.created_at, c.id"
+    ))?;
+    let rows = st.query_map(params![user_id], cred_row)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r??);
+    }
+    Ok(out)
+}
+
 /// The login's write: consume the challenge, compare-and-set the counter,
 /// open the session.
 pub(super) fn login(
