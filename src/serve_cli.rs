@@ -27,6 +27,12 @@ pub struct ServeArgs {
     /// `postgres://user@host/db` for PostgreSQL (several nodes); default: SQLite in --data-dir.
     #[arg(long, env = "KEYHAVEN_DATABASE")]
     database: Option<String>,
+    /// PostgreSQL: the most connections this node opens (keep nodes × this below the
+    /// database's max_connections).
+    #[arg(long, env = "KEYHAVEN_DB_CONNECTIONS",
+          default_value_t = keyhaven_server::db::DEFAULT_CONNECTIONS as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    db_connections: u16,
     /// Challenge lifetime in seconds.
     #[arg(long, env = "KEYHAVEN_CHALLENGE_TTL", default_value_t = 300)]
     challenge_ttl: u64,
@@ -257,6 +263,7 @@ pub fn serve(a: ServeArgs) -> ExitCode {
         rp_name: a.rp_name,
         origins,
         database,
+        db_connections: usize::from(a.db_connections),
         challenge_ttl: Duration::from_secs(a.challenge_ttl.max(1)),
         session_ttl: Duration::from_secs(a.session_ttl.max(1)),
         reauth_window: Duration::from_secs(a.reauth_window),

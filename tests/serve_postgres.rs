@@ -23,10 +23,16 @@ fn database() -> String {
 
 /// Two nodes behind one origin, as behind a load balancer.
 fn two_nodes() -> (Server, Server) {
+    two_nodes_with(&[])
+}
+
+/// [`two_nodes`], each started with `flags` too.
+fn two_nodes_with(flags: &[&str]) -> (Server, Server) {
     let url = database();
-    let a = serve(Some(&url), &["--no-rate-limit"], None);
+    let flags: Vec<&str> = ["--no-rate-limit"].iter().chain(flags).copied().collect();
+    let a = serve(Some(&url), &flags, None);
     let port = a.origin.rsplit(':').next().unwrap().parse().unwrap();
-    let b = serve(Some(&url), &["--no-rate-limit"], Some(port));
+    let b = serve(Some(&url), &flags, Some(port));
     (a, b)
 }
 
@@ -378,10 +384,12 @@ fn a_node_killed_under_load_has_lost_no_acknowledged_login() {
 /// (one statement per batch, postgres_batch.rs `Accounts`): each answer
 /// lists exactly its own account's passkeys, the second passkey of an
 /// account included, and an unknown name gets a decoy made of none of them.
+/// Each node has one database connection (`--db-connections 1`): no request
+/// needs two at once, so nothing waits forever.
 #[test]
 #[ignore = "needs PostgreSQL: scripts/test runs it with KEYHAVEN_TEST_POSTGRES set"]
 fn options_asked_together_each_list_their_own_passkeys() {
-    let (a, b) = two_nodes();
+    let (a, b) = two_nodes_with(&["--db-connections", "1"]);
     let tag = free_port();
     let mut expected: Vec<(String, Vec<String>)> = (0..20)
         .map(|i| {

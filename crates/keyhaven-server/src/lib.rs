@@ -80,6 +80,8 @@ pub struct ServerConfig {
     pub origins: Vec<String>,
     /// The database: `sqlite:PATH` or `postgres://…`.
     pub database: String,
+    /// PostgreSQL: the most connections this node opens (SQLite: unused).
+    pub db_connections: usize,
     /// How long a challenge stays valid.
     pub challenge_ttl: Duration,
     /// How long a session lasts.
@@ -143,6 +145,7 @@ impl ServerConfig {
             rp_name: "keyhaven".into(),
             origins: vec!["http://localhost:8080".into()],
             database: format!("sqlite:{}", data_dir.join("keyhaven.db").display()),
+            db_connections: db::DEFAULT_CONNECTIONS,
             challenge_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             reauth_window: Duration::from_secs(300),
@@ -212,7 +215,7 @@ pub enum ServeError {
 /// Builds the state: opens and migrates the database.
 pub async fn state(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
     let clock = keyhaven_rp::time::Clock::system();
-    let db = db::Db::open(&config.database, clock.clone()).await?;
+    let db = db::Db::open(&config.database, clock.clone(), config.db_connections).await?;
     let secret = db.server_secret().await?;
     let mut rp = keyhaven_rp::RpConfig::new(config.rp_id.clone(), config.rp_name.clone());
     rp.clock = clock;

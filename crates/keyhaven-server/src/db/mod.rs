@@ -20,6 +20,10 @@ use keyhaven_rp::time::Clock;
 use keyhaven_rp::CredentialRecord;
 use std::sync::Arc;
 
+/// PostgreSQL connections a node opens at most, unless configured: with
+/// PostgreSQL's default `max_connections` (100), three nodes.
+pub const DEFAULT_CONNECTIONS: usize = 32;
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -261,12 +265,15 @@ macro_rules! dispatch {
 
 impl Db {
     /// Opens `database` (`sqlite:PATH`, a plain path, or `postgres://…`),
-    /// creating and migrating the schema.
+    /// creating and migrating the schema. On PostgreSQL this node opens at
+    /// most `connections` connections (at least 1).
     /// Times it writes (migrations, cache entries) come from `clock`.
-    pub async fn open(database: &str, clock: Clock) -> Result<Db, DbError> {
+    pub async fn open(database: &str, clock: Clock, connections: usize) -> Result<Db, DbError> {
         let backend =
             if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-                Backend::Postgres(postgres::Postgres::open(database, clock.clone()).await?)
+                Backend::Postgres(
+                    postgres::Postgres::open(database, clock.clone(), connections.max(1)).await?,
+                )
             } else {
                 let path = database.strip_prefix("sqlite:").unwrap_or(database);
                 Backend::Sqlite(sqlite::Sqlite::open(path, clock.clone())?)
@@ -537,7 +544,7 @@ mod tests {
     async fn a_peek_after_a_rename_sees_the_new_name() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("k.db");
-        let db = Db::open(&path.to_string_lossy(), Clock::system())
+        let db = Db::open(&path.to_string_lossy(), Clock::system(), 1)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let record = cache::tests::credential(4, 0).record;

@@ -103,7 +103,7 @@ impl migrate::Connection for Async<'_> {
 
 impl Postgres {
     /// Connects and migrates (under an advisory lock, so nodes starting together agree).
-    pub async fn open(url: &str, clock: Clock) -> Result<Self, DbError> {
+    pub async fn open(url: &str, clock: Clock, connections: usize) -> Result<Self, DbError> {
         let target = super::postgres_tls::PgConnect::from_url(url)?;
         tracing::info!(sslmode = target.mode.as_str(), "PostgreSQL");
         // Every statement here finds its rows by key, so one generic plan per
@@ -122,7 +122,10 @@ impl Postgres {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
-        let pool = Pool::builder(mgr).max_size(32).build().map_err(pool_err)?;
+        let pool = Pool::builder(mgr)
+            .max_size(connections)
+            .build()
+            .map_err(pool_err)?;
         let mut c = pool.get().await.map_err(pool_err)?;
         // Nodes starting together wait on the advisory lock; each migration runs once.
         run(&mut Async(&mut c), MIGRATIONS, clock.unix_millis()).await?;
