@@ -81,8 +81,11 @@ pub(super) trait Statement: Send + Sync + 'static {
     /// What the requests are, in messages.
     const WHAT: &'static str;
     /// Whether `req` may join a batch that holds `seen` (then noted in it);
-    /// if not, it waits for the next batch.
-    fn admit(seen: &mut Self::Seen, req: &Self::Req) -> bool;
+    /// if not, it waits for the next batch. By default any may: requests
+    /// that read, or write rows of their own.
+    fn admit(_seen: &mut Self::Seen, _req: &Self::Req) -> bool {
+        true
+    }
     /// One statement for `reqs`: each one's answer, in order.
     fn execute(
         pool: &Pool,
@@ -367,11 +370,6 @@ impl Statement for Challenges {
     type Seen = ();
     const WHAT: &'static str = "challenge";
 
-    /// Each has its own random key: any may share a batch.
-    fn admit(_: &mut (), _: &NewChallenge) -> bool {
-        true
-    }
-
     fn execute(
         pool: &Pool,
         new: &[&NewChallenge],
@@ -426,11 +424,6 @@ impl Statement for Peeks {
     type Ans = (Option<Challenge>, Option<Credential>);
     type Seen = ();
     const WHAT: &'static str = "challenge read";
-
-    /// Reads change nothing: any may share a batch.
-    fn admit(_: &mut (), _: &Peek) -> bool {
-        true
-    }
 
     fn execute(
         pool: &Pool,
@@ -499,11 +492,6 @@ impl Statement for Accounts {
     type Ans = Option<(User, Vec<Credential>)>;
     type Seen = ();
     const WHAT: &'static str = "account read";
-
-    /// Reads change nothing: any may share a batch.
-    fn admit(_: &mut (), _: &String) -> bool {
-        true
-    }
 
     fn execute(
         pool: &Pool,
