@@ -344,6 +344,11 @@ pub enum Exchange {
     Import {
         /// The CXF document (JSON), or - for standard input.
         file: String,
+        /// The credProtect level the imported passkeys get (CXF cannot carry it): 1
+        /// (user verification optional), 2 (optional with the credential ID list), 3
+        /// (user verification required). An export says how many of its passkeys had 2 or 3.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+        cred_protect: u8,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -575,7 +580,7 @@ fn exchange_inner(m: Exchange) -> Result<(), String> {
                 }
             }
             eprintln!(
-                "exported {} passkeys{}{}",
+                "exported {} passkeys{}{}{}",
                 export.exported,
                 match export.excluded_counting {
                     0 => String::new(),
@@ -584,11 +589,19 @@ fn exchange_inner(m: Exchange) -> Result<(), String> {
                 match export.excluded_u2f {
                     0 => String::new(),
                     n => format!("; left out {n} U2F credentials"),
+                },
+                match export.protected {
+                    0 => String::new(),
+                    n => format!("; {n} of them had credProtect level 2 or 3, which CXF cannot carry (import with --cred-protect to keep it)"),
                 }
             );
             Ok(())
         }
-        Exchange::Import { file, store } => {
+        Exchange::Import {
+            file,
+            cred_protect,
+            store,
+        } => {
             let bytes = crate::rp_cli::read(&file)?;
             let doc = cxf::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
             let path = store.store.clone().unwrap_or_else(default_store);
@@ -597,8 +610,11 @@ fn exchange_inner(m: Exchange) -> Result<(), String> {
             let (existed, key_existed) = (path.exists(), std::path::Path::new(&key).exists());
             let result =
                 open_store(store.store, store.passphrase_env.as_deref()).and_then(|mut s| {
-                    cxf::import(&mut s, &doc, &cxf::ImportLimits::default())
-                        .map_err(|e| format!("{file}: {e}"))
+                    let options = cxf::ImportOptions {
+                        cred_protect,
+                        ..Default::default()
+                    };
+                    cxf::import(&mut s, &doc, &options).map_err(|e| format!("{file}: {e}"))
                 });
             match result {
                 Ok(r) => {

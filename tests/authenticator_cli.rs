@@ -348,6 +348,36 @@ fn export_refuses_a_terminal_and_writes_to_a_pipe() {
         v["accounts"][0]["items"][0]["credentials"][0]["rpId"],
         "example.org"
     );
+    // CXF has no member for credProtect: the importer chooses the level
+    // (default 1), and an export of protected passkeys says so.
+    let level = |store: &std::path::Path| {
+        let (code, out, err) = kh(&["list", "--json"], store, &[]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["credProtect"].as_u64().unwrap()
+    };
+    assert_eq!(level(&store), 1);
+    let protected = tmp.path().join("protected.khs");
+    let (code, _, err) = kh(
+        &["import", "--cred-protect", "3", doc.to_str().unwrap()],
+        &protected,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(level(&protected), 3);
+    let (code, _, err) = kh(&["export"], &protected, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        "exported 1 passkeys; 1 of them had credProtect level 2 or 3, which CXF cannot carry (import with --cred-protect to keep it)\n"
+    );
+    let (code, _, err) = kh(
+        &["import", "--cred-protect", "4", doc.to_str().unwrap()],
+        &tmp.path().join("never.khs"),
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!tmp.path().join("never.khs").exists());
     // On a terminal: refused.
     let cmd = format!(
         "{} authenticator export --store {}",

@@ -66,6 +66,9 @@ pub enum CxfError {
     /// Larger than [`MAX_DOCUMENT`].
     #[error("the document is larger than {MAX_DOCUMENT} bytes")]
     TooLarge,
+    /// An [`ImportOptions::cred_protect`] level CTAP does not define.
+    #[error("credProtect level {0}: CTAP 2.2 §12.1 defines levels 1, 2 and 3")]
+    CredProtectLevel(u8),
     /// A version this importer does not read (CXF: the major version changes
     /// with incompatible formats).
     #[error("CXF version {major}.{minor}: this importer reads version 1")]
@@ -158,14 +161,18 @@ pub struct Export {
     pub excluded_counting: usize,
     /// Left out because they are CTAP1/U2F credentials (no RP ID).
     pub excluded_u2f: usize,
+    /// Exported passkeys whose credProtect level is 2 or 3: CXF cannot carry
+    /// it, so an importer gives them its own default (keyhaven's: level 1
+    /// unless [`ImportOptions::cred_protect`] says otherwise).
+    pub protected: usize,
 }
 
 impl std::fmt::Debug for Export {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Export({} passkeys, [REDACTED]; {} counting and {} U2F left out)",
-            self.exported, self.excluded_counting, self.excluded_u2f
+            "Export({} passkeys, [REDACTED]; {} counting and {} U2F left out; {} protected)",
+            self.exported, self.excluded_counting, self.excluded_u2f, self.protected
         )
     }
 }
@@ -179,17 +186,26 @@ pub struct ImportReport {
     pub skipped_other: usize,
 }
 
-/// Limits the importer holds passkeys to: the authenticator's own.
+/// How imported passkeys are stored: the authenticator's own limits, and
+/// what CXF does not carry.
 #[derive(Clone, Debug)]
-pub struct ImportLimits {
+pub struct ImportOptions {
     /// maxCredBlobLength.
     pub max_cred_blob_length: usize,
+    /// The credProtect level (CTAP 2.2 §12.1: 1 userVerificationOptional,
+    /// 2 userVerificationOptionalWithCredentialIDList, 3
+    /// userVerificationRequired) every imported passkey gets: CXF has no
+    /// member for it. Default 1, CTAP's default; an export from a store whose
+    /// passkeys were protected says how many were (see
+    /// [`Export::protected`]).
+    pub cred_protect: u8,
 }
 
-impl Default for ImportLimits {
+impl Default for ImportOptions {
     fn default() -> Self {
-        ImportLimits {
+        ImportOptions {
             max_cred_blob_length: crate::Settings::default().max_cred_blob_length,
+            cred_protect: 1,
         }
     }
 }
@@ -226,7 +242,7 @@ pub fn export<S: CredentialStore>(store: &S, opts: &ExportOptions) -> Result<Exp
         .large_blob_array()?
         .map(|a| large_blob::parse_array(&a))
         .unwrap_or_default();
-    let (mut exported, mut excluded_counting, mut excluded_u2f) = (0, 0, 0);
+    let (mut exported, mut excluded_counting, mut excluded_u2f, mut protected) = (0, 0, 0, 0);
     let mut items = Vec::new();
     for c in &creds {
         if c.rp_id.is_empty() {
@@ -295,6 +311,9 @@ pub fn export<S: CredentialStore>(store: &S, opts: &ExportOptions) -> Result<Exp
             extensions: None,
         });
         exported += 1;
+        if c.cred_protect > 1 {
+            protected += 1;
+        }
     }
     let document = cx::Header {
         version: cx::Version { major: 1, minor: 0 },
@@ -316,6 +335,7 @@ pub fn export<S: CredentialStore>(store: &S, opts: &ExportOptions) -> Result<Exp
         exported,
         excluded_counting,
         excluded_u2f,
+        protected,
     })
 }
 
@@ -353,7 +373,7 @@ type CompressedBlob = (Vec<u8>, u64);
 /// blob, if any, still to be sealed).
 fn stored_from(
     p: &cx::PasskeyCredential,
-    limits: &ImportLimits,
+    options: &ImportOptions,
     bad: &dyn Fn(String) -> CxfError,
 ) -> Result<(StoredCredential, Option<CompressedBlob>), CxfError> {
     let id = p.credential_id.as_ref().to_vec();
@@ -404,11 +424,11 @@ fn stored_from(
         }
     };
     if let Some(b) = &ext.cred_blob {
-        if b.as_ref().len() > limits.max_cred_blob_length {
+        if b.as_ref().len() > options.max_cred_blob_length {
             return Err(bad(format!(
                 "credBlob: {} bytes; this authenticator keeps at most {}",
                 b.as_ref().len(),
-                limits.max_cred_blob_length
+                options.max_cred_blob_length
             )));
         }
     }
@@ -445,8 +465,8 @@ fn stored_from(
         fixed_counter: true,
         // A passkey is a discoverable credential.
         discoverable: true,
-        // CXF carries no credProtect: the CTAP default (level 1).
-        cred_protect: 1,
+        // CXF carries no credProtect: the level the importer chose.
+        cred_protect: options.cred_protect,
         cred_random,
         cred_blob: ext.cred_blob.map(|b| b.as_ref().to_vec()),
         large_blob_key,
@@ -462,8 +482,11 @@ fn stored_from(
 pub fn import<S: CredentialStore>(
     store: &mut S,
     doc: &Document,
-    limits: &ImportLimits,
+    options: &ImportOptions,
 ) -> Result<ImportReport, CxfError> {
+    if !(1..=3).contains(&options.cred_protect) {
+        return Err(CxfError::CredProtectLevel(options.cred_protect));
+    }
     if doc.version.major != 1 {
         return Err(CxfError::UnsupportedVersion {
             major: doc.version.major,
@@ -510,7 +533,7 @@ pub fn import<S: CredentialStore>(
                     at: where_.clone(),
                     reason,
                 };
-                let (mut cred, blob) = stored_from(p, limits, &bad)?;
+                let (mut cred, blob) = stored_from(p, options, &bad)?;
                 let id64 = b64::encode(&cred.id);
                 if !seen.insert(cred.id.clone()) {
                     return Err(CxfError::Duplicate {

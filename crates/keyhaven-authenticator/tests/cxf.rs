@@ -3,7 +3,7 @@
 //! the spec's shapes, and each refusal, after which the store is unchanged.
 
 use credential_exchange_format as cx;
-use keyhaven_authenticator::cxf::{self, CxfError, ExportOptions, ImportLimits};
+use keyhaven_authenticator::cxf::{self, CxfError, ExportOptions, ImportOptions};
 use keyhaven_authenticator::{CredentialStore, MemoryStore, StoredCredential};
 use keyhaven_crypto::signature::SigningKey;
 use keyhaven_crypto::SecretBytes;
@@ -141,7 +141,7 @@ fn round_trip_keeps_every_field_and_extension() {
     // Into a fresh store, through the JSON text.
     let mut to = MemoryStore::new(20);
     let parsed = cxf::parse(cxf::to_json(doc).unwrap().expose()).unwrap();
-    let report = cxf::import(&mut to, &parsed, &ImportLimits::default()).unwrap();
+    let report = cxf::import(&mut to, &parsed, &ImportOptions::default()).unwrap();
     assert_eq!((report.imported, report.skipped_other), (5, 0));
     let array = large_blob::parse_array(&to.large_blob_array().unwrap().unwrap());
     for o in &originals {
@@ -247,7 +247,7 @@ fn a_hand_written_document_imports_its_passkey_and_passes_over_the_rest() {
     let text = hand_written(&key).to_string();
     let mut to = MemoryStore::new(5);
     let doc = cxf::parse(text.as_bytes()).unwrap();
-    let report = cxf::import(&mut to, &doc, &ImportLimits::default()).unwrap();
+    let report = cxf::import(&mut to, &doc, &ImportOptions::default()).unwrap();
     assert_eq!((report.imported, report.skipped_other), (1, 2));
     let c = to.get(b"credential-1").unwrap().unwrap();
     assert_eq!(c.rp_id, "shop.example");
@@ -274,7 +274,7 @@ fn refused(doc: Value, want: &str) {
     let array = large_blob::serialize_array(vec![large_blob::seal_entry(&[5; 32], b"x").unwrap()]);
     s.set_large_blob_array(array.clone()).unwrap();
     let err = cxf::parse(doc.to_string().as_bytes())
-        .and_then(|d| cxf::import(&mut s, &d, &ImportLimits::default()))
+        .and_then(|d| cxf::import(&mut s, &d, &ImportOptions::default()))
         .unwrap_err();
     assert_eq!(err.to_string(), want);
     assert_eq!(s.all().unwrap().len(), 1, "nothing imported after: {want}");
@@ -360,7 +360,7 @@ fn bad_documents_are_refused_whole_and_change_nothing() {
                 .as_bytes(),
         )
         .unwrap();
-        cxf::import(&mut s, &d, &ImportLimits::default())
+        cxf::import(&mut s, &d, &ImportOptions::default())
             .unwrap_err()
             .to_string()
     };
@@ -407,7 +407,7 @@ fn bad_documents_are_refused_whole_and_change_nothing() {
     let e = {
         let mut s = MemoryStore::new(10);
         let d = cxf::parse(blobs.to_string().as_bytes()).unwrap();
-        cxf::import(&mut s, &d, &ImportLimits::default()).unwrap_err()
+        cxf::import(&mut s, &d, &ImportOptions::default()).unwrap_err()
     };
     assert!(
         matches!(e, CxfError::LargeBlobsTooLarge { needed } if needed > 4096),
@@ -445,4 +445,45 @@ fn miniz_oxide_deflate(data: &[u8]) -> Vec<u8> {
     large_blob::open_entry_compressed(&entry, &[1; 32])
         .unwrap()
         .0
+}
+
+/// CXF has no member for credProtect: an export counts the passkeys whose
+/// level it cannot carry, the importer gives every passkey the level it is
+/// asked for, and a level CTAP does not define is refused with the store
+/// unchanged.
+#[test]
+fn the_credprotect_level_is_the_importers_choice_and_an_export_counts_what_it_loses() {
+    let mut s = MemoryStore::new(5);
+    for (n, level) in [(1u8, 1u8), (2, 2), (3, 3)] {
+        let mut c = cred(n, CoseAlgorithm::Es256, "example.org");
+        c.cred_protect = level;
+        s.put(c).unwrap();
+    }
+    let export = cxf::export(&s, &ExportOptions::new(0)).unwrap();
+    assert_eq!((export.exported, export.protected), (3, 2));
+    let text = cxf::to_json(&export.document).unwrap();
+    let doc = cxf::parse(text.expose()).unwrap();
+    for level in [1u8, 2, 3] {
+        let mut to = MemoryStore::new(5);
+        let options = ImportOptions {
+            cred_protect: level,
+            ..Default::default()
+        };
+        assert_eq!(cxf::import(&mut to, &doc, &options).unwrap().imported, 3);
+        let levels: Vec<u8> = to.all().unwrap().iter().map(|c| c.cred_protect).collect();
+        assert_eq!(levels, [level; 3]);
+    }
+    for level in [0u8, 4] {
+        let mut to = MemoryStore::new(5);
+        let options = ImportOptions {
+            cred_protect: level,
+            ..Default::default()
+        };
+        let e = cxf::import(&mut to, &doc, &options).unwrap_err();
+        assert!(
+            matches!(e, CxfError::CredProtectLevel(l) if l == level),
+            "{e}"
+        );
+        assert!(to.all().unwrap().is_empty());
+    }
 }
