@@ -56,6 +56,14 @@
 //! node; they change nothing, so any may share a batch. With every login
 //! reading so (a node whose cache is off), one read per login cost 40% of
 //! the logins per second (9,488 against 5,582 at 32 connections).
+//!
+//! ## Accounts
+//!
+//! An options call naming a user reads the account and its passkeys (for
+//! allowCredentials): one statement, shared by every options call waiting at
+//! the same moment. A name nobody has costs the same statement. With the
+//! challenges' group commit, options calls went from 4,958 to 12,987 a
+//! second at 32 connections (SQLite: 21,836).
 
 use super::postgres::{credential, pool_err, user_at, CRED_COLUMNS};
 use super::{Challenge, Credential, DbError, Kind, LoginUpdate, NewSession, User};
