@@ -22,8 +22,10 @@
 //! - its session exists only if both happened.
 //!
 //! A batch never holds two logins of the same credential or the same
-//! challenge (the second waits for the next batch), so two logins of one
-//! credential with zero counters both succeed, as they would one by one.
+//! challenge (the second waits for the next batch, and so do the later
+//! ones: each credential's logins commit in the order they came), so two
+//! logins of one credential with zero counters both succeed, as they would
+//! one by one.
 //! Each answer is released only after the statement's `ReadyForQuery`, which
 //! PostgreSQL sends after the commit (`synchronous_commit` as configured,
 //! on by default). A batch that fails on a deadlock or a serialization
@@ -84,13 +86,15 @@ pub(super) trait Statement: Send + Sync + 'static {
     type Req: Send + Sync + 'static;
     /// Its answer.
     type Ans: Send + 'static;
-    /// What a batch holds so far, for [`admit`](Self::admit).
+    /// What a batch holds so far (and what it left for the next one), for
+    /// [`admit`](Self::admit).
     type Seen: Default + Send;
     /// What the requests are, in messages.
     const WHAT: &'static str;
-    /// Whether `req` may join a batch that holds `seen` (then noted in it);
-    /// if not, it waits for the next batch. By default any may: requests
-    /// that read, or write rows of their own.
+    /// Whether `req` may join a batch that holds `seen` (noted in it either
+    /// way); if not, it waits for the next batch. Asked in arrival order,
+    /// while the batch has room. By default any may: requests that read, or
+    /// write rows of their own.
     fn admit(_seen: &mut Self::Seen, _req: &Self::Req) -> bool {
         true
     }
@@ -271,18 +275,19 @@ const LOGINS: &str = "WITH i AS ( \
 impl Statement for Logins {
     type Req = Login;
     type Ans = LoginUpdate;
-    /// The batch's credentials and challenges.
+    /// The credentials and challenges of the batch and of the logins it
+    /// left for the next one.
     type Seen = (HashSet<Vec<u8>>, HashSet<[u8; 32]>);
     const WHAT: &'static str = "login";
 
-    /// Never two logins of one credential or one challenge in a batch.
+    /// Never two logins of one credential or one challenge in a batch. A
+    /// login left for the next batch still marks its credential and
+    /// challenge, so the later logins of either wait too: each credential's
+    /// logins are committed in the order they came.
     fn admit((creds, challenges): &mut Self::Seen, l: &Login) -> bool {
-        if creds.contains(&l.credential_id) || challenges.contains(&l.challenge) {
-            return false;
-        }
-        creds.insert(l.credential_id.clone());
-        challenges.insert(l.challenge);
-        true
+        let new_credential = creds.insert(l.credential_id.clone());
+        let new_challenge = challenges.insert(l.challenge);
+        new_credential && new_challenge
     }
 
     fn execute(
@@ -532,4 +537,86 @@ async fn execute_accounts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(credential: u8, challenge: u16) -> Login {
+        let mut ch = [0u8; 32];
+        ch[..2].copy_from_slice(&challenge.to_be_bytes());
+        Login {
+            challenge: ch,
+            credential_id: vec![credential],
+            user_id: 1,
+            sign_count: 0,
+            backed_up: false,
+            uv_initialized: false,
+            now: 0,
+            session: NewSession {
+                key: ch,
+                expires_at: 1,
+                device: String::new(),
+                verified: false,
+                replaces: None,
+            },
+        }
+    }
+
+    /// Logins of 40 credentials, some challenges submitted twice, drained
+    /// batch by batch: every login comes out exactly once, no batch holds
+    /// two of one credential or one challenge or more than [`MAX_BATCH`],
+    /// and the logins of one credential keep their order.
+    #[tokio::test]
+    async fn batches_take_every_login_once_and_never_two_of_a_kind() {
+        let (tx, mut rx) = mpsc::channel::<Job<Logins>>(QUEUE);
+        let mut sent = Vec::new();
+        for k in 0..300u16 {
+            // A credential in a pattern with runs; every 7th login reuses the
+            // challenge before it.
+            let credential = ((k * 7) % 40) as u8 / if k % 5 == 0 { 2 } else { 1 };
+            let challenge = if k % 7 == 0 && k > 0 { k - 1 } else { k };
+            let (reply, _) = oneshot::channel();
+            tx.send(Job {
+                req: login(credential, challenge),
+                reply,
+            })
+            .await
+            .unwrap();
+            sent.push((credential, challenge));
+        }
+        drop(tx);
+        let mut left = Vec::new();
+        let mut out: Vec<(u8, u16)> = Vec::new();
+        let mut batches = 0;
+        while let Some(batch) = next_batch(&mut rx, &mut left).await {
+            batches += 1;
+            assert!(!batch.is_empty() && batch.len() <= MAX_BATCH);
+            let creds: HashSet<&Vec<u8>> = batch.iter().map(|j| &j.req.credential_id).collect();
+            let challenges: HashSet<[u8; 32]> = batch.iter().map(|j| j.req.challenge).collect();
+            assert_eq!(creds.len(), batch.len(), "two logins of one credential");
+            assert_eq!(challenges.len(), batch.len(), "two logins of one challenge");
+            out.extend(batch.iter().map(|j| {
+                let c = u16::from_be_bytes([j.req.challenge[0], j.req.challenge[1]]);
+                (j.req.credential_id[0], c)
+            }));
+            assert!(batches < 1000, "no progress");
+        }
+        assert!(left.is_empty());
+        let mut a = sent.clone();
+        let mut b = out.clone();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "every login exactly once");
+        for credential in 0..40u8 {
+            let order = |v: &[(u8, u16)]| -> Vec<u16> {
+                v.iter()
+                    .filter(|(c, _)| *c == credential)
+                    .map(|(_, ch)| *ch)
+                    .collect()
+            };
+            assert_eq!(order(&sent), order(&out), "credential {credential}");
+        }
+    }
 }
