@@ -43,6 +43,15 @@ pub enum DbError {
     /// The writer thread is gone or the batch did not commit.
     #[error("the database writer failed: {0}")]
     Writer(String),
+    /// A PostgreSQL batch (see `postgres_batch.rs`) failed or stopped: which
+    /// kind, and why.
+    #[error("the {what} batch failed: {cause}")]
+    Batch {
+        /// The kind of request ("login", "challenge", …).
+        what: &'static str,
+        /// Why.
+        cause: String,
+    },
     /// The database URL is not understood.
     #[error("database: {0}")]
     Config(String),

@@ -142,10 +142,18 @@ impl<S: Statement> Batcher<S> {
         self.jobs
             .send(Job { req, reply })
             .await
-            .map_err(|_| DbError::Writer(format!("the {} batcher stopped", S::WHAT)))?;
+            .map_err(|_| batch_error::<S>("its task stopped".into()))?;
         answer
             .await
-            .map_err(|_| DbError::Writer(format!("the {} batch was dropped", S::WHAT)))?
+            .map_err(|_| batch_error::<S>("dropped without an answer".into()))?
+    }
+}
+
+/// A failure of an `S` batch, for each request in it.
+fn batch_error<S: Statement>(cause: String) -> DbError {
+    DbError::Batch {
+        what: S::WHAT,
+        cause,
     }
 }
 
@@ -214,7 +222,7 @@ async fn settle<S: Statement>(pool: &Pool, batch: Vec<Job<S>>) {
                         Err(e) if S::retry_one_by_one(&e) && tries < 3 => continue,
                         r => {
                             break r.and_then(|mut a| {
-                                a.pop().ok_or_else(|| DbError::Writer("no answer".into()))
+                                a.pop().ok_or_else(|| batch_error::<S>("no answer".into()))
                             })
                         }
                     }
@@ -229,7 +237,7 @@ async fn settle<S: Statement>(pool: &Pool, batch: Vec<Job<S>>) {
                 let _ = first.reply.send(Err(e));
             }
             for j in batch {
-                let _ = j.reply.send(Err(DbError::Writer(msg.clone())));
+                let _ = j.reply.send(Err(batch_error::<S>(msg.clone())));
             }
         }
     }
