@@ -572,6 +572,73 @@ mod tests {
         }
     }
 
+    /// Doubles numbers; a batch holding 7 fails in a way worth retrying one
+    /// by one, a batch holding 13 fails for good.
+    struct Doubling;
+
+    impl Statement for Doubling {
+        type Req = u32;
+        type Ans = u32;
+        type Seen = ();
+        const WHAT: &'static str = "doubling";
+
+        fn execute(
+            _pool: &Pool,
+            reqs: &[&u32],
+        ) -> impl Future<Output = Result<Vec<u32>, DbError>> + Send {
+            let r: Vec<u32> = reqs.iter().map(|&&x| x).collect();
+            async move {
+                if r.contains(&13) {
+                    Err(DbError::Corrupt("for good".into()))
+                } else if r.len() > 1 && r.contains(&7) {
+                    Err(DbError::Corrupt("retry".into()))
+                } else {
+                    Ok(r.iter().map(|x| x * 2).collect())
+                }
+            }
+        }
+
+        fn retry_one_by_one(e: &DbError) -> bool {
+            matches!(e, DbError::Corrupt(m) if m == "retry")
+        }
+    }
+
+    /// Runs `reqs` as one batch through `settle`: each one's answer.
+    async fn settled(reqs: &[u32]) -> Vec<Result<u32, String>> {
+        let mgr =
+            deadpool_postgres::Manager::new(tokio_postgres::Config::new(), tokio_postgres::NoTls);
+        let pool = Pool::builder(mgr).max_size(1).build().unwrap();
+        let (jobs, answers): (Vec<_>, Vec<_>) = reqs
+            .iter()
+            .map(|&req| {
+                let (reply, answer) = oneshot::channel();
+                (Job::<Doubling> { req, reply }, answer)
+            })
+            .unzip();
+        settle::<Doubling>(&pool, jobs).await;
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.unwrap().map_err(|e| e.to_string()));
+        }
+        out
+    }
+
+    /// Every request of a batch gets its own answer; after a failure worth
+    /// retrying each is run alone; after any other failure each gets the
+    /// error, the first as it came and the others naming the batch's kind.
+    #[tokio::test]
+    async fn every_request_of_a_batch_is_answered() {
+        assert_eq!(settled(&[1, 2, 3]).await, [Ok(2), Ok(4), Ok(6)]);
+        assert_eq!(settled(&[5, 7, 9]).await, [Ok(10), Ok(14), Ok(18)]);
+        assert_eq!(
+            settled(&[13, 4]).await,
+            [
+                Err("corrupt row: for good".to_owned()),
+                Err("the doubling batch failed: corrupt row: for good".to_owned())
+            ]
+        );
+    }
+
     /// Logins of 40 credentials, some challenges submitted twice, drained
     /// batch by batch: every login comes out exactly once, no batch holds
     /// two of one credential or one challenge or more than [`MAX_BATCH`],
