@@ -430,15 +430,10 @@ impl Db {
                 self.cache.logged_in(&record, now);
                 Ok(LoginUpdate::Done)
             }
-            Ok((update, _)) => {
-                if update == LoginUpdate::CounterRace {
-                    self.cache.forget_credential(&id);
-                }
-                Ok(update)
-            }
-            Err(e) => {
+            Ok((LoginUpdate::ChallengeGone, _)) => Ok(LoginUpdate::ChallengeGone),
+            race_or_failure => {
                 self.cache.forget_credential(&id);
-                Err(e)
+                race_or_failure.map(|(update, _)| update)
             }
         }
     }

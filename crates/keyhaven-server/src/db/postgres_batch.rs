@@ -298,11 +298,62 @@ impl Statement for Logins {
         new_credential && new_challenge
     }
 
-    fn execute(
-        pool: &Pool,
-        logins: &[&Login],
-    ) -> impl Future<Output = Result<Vec<LoginUpdate>, DbError>> + Send {
-        execute_logins(pool, logins)
+    /// One statement for `logins`: each one's outcome, in order.
+    async fn execute(pool: &Pool, logins: &[&Login]) -> Result<Vec<LoginUpdate>, DbError> {
+        let c = pool.get().await.map_err(pool_err)?;
+        let st = c.prepare_cached(LOGINS).await?;
+        let n: Vec<i32> = (0..logins.len() as i32).collect();
+        let challenge: Vec<&[u8]> = logins.iter().map(|l| l.challenge.as_slice()).collect();
+        let now: Vec<i64> = logins.iter().map(|l| l.now).collect();
+        let sign_count: Vec<i64> = logins.iter().map(|l| l.sign_count).collect();
+        let backed_up: Vec<bool> = logins.iter().map(|l| l.backed_up).collect();
+        let uv: Vec<bool> = logins.iter().map(|l| l.uv_initialized).collect();
+        let credential_id: Vec<&[u8]> = logins.iter().map(|l| l.credential_id.as_slice()).collect();
+        let user_id: Vec<i64> = logins.iter().map(|l| l.user_id).collect();
+        let session: Vec<&[u8]> = logins.iter().map(|l| l.session.key.as_slice()).collect();
+        let device: Vec<&str> = logins.iter().map(|l| l.session.device.as_str()).collect();
+        let verified_at: Vec<Option<i64>> = logins
+            .iter()
+            .map(|l| l.session.verified.then_some(l.now))
+            .collect();
+        let expires_at: Vec<i64> = logins.iter().map(|l| l.session.expires_at).collect();
+        let replaces: Vec<Option<&[u8]>> = logins
+            .iter()
+            .map(|l| l.session.replaces.as_ref().map(|k| k.as_slice()))
+            .collect();
+        let rows = c
+            .query(
+                &st,
+                &[
+                    &n,
+                    &challenge,
+                    &now,
+                    &sign_count,
+                    &backed_up,
+                    &uv,
+                    &credential_id,
+                    &user_id,
+                    &session,
+                    &device,
+                    &verified_at,
+                    &expires_at,
+                    &replaces,
+                ],
+            )
+            .await?;
+        let mut out = vec![LoginUpdate::ChallengeGone; logins.len()];
+        for r in rows {
+            let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
+            let (consumed, stored): (bool, bool) = (r.get(1), r.get(2));
+            if let Some(o) = out.get_mut(i) {
+                *o = match (consumed, stored) {
+                    (false, _) => LoginUpdate::ChallengeGone,
+                    (true, true) => LoginUpdate::Done,
+                    (true, false) => LoginUpdate::CounterRace,
+                };
+            }
+        }
+        Ok(out)
     }
 
     /// Deadlocks and serialization failures: PostgreSQL ended the
@@ -312,64 +363,6 @@ impl Statement for Logins {
         matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
             || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
     }
-}
-
-/// One statement for `logins`: each one's outcome, in order.
-async fn execute_logins(pool: &Pool, logins: &[&Login]) -> Result<Vec<LoginUpdate>, DbError> {
-    let c = pool.get().await.map_err(pool_err)?;
-    let st = c.prepare_cached(LOGINS).await?;
-    let n: Vec<i32> = (0..logins.len() as i32).collect();
-    let challenge: Vec<&[u8]> = logins.iter().map(|l| l.challenge.as_slice()).collect();
-    let now: Vec<i64> = logins.iter().map(|l| l.now).collect();
-    let sign_count: Vec<i64> = logins.iter().map(|l| l.sign_count).collect();
-    let backed_up: Vec<bool> = logins.iter().map(|l| l.backed_up).collect();
-    let uv: Vec<bool> = logins.iter().map(|l| l.uv_initialized).collect();
-    let credential_id: Vec<&[u8]> = logins.iter().map(|l| l.credential_id.as_slice()).collect();
-    let user_id: Vec<i64> = logins.iter().map(|l| l.user_id).collect();
-    let session: Vec<&[u8]> = logins.iter().map(|l| l.session.key.as_slice()).collect();
-    let device: Vec<&str> = logins.iter().map(|l| l.session.device.as_str()).collect();
-    let verified_at: Vec<Option<i64>> = logins
-        .iter()
-        .map(|l| l.session.verified.then_some(l.now))
-        .collect();
-    let expires_at: Vec<i64> = logins.iter().map(|l| l.session.expires_at).collect();
-    let replaces: Vec<Option<&[u8]>> = logins
-        .iter()
-        .map(|l| l.session.replaces.as_ref().map(|k| k.as_slice()))
-        .collect();
-    let rows = c
-        .query(
-            &st,
-            &[
-                &n,
-                &challenge,
-                &now,
-                &sign_count,
-                &backed_up,
-                &uv,
-                &credential_id,
-                &user_id,
-                &session,
-                &device,
-                &verified_at,
-                &expires_at,
-                &replaces,
-            ],
-        )
-        .await?;
-    let mut out = vec![LoginUpdate::ChallengeGone; logins.len()];
-    for r in rows {
-        let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
-        let (consumed, stored): (bool, bool) = (r.get(1), r.get(2));
-        if let Some(o) = out.get_mut(i) {
-            *o = match (consumed, stored) {
-                (false, _) => LoginUpdate::ChallengeGone,
-                (true, true) => LoginUpdate::Done,
-                (true, false) => LoginUpdate::CounterRace,
-            };
-        }
-    }
-    Ok(out)
 }
 
 /// A challenge to store, under its storage key.
@@ -391,11 +384,16 @@ impl Statement for Challenges {
     type Seen = ();
     const WHAT: &'static str = "challenge";
 
-    fn execute(
-        pool: &Pool,
-        new: &[&NewChallenge],
-    ) -> impl Future<Output = Result<Vec<()>, DbError>> + Send {
-        execute_challenges(pool, new)
+    /// One statement for `new`: stored (and committed) together.
+    async fn execute(pool: &Pool, new: &[&NewChallenge]) -> Result<Vec<()>, DbError> {
+        let c = pool.get().await.map_err(pool_err)?;
+        let st = c.prepare_cached(CHALLENGES).await?;
+        let hash: Vec<&[u8]> = new.iter().map(|n| n.hash.as_slice()).collect();
+        let kind: Vec<&str> = new.iter().map(|n| n.challenge.kind.as_str()).collect();
+        let state: Vec<&str> = new.iter().map(|n| n.challenge.state.as_str()).collect();
+        let expires_at: Vec<i64> = new.iter().map(|n| n.challenge.expires_at).collect();
+        c.execute(&st, &[&hash, &kind, &state, &expires_at]).await?;
+        Ok(vec![(); new.len()])
     }
 
     /// A key already taken (32 random bytes: not in practice) fails only
@@ -404,18 +402,6 @@ impl Statement for Challenges {
         use tokio_postgres::error::SqlState;
         matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
     }
-}
-
-/// One statement for `new`: stored (and committed) together.
-async fn execute_challenges(pool: &Pool, new: &[&NewChallenge]) -> Result<Vec<()>, DbError> {
-    let c = pool.get().await.map_err(pool_err)?;
-    let st = c.prepare_cached(CHALLENGES).await?;
-    let hash: Vec<&[u8]> = new.iter().map(|n| n.hash.as_slice()).collect();
-    let kind: Vec<&str> = new.iter().map(|n| n.challenge.kind.as_str()).collect();
-    let state: Vec<&str> = new.iter().map(|n| n.challenge.state.as_str()).collect();
-    let expires_at: Vec<i64> = new.iter().map(|n| n.challenge.expires_at).collect();
-    c.execute(&st, &[&hash, &kind, &state, &expires_at]).await?;
-    Ok(vec![(); new.len()])
 }
 
 /// A live challenge and, when it names one, a credential (nothing consumed).
@@ -446,49 +432,42 @@ impl Statement for Peeks {
     type Seen = ();
     const WHAT: &'static str = "challenge read";
 
-    fn execute(
+    /// One statement for `peeks`: each one's challenge and credential, in order.
+    async fn execute(
         pool: &Pool,
         peeks: &[&Peek],
-    ) -> impl Future<Output = Result<Vec<Self::Ans>, DbError>> + Send {
-        execute_peeks(pool, peeks)
+    ) -> Result<Vec<(Option<Challenge>, Option<Credential>)>, DbError> {
+        let c = pool.get().await.map_err(pool_err)?;
+        let st = c.prepare_cached(&PEEKS).await?;
+        let n: Vec<i32> = (0..peeks.len() as i32).collect();
+        let hash: Vec<&[u8]> = peeks.iter().map(|p| p.hash.as_slice()).collect();
+        let kind: Vec<&str> = peeks.iter().map(|p| p.kind.as_str()).collect();
+        let now: Vec<i64> = peeks.iter().map(|p| p.now).collect();
+        let cid: Vec<Option<&[u8]>> = peeks.iter().map(|p| p.credential_id.as_deref()).collect();
+        let rows = c.query(&st, &[&n, &hash, &kind, &now, &cid]).await?;
+        let mut out: Vec<(Option<Challenge>, Option<Credential>)> =
+            (0..peeks.len()).map(|_| (None, None)).collect();
+        for r in rows {
+            let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
+            let (Some(slot), Some(p)) = (out.get_mut(i), peeks.get(i)) else {
+                continue;
+            };
+            let found: Option<Vec<u8>> = r.get(3);
+            let cred = match found {
+                Some(_) => Some(credential(&r, 4)?),
+                None => None,
+            };
+            *slot = (
+                Some(Challenge {
+                    kind: p.kind,
+                    state: r.get(1),
+                    expires_at: r.get(2),
+                }),
+                cred,
+            );
+        }
+        Ok(out)
     }
-}
-
-/// One statement for `peeks`: each one's challenge and credential, in order.
-async fn execute_peeks(
-    pool: &Pool,
-    peeks: &[&Peek],
-) -> Result<Vec<(Option<Challenge>, Option<Credential>)>, DbError> {
-    let c = pool.get().await.map_err(pool_err)?;
-    let st = c.prepare_cached(&PEEKS).await?;
-    let n: Vec<i32> = (0..peeks.len() as i32).collect();
-    let hash: Vec<&[u8]> = peeks.iter().map(|p| p.hash.as_slice()).collect();
-    let kind: Vec<&str> = peeks.iter().map(|p| p.kind.as_str()).collect();
-    let now: Vec<i64> = peeks.iter().map(|p| p.now).collect();
-    let cid: Vec<Option<&[u8]>> = peeks.iter().map(|p| p.credential_id.as_deref()).collect();
-    let rows = c.query(&st, &[&n, &hash, &kind, &now, &cid]).await?;
-    let mut out: Vec<(Option<Challenge>, Option<Credential>)> =
-        (0..peeks.len()).map(|_| (None, None)).collect();
-    for r in rows {
-        let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
-        let (Some(slot), Some(p)) = (out.get_mut(i), peeks.get(i)) else {
-            continue;
-        };
-        let found: Option<Vec<u8>> = r.get(3);
-        let cred = match found {
-            Some(_) => Some(credential(&r, 4)?),
-            None => None,
-        };
-        *slot = (
-            Some(Challenge {
-                kind: p.kind,
-                state: r.get(1),
-                expires_at: r.get(2),
-            }),
-            cred,
-        );
-    }
-    Ok(out)
 }
 
 /// Reads of an account and its credentials (by username), in groups.
@@ -514,37 +493,31 @@ impl Statement for Accounts {
     type Seen = ();
     const WHAT: &'static str = "account read";
 
-    fn execute(
+    /// One statement for `names`: each one's account and credentials, in order.
+    async fn execute(
         pool: &Pool,
         names: &[&String],
-    ) -> impl Future<Output = Result<Vec<Self::Ans>, DbError>> + Send {
-        execute_accounts(pool, names)
-    }
-}
-
-/// One statement for `names`: each one's account and credentials, in order.
-async fn execute_accounts(
-    pool: &Pool,
-    names: &[&String],
-) -> Result<Vec<Option<(User, Vec<Credential>)>>, DbError> {
-    let c = pool.get().await.map_err(pool_err)?;
-    let st = c.prepare_cached(&ACCOUNTS).await?;
-    let n: Vec<i32> = (0..names.len() as i32).collect();
-    let name: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let rows = c.query(&st, &[&n, &name]).await?;
-    let mut out: Vec<Option<(User, Vec<Credential>)>> = (0..names.len()).map(|_| None).collect();
-    for r in rows {
-        let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
-        let Some(slot) = out.get_mut(i) else {
-            continue;
-        };
-        let (_, creds) = slot.get_or_insert_with(|| (user_at(&r, 1), Vec::new()));
-        let found: Option<Vec<u8>> = r.get(5);
-        if found.is_some() {
-            creds.push(credential(&r, 6)?);
+    ) -> Result<Vec<Option<(User, Vec<Credential>)>>, DbError> {
+        let c = pool.get().await.map_err(pool_err)?;
+        let st = c.prepare_cached(&ACCOUNTS).await?;
+        let n: Vec<i32> = (0..names.len() as i32).collect();
+        let name: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+        let rows = c.query(&st, &[&n, &name]).await?;
+        let mut out: Vec<Option<(User, Vec<Credential>)>> =
+            (0..names.len()).map(|_| None).collect();
+        for r in rows {
+            let i = usize::try_from(r.get::<_, i32>(0)).unwrap_or(usize::MAX);
+            let Some(slot) = out.get_mut(i) else {
+                continue;
+            };
+            let (_, creds) = slot.get_or_insert_with(|| (user_at(&r, 1), Vec::new()));
+            let found: Option<Vec<u8>> = r.get(5);
+            if found.is_some() {
+                creds.push(credential(&r, 6)?);
+            }
         }
+        Ok(out)
     }
-    Ok(out)
 }
 
 #[cfg(test)]
