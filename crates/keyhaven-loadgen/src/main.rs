@@ -686,28 +686,33 @@ fn measure(a: &Args, t: &Target, connections: usize, bodies: Arc<Vec<Vec<u8>>>) 
 struct Counters {
     /// What counts as a success.
     measure: Measure,
-    /// Logins answered 200 with `"verified": true`.
+    /// Answers that count ([`Measure::succeeded`]).
     ok: Arc<AtomicUsize>,
-    /// Logins answered otherwise, or not answered.
+    /// Requests answered otherwise, or not answered.
     bad: Arc<AtomicUsize>,
     /// Connections that could not be opened or broke.
     broken: Arc<AtomicUsize>,
 }
 
+/// Whether an answer is HTTP 200 with a JSON body that `f` accepts.
+fn json_200(status: u16, body: &[u8], f: impl FnOnce(&serde_json::Value) -> bool) -> bool {
+    status == 200 && serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| f(&v))
+}
+
 /// Whether an answer issued a challenge: HTTP 200 and a JSON body with a
 /// `"challenge"` string.
 fn issued(status: u16, body: &[u8]) -> bool {
-    status == 200
-        && serde_json::from_slice::<serde_json::Value>(body)
-            .is_ok_and(|v| v.get("challenge").is_some_and(serde_json::Value::is_string))
+    json_200(status, body, |v| {
+        v.get("challenge").is_some_and(serde_json::Value::is_string)
+    })
 }
 
 /// Whether an answer is a verified login: HTTP 200 and a JSON body with
 /// `"verified": true` (both servers answer so; anything else is a failure).
 fn verified(status: u16, body: &[u8]) -> bool {
-    status == 200
-        && serde_json::from_slice::<serde_json::Value>(body)
-            .is_ok_and(|v| v.get("verified") == Some(&serde_json::Value::Bool(true)))
+    json_200(status, body, |v| {
+        v.get("verified") == Some(&serde_json::Value::Bool(true))
+    })
 }
 
 /// One keep-alive connection of the measured run: takes the next body, sends
