@@ -772,12 +772,6 @@ fn an_mds_blob_names_passkeys_the_aaguid_list_does_not_know() {
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let pem = |der: &[u8]| {
-        format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            base64_simd::STANDARD.encode_to_string(der)
-        )
-    };
     let blob = write("blob.jwt", &jws(&p, &payload("2099-12-31")));
     let stale = write("stale.jwt", &jws(&p, &payload("2025-01-01")));
     // Another payload under the first one's signature.
@@ -788,8 +782,8 @@ fn an_mds_blob_names_passkeys_the_aaguid_list_does_not_know() {
         let forged = [part(&signed, 0), part(&other, 1), part(&signed, 2)].join(".");
         write("forged.jwt", &forged)
     };
-    let root = write("root.pem", &pem(&p.root_der));
-    let other_root = write("other.pem", &pem(&pki().root_der));
+    let root = write("root.pem", &p.root_pem);
+    let other_root = write("other.pem", &pki().root_pem);
     let list = write(
         "aaguid.json",
         &json!({ from_both: {"name": "Name in the list"} }).to_string(),

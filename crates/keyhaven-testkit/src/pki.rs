@@ -13,6 +13,8 @@ use rcgen::{
 pub struct Pki {
     /// The root, DER.
     pub root_der: Vec<u8>,
+    /// The root, PEM (as `--mds-root` and `--trust-root` read it).
+    pub root_pem: String,
     /// The leaf, DER.
     pub leaf_der: Vec<u8>,
     /// The leaf's key (ES256).
@@ -44,6 +46,7 @@ pub fn pki_with(leaf_cn: &str) -> Pki {
         .unwrap();
     Pki {
         root_der: root_cert.der().to_vec(),
+        root_pem: root_cert.pem(),
         leaf_der: leaf_cert.der().to_vec(),
         leaf_key: es256(&leaf_key),
     }
