@@ -61,25 +61,30 @@ fn verify(h: &Http, s: &Server, assertion: &Value) -> (u16, Value) {
     post(h, s, "/api/authentication/verify", assertion)
 }
 
-/// Submits every assertion to its node at once (each thread builds its HTTP
-/// client first; a barrier then releases them together): each one's status
-/// and answer, in order.
-fn submit_all(made: &[(&Server, &Value)]) -> Vec<(u16, Value)> {
-    let start = Barrier::new(made.len());
+/// Runs `request(k, client)` for k in 0..n on n threads at once (each
+/// thread builds its HTTP client first; a barrier then releases them
+/// together): each one's result, in order.
+fn together<T: Send>(n: usize, request: impl Fn(usize, &Http) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(n);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = made
-            .iter()
-            .map(|&(target, m)| {
-                let start = &start;
+        let handles: Vec<_> = (0..n)
+            .map(|k| {
+                let (start, request) = (&start, &request);
                 scope.spawn(move || {
                     let http = browser();
                     start.wait();
-                    verify(&http, target, m)
+                    request(k, &http)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
+}
+
+/// Submits every assertion to its node at once ([`together`]): each one's
+/// status and answer, in order.
+fn submit_all(made: &[(&Server, &Value)]) -> Vec<(u16, Value)> {
+    together(made.len(), |k, http| verify(http, made[k].0, made[k].1))
 }
 
 /// [`submit_all`], the even assertions to `a`, the odd ones to `b`: each
@@ -413,28 +418,12 @@ fn options_asked_together_each_list_their_own_passkeys() {
     expected.push((format!("opts{tag}nobody"), vec![]));
     let real: Vec<&String> = expected.iter().flat_map(|(_, ids)| ids).collect();
     for round in 0..3 {
-        let start = Barrier::new(expected.len());
-        let answers: Vec<Value> = std::thread::scope(|scope| {
-            let handles: Vec<_> = expected
-                .iter()
-                .enumerate()
-                .map(|(k, (name, _))| {
-                    let (node, start) = (if k % 2 == 0 { &a } else { &b }, &start);
-                    scope.spawn(move || {
-                        let h = browser();
-                        start.wait();
-                        let (st, v) = post(
-                            &h,
-                            node,
-                            "/api/authentication/options",
-                            &json!({"username": name}),
-                        );
-                        assert_eq!(st, 200, "{v}");
-                        v
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let answers: Vec<Value> = together(expected.len(), |k, http| {
+            let node = if k % 2 == 0 { &a } else { &b };
+            let body = json!({"username": expected[k].0});
+            let (st, v) = post(http, node, "/api/authentication/options", &body);
+            assert_eq!(st, 200, "{v}");
+            v
         });
         for ((name, ids), v) in expected.iter().zip(&answers) {
             let listed: Vec<String> = v["allowCredentials"]
