@@ -469,17 +469,13 @@ fn passkeys_are_named_after_their_provider_with_icons_served_sandboxed() {
     )
     .unwrap();
     let s = serve(None, &["--aaguid-list", list.to_str().unwrap()], None);
-    let settings = keyhaven_authenticator::Settings {
-        aaguid: keyhaven_proto::authdata::Aaguid::parse(aaguid).unwrap(),
-        ..Default::default()
-    };
-    let mut key = authenticator_with(true, settings.clone());
+    let mut key = authenticator_of(aaguid);
     let h = browser();
     let (st, v) = register(&h, &s, &mut key, json!({"username": "pat"}));
     assert_eq!(st, 200, "{v}");
     // A second one from the same provider gets a number; another provider's
     // (the zero AAGUID: nobody) is "Passkey N".
-    let (st, v) = register(&h, &s, &mut authenticator_with(true, settings), json!({}));
+    let (st, v) = register(&h, &s, &mut authenticator_of(aaguid), json!({}));
     assert_eq!(st, 200, "{v}");
     let (st, v) = register(&h, &s, &mut authenticator(), json!({}));
     assert_eq!(st, 200, "{v}");
@@ -795,24 +791,21 @@ fn an_mds_blob_names_passkeys_the_aaguid_list_does_not_know() {
         None,
     );
     let h = browser();
-    let mut names = Vec::new();
-    for (i, aaguid) in [from_mds, from_both].into_iter().enumerate() {
-        let settings = keyhaven_authenticator::Settings {
-            aaguid: keyhaven_proto::authdata::Aaguid::parse(aaguid).unwrap(),
-            ..Default::default()
-        };
-        let body = if i == 0 {
-            json!({"username": "mds-pat"})
-        } else {
-            json!({})
-        };
-        let (st, v) = register(&h, &s, &mut authenticator_with(true, settings), body);
+    // A new account with the first, the second added to it.
+    for (aaguid, body) in [
+        (from_mds, json!({"username": "mds-pat"})),
+        (from_both, json!({})),
+    ] {
+        let (st, v) = register(&h, &s, &mut authenticator_of(aaguid), body);
         assert_eq!(st, 200, "{v}");
     }
     let (_, me) = get(&h, &s, "/api/me");
-    for c in me["credentials"].as_array().unwrap() {
-        names.push(c["provider"].clone());
-    }
+    let names: Vec<Value> = me["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["provider"].clone())
+        .collect();
     assert_eq!(
         names,
         [
@@ -874,14 +867,10 @@ fn an_mds_blob_names_passkeys_the_aaguid_list_does_not_know() {
         &["--mds", &stale, "--mds-root", &root, "--mds-allow-stale"],
         None,
     );
-    let settings = keyhaven_authenticator::Settings {
-        aaguid: keyhaven_proto::authdata::Aaguid::parse(from_mds).unwrap(),
-        ..Default::default()
-    };
     let (st, v) = register(
         &h,
         &s,
-        &mut authenticator_with(true, settings),
+        &mut authenticator_of(from_mds),
         json!({"username": "mds-stale"}),
     );
     assert_eq!(st, 200, "{v}");

@@ -195,6 +195,15 @@ pub fn authenticator_with(uv: bool, settings: Settings) -> Client {
     Client::new(vec![Box::new(InProcess::new(a))])
 }
 
+/// A user-verifying authenticator of the provider with this AAGUID.
+pub fn authenticator_of(aaguid: &str) -> Client {
+    let settings = Settings {
+        aaguid: keyhaven_proto::authdata::Aaguid::parse(aaguid).unwrap(),
+        ..Default::default()
+    };
+    authenticator_with(true, settings)
+}
+
 /// DELETE `path` as a same-origin request: (status, JSON body).
 pub fn delete(h: &Http, s: &Server, path: &str) -> (u16, Value) {
     let r = h
