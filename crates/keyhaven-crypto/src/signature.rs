@@ -546,9 +546,12 @@ mod tests {
     /// `both` is accepted with the seed it carries.
     #[test]
     fn ml_dsa_pkcs8_without_its_seed_is_refused_by_name() {
-        // id-ml-dsa-44, -65, -87 (RFC 9881 §2): 2.16.840.1.101.3.4.3.17..19
-        let levels = [(A::MlDsa44, 0x11u8), (A::MlDsa65, 0x12), (A::MlDsa87, 0x13)];
-        for (alg, last_arc) in levels {
+        let levels = [
+            (A::MlDsa44, der::oid::ML_DSA_44),
+            (A::MlDsa65, der::oid::ML_DSA_65),
+            (A::MlDsa87, der::oid::ML_DSA_87),
+        ];
+        for (alg, oid) in levels {
             let k = SigningKey::generate(alg).unwrap();
             let seed = k.ml_dsa_seed().unwrap().expose().to_vec();
             let a = ml_dsa_signing(alg).unwrap();
@@ -558,9 +561,7 @@ mod tests {
                 .as_ref()
                 .to_vec();
             let pkcs8 = |private_key: Vec<u8>| {
-                let mut oid = vec![0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03];
-                oid.push(last_arc);
-                let alg_id = der::sequence(&[&oid]);
+                let alg_id = der::sequence(&[oid]);
                 let mut octets = Vec::new();
                 der::tlv(&mut octets, 0x04, &private_key);
                 der::sequence(&[&[0x02, 0x01, 0x00], &alg_id, &octets])
